@@ -1,0 +1,34 @@
+"""Developer tool: write a new migration from the difference between models and migrations.
+
+Run: python -m bodyworn.store.revision "message"
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from bodyworn.store.db import alembic_config, make_engine, upgrade
+
+
+def main() -> None:
+    """Migrate a scratch database to head, then autogenerate a revision against the models."""
+    from bodyworn.controller.models import Base
+
+    message = sys.argv[1] if len(sys.argv) > 1 else "change"
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'scratch.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        cfg = alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            cfg.attributes["target_metadata"] = Base.metadata
+            command.revision(cfg, message=message, autogenerate=True)
+
+
+if __name__ == "__main__":
+    main()
