@@ -1,0 +1,136 @@
+"""The one command line: bodyworn controller | demo | restore-key | audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bodyworn.controller.identity.cli import restore_key_app
+from bodyworn.controller.settings import ControllerSettings
+
+app = typer.Typer(help="bodyworn: an open body worn camera system.", no_args_is_help=True)
+controller_app = typer.Typer(help="Run or set up a system controller.")
+audit_app = typer.Typer(help="The audit log.")
+app.add_typer(controller_app, name="controller")
+app.add_typer(restore_key_app, name="restore-key")
+app.add_typer(audit_app, name="audit")
+out = Console()
+err = Console(stderr=True)
+
+DATA_DIR_HELP = "Data directory (database, certificates, spool)."
+DB_HELP = "Database URL (default: SQLite in the data directory)."
+
+
+def _settings(
+    data_dir: Path, database_url: str | None, host: str | None, port: int | None,
+    insecure_http: bool,
+) -> ControllerSettings:
+
+    values: dict[str, object] = {"data_dir": data_dir, "insecure_http": insecure_http}
+    if database_url:
+        values["database_url"] = database_url
+    if host:
+        values["host"] = host
+    if port:
+        values["port"] = port
+    return ControllerSettings(**values)  # type: ignore[arg-type]
+
+
+@controller_app.callback(invoke_without_command=True)
+def controller(
+    ctx: typer.Context,
+    data_dir: Path = typer.Option(Path("./bodyworn-data"), help=DATA_DIR_HELP),
+    database_url: str | None = typer.Option(None, help=DB_HELP),
+    host: str | None = typer.Option(
+        None, help="Listening address (default 127.0.0.1, or what setup chose)."
+    ),
+    port: int | None = typer.Option(
+        None, help="Listening port (default 8443, or what setup chose)."
+    ),
+    insecure_http: bool = typer.Option(
+        False, "--insecure-http", help="Serve plain HTTP (development only)."
+    ),
+) -> None:
+    """Run a system controller: the manager and the REST API, over HTTPS."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bodyworn.controller.server import serve
+
+    settings = _settings(data_dir, database_url, host, port, insecure_http)
+    serve(settings, explicit_host=host is not None, explicit_port=port is not None, console=out)
+
+
+@controller_app.command("setup")
+def controller_setup(
+    answers: Path = typer.Option(..., help="Answers file (TOML); see docs/setup.md."),
+    data_dir: Path = typer.Option(Path("./bodyworn-data"), help=DATA_DIR_HELP),
+    database_url: str | None = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Set a system up without the browser, from an answers file."""
+    from bodyworn.controller.app import default_ntp
+    from bodyworn.controller.setup.service import AlreadySetUp, SetupInvalid
+    from bodyworn.controller.setup.unattended import run_unattended
+    from bodyworn.domain.clock import SystemClock
+
+    settings = _settings(data_dir, database_url, None, None, False)
+    try:
+        result = run_unattended(settings, answers, SystemClock(), default_ntp())
+    except SetupInvalid as exc:
+        err.print("[bold red]Setup refused; nothing was written.[/]")
+        for e in exc.errors:
+            err.print(f"  {e.field}: {e.message}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except AlreadySetUp:
+        err.print("This data directory holds a system that is already set up.")
+        raise typer.Exit(3) from None
+    out.print(f"System {result.system_id} set up.")
+    out.print(f"System restore key written to {result.restore_key_path}", markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    data_dir: Path = typer.Option(Path("./bodyworn-data"), help=DATA_DIR_HELP),
+    database_url: str | None = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Check the audit log's hash chain; exit 1 when an entry was altered or removed."""
+    from bodyworn.controller.audit.service import verify_chain
+    from bodyworn.controller.settings import ControllerSettings
+    from bodyworn.store.db import make_engine, session_factory
+
+    settings = ControllerSettings(data_dir=data_dir, database_url=database_url)
+    if database_url is None and not (data_dir / "bodyworn.db").exists():
+        err.print(f"No database in {data_dir}", markup=False)
+        raise typer.Exit(2)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            report = verify_chain(session)
+    finally:
+        engine.dispose()
+    if report.ok:
+        out.print(f"Audit chain holds: {report.entries} entries.")
+        return
+    err.print(f"Audit chain BROKEN at entry {report.broken_at}: {report.reason}")
+    raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    data_dir: Path = typer.Option(Path("./bodyworn-demo"), help=DATA_DIR_HELP),
+    port: int = typer.Option(8443, help="Port of the controller."),
+) -> None:
+    """Run the system on one machine with embedded defaults and print where to look."""
+    from bodyworn.demo import run_demo
+
+    run_demo(data_dir, port, out)
+
+
+def main() -> None:
+    """Entry point."""
+    app(prog_name="bodyworn")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Builds the controller's ASGI app: the gate, each folder's pages and API, static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from bodyworn import __version__
+from bodyworn.controller.accounts import api as accounts_api
+from bodyworn.controller.accounts import pages as accounts_pages
+from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
+from bodyworn.controller.audit import pages as audit_pages
+from bodyworn.controller.context import ControllerContext, make_templates, render
+from bodyworn.controller.destinations import pages as destination_pages
+from bodyworn.controller.settings import ControllerSettings
+from bodyworn.controller.setup import pages as setup_pages
+from bodyworn.controller.setup.models import SystemSettings
+from bodyworn.controller.setup.service import NtpMeasurer
+from bodyworn.controller.setup.wizard import DraftStore
+from bodyworn.controller.system import api as system_api
+from bodyworn.controller.system import pages as system_pages
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.store.db import ensure_data_dir, make_engine, session_factory, upgrade
+
+log = structlog.get_logger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def default_ntp() -> NtpMeasurer:
+    """The real NTP measurement (UDP port 123)."""
+    from bodyworn.controller.clock.ntp import measure_offset
+
+    def measure(server: str, fallback: str | None) -> float:
+        return measure_offset(server, fallback).offset_seconds
+
+    return measure
+
+
+def build_context(
+    settings: ControllerSettings, clock: Clock | None = None, ntp: NtpMeasurer | None = None
+) -> ControllerContext:
+    """Open (and migrate) the database and load what setup decided, if it has run."""
+    ensure_data_dir(settings.data_dir)
+    engine = make_engine(settings.db_url)
+    upgrade(engine, backup_dir=settings.data_dir / "backups")
+    ctx = ControllerContext(
+        settings=settings,
+        engine=engine,
+        factory=session_factory(engine),
+        clock=clock or SystemClock(),
+        templates=make_templates(),
+        ntp=ntp,
+    )
+    ctx.wizard = DraftStore(ctx.clock)
+    with ctx.factory() as session:
+        row = session.get(SystemSettings, 1)
+        if row is not None:
+            ctx.apply_system(row)
+    return ctx
+
+
+def create_app(ctx: ControllerContext) -> FastAPI:
+    """The ASGI app for one controller."""
+    app = FastAPI(
+        title="bodyworn controller",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        dependencies=[Depends(csrf_guard)],
+    )
+    app.state.ctx = ctx
+    app.add_middleware(AuthGate)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        setup_pages.router,
+        accounts_pages.router,
+        accounts_api.router,
+        system_pages.router,
+        system_api.router,
+        audit_pages.router,
+        audit_pages.api,
+        destination_pages.router,
+        destination_pages.api,
+    ):
+        app.include_router(router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status_code": exc.status_code,
+                                              "message": exc.detail}, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+        )
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    return app

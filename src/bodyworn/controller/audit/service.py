@@ -1,0 +1,119 @@
+"""Writing and checking the hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.domain.clock import Clock
+
+GENESIS = "0" * 64
+OUTCOMES = ("success", "failure", "denied")
+
+# One writer at a time in this process; PostgreSQL also takes a transaction lock below,
+# so two controllers sharing a database cannot fork the chain.
+_chain_lock = threading.Lock()
+_PG_LOCK_KEY = 0x626F6479
+
+
+def entry_digest(
+    prev_hash: str, at: datetime, actor: str, action: str, detail: str, source: str, outcome: str
+) -> str:
+    """The sha256 that links an entry to the one before it."""
+    body = json.dumps(
+        {
+            "prev": prev_hash,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "detail": detail,
+            "source": source,
+            "outcome": outcome,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: str,
+    action: str,
+    outcome: str = "success",
+    detail: str = "",
+    source: str = "",
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (it lands only if that commits)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    with _chain_lock:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+        prev = last.entry_hash if last else GENESIS
+        at = clock.now()
+        entry = AuditEntry(
+            at=at,
+            actor=actor[:64],
+            action=action[:64],
+            detail=detail,
+            source=source[:64],
+            outcome=outcome,
+            prev_hash=prev,
+            entry_hash=entry_digest(
+                prev, at, actor[:64], action[:64], detail, source[:64], outcome
+            ),
+        )
+        session.add(entry)
+        session.flush()
+        return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the chain: how many entries, and the first broken one."""
+
+    entries: int
+    broken_at: int | None
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when every entry links to the one before and its hash matches its content."""
+        return self.broken_at is None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Recompute every hash in order; report the first entry that does not match."""
+    prev = GENESIS
+    count = 0
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        count += 1
+        if entry.prev_hash != prev:
+            return ChainReport(count, entry.id, "does not link to the entry before it")
+        expected = entry_digest(
+            entry.prev_hash, entry.at, entry.actor, entry.action, entry.detail, entry.source,
+            entry.outcome,
+        )
+        if expected != entry.entry_hash:
+            return ChainReport(count, entry.id, "content does not match its hash (edited)")
+        prev = entry.entry_hash
+    return ChainReport(count, None, None)
+
+
+def latest(session: Session, limit: int = 200, offset: int = 0) -> Sequence[AuditEntry]:
+    """The newest entries first."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    return session.scalars(stmt).all()

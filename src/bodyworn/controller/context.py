@@ -1,0 +1,112 @@
+"""What every request of one controller process shares: settings, database, clock, templates."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from bodyworn.controller.settings import ControllerSettings
+from bodyworn.controller.setup.service import NtpMeasurer
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
+
+CONTROLLER_DIR = Path(__file__).parent
+
+
+def _template_dirs() -> list[str]:
+    # Each domain folder keeps its own templates/; the shared layout lives in web/.
+    return [str(p) for p in sorted(CONTROLLER_DIR.glob("*/templates")) if p.is_dir()]
+
+
+def make_templates() -> Jinja2Templates:
+    """Jinja2 templates from every folder's templates/, autoescaped."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(d) for d in _template_dirs()]),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+@dataclass
+class ControllerContext:
+    """Shared state of one controller process (kept on app.state.ctx)."""
+
+    settings: ControllerSettings
+    engine: Engine
+    factory: sessionmaker[Session]
+    clock: Clock
+    templates: Jinja2Templates
+    ntp: NtpMeasurer | None = None
+    set_up: bool = False
+    language: str = DEFAULT_LANGUAGE
+    system_name: str = ""
+    wizard: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply_system(self, settings: Any) -> None:
+        """Take over what setup decided: language, name, clock correction."""
+        self.set_up = True
+        self.language = settings.language
+        self.system_name = settings.system_name
+        self.apply_offset(settings.manual_offset_seconds)
+
+    def apply_offset(self, seconds: float) -> None:
+        """Correct the system clock (a clock injected by tests keeps its own time)."""
+        if isinstance(self.clock, SystemClock):
+            self.clock.set_offset(timedelta(seconds=seconds))
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        """How long a manager session may stay unused."""
+        return timedelta(minutes=self.settings.session_idle_minutes)
+
+    @property
+    def data_dir(self) -> Path:
+        """The controller's data directory."""
+        return self.settings.data_dir
+
+
+def ctx_of(request: Request) -> ControllerContext:
+    """The controller context of the app serving a request."""
+    ctx: ControllerContext = request.app.state.ctx
+    return ctx
+
+
+def source_of(request: Request) -> str:
+    """The client address, for the audit log."""
+    return request.client.host if request.client else ""
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    language: str | None = None,
+) -> Response:
+    """Render a manager page with the shared context (gettext, CSRF token, account)."""
+    ctx = ctx_of(request)
+    lang = language or getattr(request.state, "language", None) or ctx.language
+    tr = translations(lang)
+    full: dict[str, Any] = {
+        "_": tr.gettext,
+        "lang": lang,
+        "csrf_token": getattr(request.state, "csrf_expected", ""),
+        "account": getattr(request.state, "account", None),
+        "system_name": ctx.system_name,
+        "set_up": ctx.set_up,
+    }
+    full.update(context or {})
+    return ctx.templates.TemplateResponse(request, name, full, status_code=status_code)

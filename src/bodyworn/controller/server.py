@@ -1,0 +1,39 @@
+"""Serving one controller with uvicorn: HTTPS with the Default certificate unless told not to."""
+
+from __future__ import annotations
+
+import uvicorn
+from rich.console import Console
+
+from bodyworn.controller.app import build_context, create_app, default_ntp
+from bodyworn.controller.certificates.tls import ensure_default_certificate
+from bodyworn.controller.settings import ControllerSettings
+from bodyworn.controller.setup.models import SystemSettings
+
+
+def serve(
+    settings: ControllerSettings,
+    *,
+    explicit_host: bool = True,
+    explicit_port: bool = True,
+    console: Console | None = None,
+) -> None:
+    """Run until interrupted. Address and port come from the flags, else from setup."""
+    ctx = build_context(settings, ntp=default_ntp())
+    host, port = settings.host, settings.port
+    if ctx.set_up:
+        with ctx.factory() as session:
+            row = session.get(SystemSettings, 1)
+            if row is not None:
+                host = host if explicit_host else row.listen_host
+                port = port if explicit_port else row.listen_port
+    ssl: dict[str, str] = {}
+    if not settings.insecure_http:
+        cert, key = ensure_default_certificate(settings.data_dir)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    scheme = "http" if settings.insecure_http else "https"
+    if console is not None:
+        state = "ready" if ctx.set_up else "not set up yet: open it to run the setup wizard"
+        console.print(f"Controller on {scheme}://{host}:{port}/ ({state})", markup=False)
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
+                proxy_headers=False, **ssl)  # type: ignore[arg-type]

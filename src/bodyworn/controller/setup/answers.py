@@ -1,0 +1,107 @@
+"""Unattended setup: the answers file (TOML) and its keys."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bodyworn.controller.setup.service import FieldError, SetupAnswers
+
+# key -> (accepted types, description); documented in docs/setup.md and checked by a test.
+ANSWER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "language": ((str,), "manager language: en or sv (default en)"),
+    "root_password": ((str,), "password of the administrator account root (required)"),
+    "super_admin_passphrase": ((str,), "Super admin passphrase, cannot be changed (required)"),
+    "restore_key_path": ((str,), "where to write the System restore key file (required)"),
+    "system_name": ((str,), "name of the system, at most 64 characters (required)"),
+    "timezone": ((str,), "IANA time zone (default UTC)"),
+    "ntp_server": ((str,), "NTP server; give this or manual_time"),
+    "ntp_fallback_server": ((str,), "NTP fallback server (optional)"),
+    "manual_time": ((bool, datetime), "true: keep the host time; or a date-time with offset"),
+    "cloud_extensions": ((bool,), "turn cloud extensions on (default false)"),
+    "cloud_location": ((str,), "global, eu-de or us-east; required with cloud extensions"),
+    "connection_file": ((str,), "path of the content destination connection file (required)"),
+    "power_line_frequency": ((int,), "50 or 60 (default 50)"),
+    "camera_assignment": ((str,), "fixed or self-assign (default fixed)"),
+    "listen_host": ((str,), "listening address (default 127.0.0.1)"),
+    "listen_port": ((int,), "listening port (default 8443)"),
+}
+REQUIRED = ("root_password", "super_admin_passphrase", "restore_key_path", "system_name",
+            "connection_file")
+
+
+@dataclass
+class LoadedAnswers:
+    """Answers read from a file, where to write the restore key, and any problems."""
+
+    answers: SetupAnswers
+    restore_key_path: Path | None
+    errors: list[FieldError]
+
+
+def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
+    """Read an answers file; every problem is listed, none raised."""
+    errors: list[FieldError] = []
+    answers = SetupAnswers()
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return LoadedAnswers(answers, None, [FieldError("answers", f"cannot be read: {exc}")])
+    for key in sorted(set(data) - set(ANSWER_KEYS)):
+        errors.append(FieldError(key, "is not a known answer"))
+    for key in REQUIRED:
+        if key not in data:
+            errors.append(FieldError(key, "is required"))
+    for key, value in data.items():
+        if key not in ANSWER_KEYS:
+            continue
+        types, _ = ANSWER_KEYS[key]
+        # bool is an int in Python; an answer of true for a port is still wrong.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join(t.__name__ for t in types)
+            errors.append(FieldError(key, f"must be of type {names}"))
+            data[key] = None
+    base = path.parent
+
+    def get(key: str) -> Any:
+        return data.get(key)
+
+    for key in ("language", "root_password", "super_admin_passphrase", "system_name",
+                "timezone", "ntp_server", "ntp_fallback_server", "cloud_location",
+                "camera_assignment", "listen_host"):
+        if get(key) is not None:
+            setattr(answers, key, get(key))
+    for key in ("power_line_frequency", "listen_port"):
+        if get(key) is not None:
+            setattr(answers, key, get(key))
+    if get("cloud_extensions") is not None:
+        answers.cloud_extensions = get("cloud_extensions")
+    manual = get("manual_time")
+    if manual is True or isinstance(manual, datetime):
+        if "ntp_server" in data:
+            errors.append(FieldError("manual_time", "give either ntp_server or manual_time"))
+        answers.time_mode = "manual"
+        if isinstance(manual, datetime):
+            answers.manual_time = manual
+        else:
+            answers.manual_time = host_now or datetime.now(UTC)
+    elif "ntp_server" not in data:
+        errors.append(FieldError("ntp_server", "give ntp_server or manual_time = true"))
+    cf = get("connection_file")
+    if isinstance(cf, str):
+        cf_path = (base / cf) if not Path(cf).is_absolute() else Path(cf)
+        try:
+            answers.connection_file = cf_path.read_bytes()[: 1024 * 1024]
+        except OSError as exc:
+            errors.append(FieldError("connection_file", f"cannot be read: {exc.strerror}"))
+            answers.connection_file = b""
+    rk = get("restore_key_path")
+    restore_path = None
+    if isinstance(rk, str):
+        restore_path = (base / rk) if not Path(rk).is_absolute() else Path(rk)
+        if restore_path.exists():
+            errors.append(FieldError("restore_key_path", "already exists; will not overwrite"))
+    return LoadedAnswers(answers, restore_path, errors)

@@ -1,0 +1,109 @@
+"""The system's settings after setup: name, date and time, privacy, restore key download."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.audit.service import record
+from bodyworn.controller.identity.keys import verify_passphrase
+from bodyworn.controller.identity.models import SystemIdentity
+from bodyworn.controller.identity.restore_key import seal_restore_key
+from bodyworn.controller.setup import service as setup
+from bodyworn.controller.setup.models import SystemSettings
+from bodyworn.controller.setup.service import FieldError, SetupAnswers, SetupInvalid
+from bodyworn.domain.clock import Clock
+
+
+def current(session: Session) -> SystemSettings:
+    """The system's settings row (exists once setup has finished)."""
+    row = session.get(SystemSettings, 1)
+    if row is None:
+        raise LookupError("the system has not been set up")
+    return row
+
+
+def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -> SystemSettings:
+    """Change the system name (same rules as in setup)."""
+    errors = setup.check_system_name(SetupAnswers(system_name=name))
+    if errors:
+        raise SetupInvalid(errors)
+    row = current(session)
+    old = row.system_name
+    row.system_name = name.strip()
+    record(session, clock, actor=actor, action="system.rename",
+           detail=f"'{old}' -> '{row.system_name}'", source=source)
+    return row
+
+
+def set_time(
+    session: Session,
+    clock: Clock,
+    *,
+    timezone: str,
+    time_mode: str,
+    ntp_server: str | None,
+    ntp_fallback_server: str | None,
+    manual_time: datetime | None,
+    offset_seconds: float,
+    actor: str,
+    source: str,
+) -> SystemSettings:
+    """Change the time zone and time source; the caller has measured or computed the offset."""
+    answers = SetupAnswers(
+        timezone=timezone, time_mode=time_mode, ntp_server=ntp_server,
+        ntp_fallback_server=ntp_fallback_server, manual_time=manual_time,
+    )
+    errors = setup.check_time(answers)
+    if errors:
+        raise SetupInvalid(errors)
+    row = current(session)
+    row.timezone = timezone
+    row.time_mode = time_mode
+    row.ntp_server = ntp_server if time_mode == "ntp" else None
+    row.ntp_fallback_server = ntp_fallback_server if time_mode == "ntp" else None
+    row.manual_offset_seconds = offset_seconds
+    record(session, clock, actor=actor, action="system.time",
+           detail=f"{time_mode}, {timezone}", source=source)
+    return row
+
+
+def set_privacy(
+    session: Session, clock: Clock, consent: bool, actor: str, source: str
+) -> SystemSettings:
+    """Record the usage-data consent (nothing is ever sent anywhere by this system)."""
+    row = current(session)
+    row.usage_data_consent = consent
+    record(session, clock, actor=actor, action="system.privacy",
+           detail=f"usage data consent {'on' if consent else 'off'}", source=source)
+    return row
+
+
+class PassphraseWrong(Exception):
+    """The super admin passphrase did not match."""
+
+
+def restore_key_download(
+    session: Session, clock: Clock, passphrase: str, actor: str, source: str
+) -> tuple[str, bytes]:
+    """A fresh System restore key file, after checking the super admin passphrase."""
+    identity = session.get(SystemIdentity, 1)
+    row = current(session)
+    if identity is None or not verify_passphrase(identity.passphrase_hash, passphrase):
+        raise PassphraseWrong()
+    data = seal_restore_key(
+        private_key_pem=identity.private_key_pem,
+        public_key_pem=identity.public_key_pem,
+        system_id=identity.system_id,
+        system_name=row.system_name,
+        created_at=clock.now().astimezone(UTC),
+        passphrase=passphrase,
+    )
+    record(session, clock, actor=actor, action="restore_key.download", source=source)
+    return f"bodyworn-restore-key-{identity.system_id}.json", data
+
+
+def field_errors(exc: SetupInvalid) -> list[FieldError]:
+    """The errors of a refused change."""
+    return exc.errors

@@ -1,0 +1,90 @@
+"""`bodyworn controller setup --answers`: the wizard's rules, every error, nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bodyworn.cli import app
+from bodyworn.controller.identity.restore_key import open_restore_key
+from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
+from tests.domain.connection_factory import connection_file_bytes
+
+runner = CliRunner()
+
+
+def write_answers(tmp_path: Path, extra: str = "", **replace: str) -> Path:
+    (tmp_path / "cd.json").write_bytes(connection_file_bytes())
+    lines = {
+        "language": '"en"',
+        "root_password": f'"{ROOT_PASSWORD}"',
+        "super_admin_passphrase": f'"{PASSPHRASE}"',
+        "restore_key_path": '"keys/restore.json"',
+        "system_name": '"Depot"',
+        "timezone": '"America/New_York"',
+        "manual_time": "true",
+        "cloud_extensions": "true",
+        "cloud_location": '"eu-de"',
+        "connection_file": '"cd.json"',
+        "power_line_frequency": "60",
+        "camera_assignment": '"fixed"',
+    }
+    lines.update(replace)
+    text = "\n".join(f"{k} = {v}" for k, v in lines.items() if v != "DROP") + "\n" + extra
+    path = tmp_path / "answers.toml"
+    path.write_text(text)
+    return path
+
+
+def test_unattended_setup_writes_system_and_restore_key(tmp_path: Path) -> None:
+    answers = write_answers(tmp_path)
+    data = tmp_path / "data"
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(data),
+                                 "--answers", str(answers)])
+    assert result.exit_code == 0, result.output
+    key = tmp_path / "keys" / "restore.json"
+    contents = open_restore_key(key.read_bytes(), PASSPHRASE)
+    assert contents.system_name == "Depot"
+    assert contents.system_id in result.output
+    assert key.stat().st_mode & 0o077 == 0  # readable by the owner only
+    again = runner.invoke(app, ["controller", "setup", "--data-dir", str(data),
+                                "--answers", str(write_answers(tmp_path,
+                                restore_key_path='"keys/other.json"'))])
+    assert again.exit_code != 0 and "already set up" in again.output
+    assert not (tmp_path / "keys" / "other.json").exists()
+
+
+def test_bad_answers_list_every_error_and_write_nothing(tmp_path: Path) -> None:
+    answers = write_answers(
+        tmp_path, extra='colour = "blue"\n', root_password='"short"', power_line_frequency="55",
+        camera_assignment='"lottery"', system_name="DROP",
+    )
+    data = tmp_path / "data"
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(data),
+                                 "--answers", str(answers)])
+    assert result.exit_code == 2
+    for field in ("root_password", "power_line_frequency", "camera_assignment", "system_name",
+                  "colour"):
+        assert field in result.output, field
+    assert "nothing was written" in result.output
+    assert not (tmp_path / "keys").exists()
+    assert not data.exists()
+
+
+def test_wrong_types_and_conflicts_are_named(tmp_path: Path) -> None:
+    answers = write_answers(tmp_path, power_line_frequency='"50"', cloud_extensions='"yes"',
+                            extra='ntp_server = "pool.example"\n')
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "d"),
+                                 "--answers", str(answers)])
+    assert result.exit_code == 2
+    assert "power_line_frequency: must be of type int" in result.output
+    assert "cloud_extensions: must be of type bool" in result.output
+    assert "either ntp_server or manual_time" in result.output
+
+
+def test_missing_connection_file_is_reported(tmp_path: Path) -> None:
+    answers = write_answers(tmp_path, connection_file='"nowhere.json"')
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "d"),
+                                 "--answers", str(answers)])
+    assert result.exit_code == 2 and "connection_file: cannot be read" in result.output
