@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bodyworn.controller.accounts.service import ROOT, create_account
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.clock.ntp import NtpError, split_server
 from bodyworn.controller.destinations.models import ContentDestination
 from bodyworn.controller.identity.keys import (
     generate_identity_keypair,
@@ -123,6 +124,15 @@ def _hostname_ok(value: str) -> bool:
         return bool(_HOSTNAME.match(value))
 
 
+def _ntp_server_ok(value: str) -> bool:
+    """A host name or address, optionally with a port (host:port, [v6]:port)."""
+    try:
+        host, port = split_server(value, 123)
+    except NtpError:
+        return False
+    return 1 <= port <= 65535 and _hostname_ok(host)
+
+
 # Each step's checks; the wizard runs one step's, unattended setup runs them all.
 
 
@@ -187,9 +197,9 @@ def check_time(a: SetupAnswers) -> list[FieldError]:
     if a.time_mode not in TIME_MODES:
         errors.append(FieldError("time_mode", "must be ntp or manual"))
     elif a.time_mode == "ntp":
-        if not a.ntp_server or not _hostname_ok(a.ntp_server):
+        if not a.ntp_server or not _ntp_server_ok(a.ntp_server):
             errors.append(FieldError("ntp_server", "must be a host name or IP address"))
-        if a.ntp_fallback_server and not _hostname_ok(a.ntp_fallback_server):
+        if a.ntp_fallback_server and not _ntp_server_ok(a.ntp_fallback_server):
             errors.append(FieldError("ntp_fallback_server", "must be a host name or IP address"))
     else:
         if a.manual_time is None:

@@ -1,0 +1,109 @@
+"""Settings after setup: name, date and time, privacy, restore key download, the CD lock."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.identity.restore_key import open_restore_key
+from tests.controller.conftest import PASSPHRASE
+from tests.domain.connection_factory import connection_file_bytes
+
+
+def test_rename_through_page_and_api(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    r = client.post("/settings/system", data={"csrf_token": csrf, "system_name": "East wing"})
+    assert r.status_code == 200 and "Saved" in r.text
+    assert client.get("/api/v1/system").json()["system_name"] == "East wing"
+    r = client.put("/api/v1/system/name", json={"system_name": ""},
+                   headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "system_name"
+    r = client.put("/api/v1/system/name", json={"system_name": "West"},
+                   headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["system_name"] == "West"
+    assert "West" in client.get("/").text
+
+
+def test_privacy_consent_is_off_by_default(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    assert client.get("/api/v1/system").json()["usage_data_consent"] is False
+    client.post("/settings/privacy", data={"csrf_token": csrf, "usage_data_consent": "on"})
+    assert client.get("/api/v1/system").json()["usage_data_consent"] is True
+    client.post("/settings/privacy", data={"csrf_token": csrf})
+    assert client.get("/api/v1/system").json()["usage_data_consent"] is False
+
+
+def test_time_settings_validate_and_store(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    h = {"X-CSRF-Token": csrf}
+    r = client.put("/api/v1/system/time", headers=h, json={
+        "timezone": "Asia/Tokyo", "time_mode": "manual", "manual_time": "2026-12-01T08:30"})
+    assert r.status_code == 200 and r.json()["timezone"] == "Asia/Tokyo"
+    r = client.put("/api/v1/system/time", headers=h, json={
+        "timezone": "Nowhere/Land", "time_mode": "manual", "manual_time": "2026-12-01T08:30"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "timezone"
+    r = client.put("/api/v1/system/time", headers=h, json={
+        "timezone": "UTC", "time_mode": "ntp", "ntp_server": "bad host!"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "ntp_server"
+
+
+def test_time_from_a_real_sntp_server(ctx: ControllerContext,
+                                      logged_in: tuple[TestClient, str]) -> None:
+    from bodyworn.controller.app import default_ntp
+    from tests.controller.clock.test_ntp import SntpServer  # a real SNTP server on loopback
+
+    client, csrf = logged_in
+    ctx.ntp = default_ntp()
+    with SntpServer(1000.0) as server:
+        r = client.put("/api/v1/system/time", headers={"X-CSRF-Token": csrf}, json={
+            "timezone": "UTC", "time_mode": "ntp", "ntp_server": server.address})
+    assert r.status_code == 200, r.text
+    assert r.json()["ntp_server"] == server.address
+    audit = client.get("/api/v1/audit").json()
+    assert audit[0]["action"] == "system.time" and "ntp" in audit[0]["detail"]
+
+
+def test_restore_key_download_needs_the_passphrase(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    r = client.post("/support/restore-key", data={"csrf_token": csrf, "passphrase": "wrong one!"})
+    assert r.status_code == 403 and "wrong" in r.text
+    r = client.post("/support/restore-key", data={"csrf_token": csrf, "passphrase": PASSPHRASE})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    contents = open_restore_key(r.content, PASSPHRASE)
+    assert contents.system_id == client.get("/api/v1/system").json()["system_id"]
+    r = client.post("/api/v1/system/restore-key", json={"passphrase": "nope nope nope"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403
+    audit = client.get("/api/v1/audit").json()
+    assert [a["outcome"] for a in audit if a["action"] == "restore_key.download"] == [
+        "denied", "success", "denied"]
+
+
+def test_connection_file_lock(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    h = {"X-CSRF-Token": csrf}
+    up = client.put("/api/v1/destination/connection-file", headers=h,
+                    content=connection_file_bytes(WantEncryption=True,
+                                                  FullStoreAndReadSupport=True))
+    assert up.status_code == 200 and up.json()["want_encryption"] is True
+    off = client.put("/api/v1/destination/connection-file", headers=h,
+                     content=connection_file_bytes(WantEncryption=False,
+                                                   FullStoreAndReadSupport=True))
+    assert off.status_code == 422
+    assert {d["field"] for d in off.json()["detail"]} == {"WantEncryption"}
+    down = client.put("/api/v1/destination/connection-file", headers=h,
+                      content=connection_file_bytes(WantEncryption=True))
+    assert {d["field"] for d in down.json()["detail"]} == {"FullStoreAndReadSupport"}
+    other = client.put("/api/v1/destination/connection-file", headers=h,
+                       content=connection_file_bytes(WantEncryption=True,
+                                                     FullStoreAndReadSupport=True,
+                                                     ContainerType="mp4"))
+    assert {d["field"] for d in other.json()["detail"]} == {"ContainerType"}
+    bad = client.put("/api/v1/destination/connection-file", headers=h, content=b"{}")
+    assert bad.status_code == 422
+    assert client.get("/api/v1/destination").json()["want_encryption"] is True
+    page = client.post("/settings/destination", data={"csrf_token": csrf}, files={
+        "connection_file": ("cd.json", connection_file_bytes(), "application/json")})
+    assert page.status_code == 400 and "WantEncryption" in page.text
+    secret = client.get("/api/v1/destination").text
+    assert "secret-key" not in secret
