@@ -32,7 +32,6 @@ def _page(
     request: Request, draft: Draft, slug: str, errors: list[FieldError] | None = None,
     status_code: int = 200,
 ) -> Response:
-    ctx = ctx_of(request)
     errors = errors or []
     a = draft.answers
     context: dict[str, Any] = {
@@ -49,7 +48,6 @@ def _page(
         "timezones": service.timezones(),
         "cloud_locations": service.CLOUD_LOCATIONS,
         "csrf_token": draft.csrf_token,
-        "now_local": ctx.clock.now().astimezone(_zone(a.timezone)).strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, f"setup/{slug}.html", context, status_code, language=a.language)
 
@@ -175,6 +173,10 @@ async def _apply(request: Request, ctx: ControllerContext, draft: Draft, slug: s
         errors: list[FieldError] = []
         if a.time_mode == "manual":
             raw = _text(form, "manual_time")
+            # An empty field keeps the current time; a prefilled value would be read in a
+            # time zone the user may change on the same form.
+            if not raw:
+                raw = _host_now(ctx).isoformat()
             try:
                 local = datetime.fromisoformat(raw)
                 a.manual_time = local.replace(tzinfo=_zone(a.timezone)) if local.tzinfo is None \

@@ -38,7 +38,7 @@ async def dashboard(request: Request) -> Response:
 
 @router.get("/settings")
 async def settings_home(request: Request) -> Response:
-    """Settings opens on the password page."""
+    """Settings opens on the system name page."""
     return await system_page(request)
 
 
@@ -111,6 +111,8 @@ async def apply_time(
     """Validate, measure (NTP) or compute (manual) the offset, store it and move the clock."""
     manual: datetime | None = None
     if time_mode == "manual":
+        if not manual_raw.strip():  # empty keeps the system's current time
+            manual_raw = ctx.clock.now().isoformat()
         try:
             manual = datetime.fromisoformat(manual_raw)
         except ValueError:

@@ -1,0 +1,124 @@
+"""End-to-end fixtures: a real controller process and a real (Debian) Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class Controller:
+    """A running `bodyworn controller` process."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bodyworn_command() -> list[str]:
+    """How to run the command line of this checkout."""
+    return [sys.executable, "-m", "bodyworn.cli"]
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"controller exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, context=context, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is serving
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError):
+            time.sleep(0.1)
+    raise RuntimeError(f"controller did not answer within {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    """A fresh controller (not set up yet) serving HTTPS on a free port."""
+    data_dir = tmp_path / "data"
+    port = free_port()
+    log = tmp_path / "controller.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*bodyworn_command(), "controller", "--data-dir", str(data_dir),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+    url = f"https://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(url + "/", process, log)
+        yield Controller(url, data_dir, process, log)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """The system Chromium driven by Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[Page]:
+    """A fresh browser context and page that accept the self-signed certificate."""
+    context = chromium.new_context(ignore_https_errors=True, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
