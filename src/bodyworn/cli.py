@@ -16,8 +16,8 @@ audit_app = typer.Typer(help="The audit log.")
 app.add_typer(controller_app, name="controller")
 app.add_typer(restore_key_app, name="restore-key")
 app.add_typer(audit_app, name="audit")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DATA_DIR_HELP = "Data directory (database, certificates, spool)."
 DB_HELP = "Database URL (default: SQLite in the data directory)."
