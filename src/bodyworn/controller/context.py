@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,46 @@ def _template_dirs() -> list[str]:
     return [str(p) for p in sorted(CONTROLLER_DIR.glob("*/templates")) if p.is_dir()]
 
 
+# The language of the page being rendered, so that macros (which do not see the page's
+# context) translate too. Set by render(); rendering happens inside TemplateResponse.
+_page_language: ContextVar[str] = ContextVar("page_language", default=DEFAULT_LANGUAGE)
+
+# Form field -> the label shown next to it, for error summaries (translated on display).
+FIELD_LABELS: dict[str, str] = {
+    "mode": "System",
+    "language": "Language",
+    "root_password": "Password",
+    "root_password_confirm": "Repeat password",
+    "super_admin_passphrase": "Super admin passphrase",
+    "super_admin_passphrase_confirm": "Repeat passphrase",
+    "restore_key": "System restore key",
+    "system_name": "System name",
+    "listen_host": "Listening address",
+    "listen_port": "Port",
+    "timezone": "Time zone",
+    "time_mode": "Time source",
+    "ntp_server": "NTP server",
+    "ntp_fallback_server": "Fallback NTP server",
+    "manual_time": "Manual time",
+    "cloud_location": "Cloud server location",
+    "connection_file": "Connection file",
+    "power_line_frequency": "Power line frequency",
+    "camera_assignment": "Camera assignment",
+}
+
+
+def page_gettext(message: str) -> str:
+    """Translate into the language of the page being rendered."""
+    return translations(_page_language.get()).gettext(message)
+
+
+def field_label(field: str) -> str:
+    """The translated label of a form field (connection file fields keep their spec name)."""
+    if field.startswith("connection_file."):
+        return page_gettext("Connection file") + " " + field.split(".", 1)[1]
+    return page_gettext(FIELD_LABELS.get(field, field))
+
+
 def make_templates() -> Jinja2Templates:
     """Jinja2 templates from every folder's templates/, autoescaped."""
     env = Environment(
@@ -36,6 +77,8 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["_"] = page_gettext
+    env.globals["field_label"] = field_label
     return Jinja2Templates(env=env)
 
 
@@ -109,4 +152,8 @@ def render(
         "set_up": ctx.set_up,
     }
     full.update(context or {})
-    return ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
+    token = _page_language.set(lang)
+    try:
+        return ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
+    finally:
+        _page_language.reset(token)

@@ -149,7 +149,8 @@ def test_password_change_logs_out_other_sessions(ctx: ControllerContext,
 @pytest.mark.parametrize(
     ("current", "new", "confirm", "message"),
     [
-        ("wrong current password", "a fine new password", "a fine new password", "current"),
+        ("wrong current password", "a fine new password", "a fine new password",
+         "current password is wrong"),
         (ROOT_PASSWORD, "short", "short", "at least 8"),
         (ROOT_PASSWORD, "qwertyuiop", "qwertyuiop", "commonly used"),
         (ROOT_PASSWORD, "a fine new password", "another new password", "do not match"),

@@ -74,12 +74,12 @@ async def login(
         seconds = int(exc.retry_after.total_seconds()) + 1
         return render(request, "accounts/login.html", {
             "next": safe_next(next), "setup_done": False,
-            "error": f"Too many failed attempts. Try again in {seconds} seconds.",
+            "error": "locked", "seconds": seconds,
         }, status_code=429)
     except service.LoginFailed:
         return render(request, "accounts/login.html", {
             "next": safe_next(next), "setup_done": False,
-            "error": "Wrong user name or password.",
+            "error": "wrong",
         }, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, new.token, secure=request.url.scheme == "https")
@@ -109,7 +109,7 @@ def password_change(
 ) -> list[str]:
     """Change a password; returns the problems (empty on success). Audited either way."""
     if new != confirm:
-        return ["the new passwords do not match"]
+        return ["The new passwords do not match."]
     with ctx.factory() as session:
         try:
             with session.begin():
@@ -120,9 +120,9 @@ def password_change(
                        source=source)
                 return []
         except service.LoginFailed:
-            problems = ["the current password is wrong"]
+            problems = ["The current password is wrong."]
         except service.PasswordRejected as exc:
-            problems = [f"the new password {p}" for p in exc.problems]
+            problems = exc.problems
         with session.begin():
             account = session.get(Account, account_id)
             record(session, ctx.clock, actor=account.username if account else "?",
