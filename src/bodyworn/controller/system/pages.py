@@ -33,6 +33,7 @@ async def dashboard(request: Request) -> Response:
     now = ctx.clock.now()
     return render(request, "system/dashboard.html", {
         "s": row, "now_local": now.astimezone(ZoneInfo(row.timezone)),
+        "cloud_locations": setup.CLOUD_LOCATIONS,
     })
 
 
