@@ -9,8 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.accounts import service
 from bodyworn.controller.accounts.guard import SESSION_COOKIE, set_session_cookie
-from bodyworn.controller.accounts.pages import login_attempt, password_change
-from bodyworn.controller.audit.service import record
+from bodyworn.controller.accounts.pages import end_session, login_attempt, password_change
 from bodyworn.controller.context import ctx_of, source_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -71,16 +70,8 @@ async def api_whoami(request: Request) -> SessionInfo:
 @router.delete("/session", status_code=204)
 async def api_logout(request: Request) -> Response:
     """Log out."""
-    ctx = ctx_of(request)
-    token = request.cookies.get(SESSION_COOKIE, "")
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.close_session(session, token)
-            record(session, ctx.clock, actor=request.state.account.username, action="logout",
-                   source=source_of(request))
-
-    await run_in_threadpool(work)
+    await run_in_threadpool(end_session, ctx_of(request), request.cookies.get(SESSION_COOKIE, ""),
+                            request.state.account.username, source_of(request))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

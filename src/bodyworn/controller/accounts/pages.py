@@ -86,19 +86,18 @@ async def login(
     return response
 
 
+def end_session(ctx: ControllerContext, token: str, username: str, source: str) -> None:
+    """Log out one browser session, audited."""
+    with ctx.factory() as session, session.begin():
+        service.close_session(session, token)
+        record(session, ctx.clock, actor=username, action="logout", source=source)
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End this browser's session."""
-    ctx = ctx_of(request)
-    token = request.cookies.get(SESSION_COOKIE, "")
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.close_session(session, token)
-            record(session, ctx.clock, actor=request.state.account.username, action="logout",
-                   source=source_of(request))
-
-    await run_in_threadpool(work)
+    await run_in_threadpool(end_session, ctx_of(request), request.cookies.get(SESSION_COOKIE, ""),
+                            request.state.account.username, source_of(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,21 +12,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bodyworn.store.files import write_file_atomic
+
 
 def default_certificate_paths(data_dir: Path) -> tuple[Path, Path]:
     """Where the Default certificate and its key live in a data directory."""
     tls = data_dir / "tls"
     return tls / "default.crt", tls / "default.key"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def ensure_default_certificate(
@@ -60,7 +51,7 @@ def ensure_default_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    _write_private(
+    write_file_atomic(
         key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -68,5 +59,5 @@ def ensure_default_certificate(
             serialization.NoEncryption(),
         ),
     )
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_file_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path

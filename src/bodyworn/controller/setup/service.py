@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import uuid
 import zoneinfo
@@ -370,18 +369,6 @@ def commit(
             source=source,
         )
     return settings
-
-
-def write_file_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write a file whole or not at all (temp file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def offset_timedelta(seconds: float) -> timedelta:

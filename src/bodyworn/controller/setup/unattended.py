@@ -9,6 +9,7 @@ from bodyworn.controller.setup import service
 from bodyworn.controller.setup.answers import load_answers
 from bodyworn.controller.setup.service import FieldError, Identity, NtpMeasurer, SetupInvalid
 from bodyworn.domain.clock import Clock, utcnow
+from bodyworn.store.files import write_file_atomic
 
 
 def run_unattended(
@@ -38,7 +39,7 @@ def run_unattended(
         key_file = service.restore_key_bytes(loaded.answers, identity, clock)
         # The key file is written first: a system whose restore key was never saved must
         # not exist. If the commit then fails, the file is removed again.
-        service.write_file_atomic(loaded.restore_key_path, key_file)
+        write_file_atomic(loaded.restore_key_path, key_file)
         try:
             service.commit(ctx.factory, clock, loaded.answers, identity,
                            offset_seconds=offset, source="unattended")

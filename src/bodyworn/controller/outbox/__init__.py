@@ -1,0 +1,1 @@
+"""Users and devices waiting to be written to the content destination."""

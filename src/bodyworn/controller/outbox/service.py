@@ -1,0 +1,58 @@
+"""Queue user and device objects for the content destination; the offload engine delivers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.outbox.models import CdPendingObject
+from bodyworn.domain.clock import Clock
+
+Kind = Literal["user", "device"]
+Action = Literal["upsert", "deactivate"]
+
+
+def _row(clock: Clock, kind: Kind, ref: str, action: Action,
+         payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": kind, "ref": ref, "action": action,
+        "payload_json": json.dumps(dict(payload), ensure_ascii=False, sort_keys=True),
+        "created_at": clock.now(), "delivered_at": None,
+    }
+
+
+def enqueue(session: Session, clock: Clock, kind: Kind, ref: str, action: Action,
+            payload: Mapping[str, Any]) -> None:
+    """Queue one object in the caller's transaction (it is queued only if the change commits)."""
+    session.execute(insert(CdPendingObject), [_row(clock, kind, ref, action, payload)])
+
+
+def enqueue_many(session: Session, clock: Clock, kind: Kind, action: Action,
+                 items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Queue many objects of one kind and action in one statement (bulk import)."""
+    if items:
+        session.execute(insert(CdPendingObject),
+                        [_row(clock, kind, ref, action, payload) for ref, payload in items])
+
+
+def pending(session: Session, limit: int = 500) -> Sequence[CdPendingObject]:
+    """Undelivered objects, oldest first (deliver in this order: a later change wins)."""
+    stmt = (select(CdPendingObject).where(CdPendingObject.delivered_at.is_(None))
+            .order_by(CdPendingObject.id).limit(limit))
+    return session.scalars(stmt).all()
+
+
+def mark_delivered(session: Session, clock: Clock, ids: Sequence[int]) -> None:
+    """Record that the content destination acknowledged these objects."""
+    for row in session.scalars(select(CdPendingObject).where(CdPendingObject.id.in_(ids))):
+        row.delivered_at = clock.now()
+
+
+def payload_of(row: CdPendingObject) -> dict[str, Any]:
+    """The object's content as queued."""
+    data: dict[str, Any] = json.loads(row.payload_json)
+    return data

@@ -1,0 +1,1 @@
+"""Camera profiles: the settings groups of users' cameras record and behave with."""

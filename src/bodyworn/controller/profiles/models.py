@@ -1,0 +1,26 @@
+"""Camera profiles as stored: a name, the settings as validated JSON, a version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bodyworn.store.db import Base
+from bodyworn.store.types import UTCDateTime
+
+
+class ProfileRow(Base):
+    """One camera profile; settings_json always holds what CameraProfile accepted."""
+
+    __tablename__ = "camera_profile"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    settings_json: Mapped[str] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised on every change of what a camera does, so docking can tell a camera is behind.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,29 @@
+"""Body worn users as stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bodyworn.store.db import Base
+from bodyworn.store.types import UTCDateTime
+
+
+class BodyWornUser(Base):
+    """A person who wears a camera; uuid names the user's object at the content destination."""
+
+    __tablename__ = "body_worn_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # Empty or unique (several NULLs are allowed by a unique constraint on every backend).
+    user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    cd_username: Mapped[str | None] = mapped_column(String(256))
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("camera_profile.id", ondelete="RESTRICT"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
