@@ -1,0 +1,685 @@
+"""The async client of the Content Destination API (a subset of OpenStack Swift).
+
+One `CDClient` per content destination. Every request goes through `_request`, which
+authenticates on demand, re-authenticates once on 401, maps statuses to the
+exceptions in `errors`, and retries busy/unreachable answers with stamina, waiting as
+long as a `Retry-After` header asks (capped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ssl
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+import stamina
+import structlog
+
+from bodyworn.cdclient.body import BytesBody, EncryptedBody, FileBody, ObjectBody
+from bodyworn.cdclient.capabilities import (
+    DEFAULT_CATEGORIES,
+    READ_CATEGORIES,
+    STORE_BOOKMARKS,
+    STORE_GNSS_TRACK,
+    STORE_READ_SYSTEM_ID,
+    STORE_REJECTED_CONTENT,
+    STORE_USER_ID_KEY,
+    Capabilities,
+    CategoriesError,
+    CategoryList,
+    parse_capabilities,
+    parse_categories,
+)
+from bodyworn.cdclient.config import CDConnection
+from bodyworn.cdclient.errors import (
+    CDAuthError,
+    CDError,
+    CDForbidden,
+    CDNotFound,
+    CDProtocolError,
+    CDTLSError,
+    CDUnavailable,
+    ContentRejected,
+    InsufficientStorage,
+    LicenceError,
+    SystemBindingError,
+)
+from bodyworn.cdclient.records import (
+    CDDevice,
+    CDUser,
+    RecordingUpload,
+    bookmark_metadata,
+    clip_metadata,
+    device_metadata,
+    gnss_body,
+    gnss_metadata,
+    key_metadata,
+    recording_metadata,
+    user_metadata,
+)
+from bodyworn.cdclient.tls import pinned_ssl_context
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.evidence.crypto import CHUNK_BYTES, load_public_key, new_object_encryption
+from bodyworn.evidence.metadata import (
+    bookmark_object_name,
+    clip_object_name,
+    gnss_object_name,
+    key_object_name,
+    meta_get,
+    metadata_headers,
+    parse_metadata,
+    recording_container_name,
+    rejected_container_name,
+    rfc3339,
+)
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+SYSTEM = "System"
+USERS = "Users"
+DEVICES = "Devices"
+# The spec's text names the object Capability.json, its tree and the reference server
+# Capabilities.json; the second is tried only when the first is missing.
+CAPABILITY_OBJECTS = ("Capabilities.json", "Capability.json")
+CATEGORIES_OBJECT = "Categories.json"
+
+CAPABILITIES_MAX_AGE = timedelta(hours=1)
+CATEGORIES_MAX_AGE = timedelta(days=1)
+
+_RETRY_STATUSES = frozenset({408, 422, 429, 500, 502, 503, 504})
+_CLIP_CONTENT_TYPES = {"mkv": "video/x-matroska", "mp4": "video/mp4"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying a busy or unreachable CD (seconds)."""
+
+    attempts: int = 8
+    timeout: float = 900.0
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+    wait_jitter: float = 1.0
+    retry_after_max: float = 120.0
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """Where a recording ended up and which objects were stored there."""
+
+    outcome: Literal["delivered", "rejected_content", "not_transferred"]
+    container: str
+    objects: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+class _Retryable(Exception):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None
+    ):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _cert_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _object_path(container: str, name: str | None = None) -> str:
+    path = quote(container, safe="")
+    return path if name is None else f"{path}/{quote(name, safe='/')}"
+
+
+class CDClient:
+    """Talks to one content destination; use as an async context manager."""
+
+    def __init__(
+        self,
+        connection: CDConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        chunk_bytes: int = CHUNK_BYTES,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_clip_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.connection = connection
+        # Called with each chunk's size as clip bytes are sent (progress bars); a retried
+        # upload reports its bytes again.
+        self._on_clip_bytes = on_clip_bytes
+        self.retry = retry or RetryPolicy()
+        self._chunk_bytes = chunk_bytes
+        self._clock: Clock = clock or SystemClock()
+        verify: ssl.SSLContext | bool = (
+            pinned_ssl_context(connection.certificates) if connection.certificates else True
+        )
+        self._http = httpx.AsyncClient(
+            verify=verify,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._public_key = (
+            load_public_key(connection.public_key_pem)
+            if connection.want_encryption and connection.public_key_pem
+            else None
+        )
+        self._token: str | None = None
+        self._storage_url: str | None = None
+        self._auth_lock = asyncio.Lock()
+        self._caps: Capabilities | None = None
+        self._caps_at: datetime | None = None
+        self._categories: CategoryList | None = None
+        self._categories_at: datetime | None = None
+        self._containers: set[str] = set()
+
+    async def __aenter__(self) -> CDClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    @property
+    def storage_url(self) -> str | None:
+        """The X-Storage-Url of the current token, as the CD sent it."""
+        return self._storage_url
+
+    # --- authentication ---------------------------------------------------------------
+
+    async def authenticate(self) -> None:
+        """Get a fresh token now (normally done on demand)."""
+        self._token = None
+        await self._retrying("auth", self._session)
+
+    async def _session(self) -> tuple[str, str]:
+        async with self._auth_lock:
+            if self._token is None or self._storage_url is None:
+                await self._login()
+            assert self._token is not None and self._storage_url is not None
+            return self._token, self._storage_url
+
+    async def _login(self) -> None:
+        conn = self.connection
+        problems: list[str] = []
+        transient = False
+        for uri in conn.uris:
+            try:
+                resp = await self._http.get(
+                    uri, headers={"X-Auth-User": conn.user, "X-Auth-Key": conn.key}
+                )
+            except httpx.HTTPError as exc:
+                if _cert_failure(exc):
+                    raise CDTLSError(f"{uri}: certificate not trusted: {exc}", url=uri) from exc
+                problems.append(f"{uri}: {exc!r}")
+                transient = True
+                continue
+            status = resp.status_code
+            if status in (401, 403):
+                problems.append(f"{uri}: credentials refused ({status})")
+                continue
+            if not 200 <= status < 300:
+                problems.append(f"{uri}: HTTP {status}")
+                transient = transient or status >= 500 or status == 429
+                continue
+            token = resp.headers.get("X-Auth-Token")
+            storage = resp.headers.get("X-Storage-Url")
+            if not token or not storage:
+                problems.append(f"{uri}: no X-Auth-Token or X-Storage-Url in the answer")
+                continue
+            if not conn.storage_url_allowed(uri, storage):
+                # A token must never travel with less protection than the login had.
+                problems.append(f"{uri}: storage URL {storage!r} would downgrade to http")
+                continue
+            self._token, self._storage_url = token, storage
+            log.debug("cd.authenticated", uri=uri, storage_url=storage)
+            return
+        message = "authentication failed: " + "; ".join(problems)
+        if transient:
+            raise _Retryable(message)
+        if all("credentials refused" in p for p in problems):
+            raise CDAuthError(message, status=401)
+        raise CDProtocolError(message)
+
+    def _forget_token(self, token: str | None) -> None:
+        if token is not None and self._token == token:
+            self._token = None
+
+    # --- the one request path -------------------------------------------------------------
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        if not isinstance(exc, _Retryable):
+            return False
+        if exc.retry_after is not None:
+            return min(exc.retry_after, self.retry.retry_after_max)
+        return True
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: frozenset[int],
+        headers: Mapping[str, str] | None = None,
+        body: ObjectBody | None = None,
+    ) -> httpx.Response:
+        return await self._retrying(
+            f"{method} /{path}", lambda: self._attempt(method, path, ok, headers or {}, body)
+        )
+
+    async def _retrying(self, what: str, once: Callable[[], Awaitable[T]]) -> T:
+        policy = self.retry
+        try:
+            async for attempt in stamina.retry_context(
+                on=self._backoff,
+                attempts=policy.attempts,
+                timeout=policy.timeout,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+                wait_jitter=policy.wait_jitter,
+            ):
+                with attempt:
+                    return await once()
+        except _Retryable as exc:
+            raise CDUnavailable(f"{what}: gave up after retries: {exc}", status=exc.status) from exc
+        raise AssertionError("retry loop ended without a result")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        ok: frozenset[int],
+        headers: Mapping[str, str],
+        body: ObjectBody | None,
+    ) -> httpx.Response:
+        for renewed in (False, True):
+            token, storage = await self._session()
+            url = f"{storage.rstrip('/')}/{path}"
+            send = dict(headers)
+            send["X-Auth-Token"] = token
+            if body is not None:
+                send["Content-Length"] = str(body.size)
+                send["ETag"] = await body.md5()
+            try:
+                resp = await self._http.request(
+                    method, url, headers=send, content=body.stream() if body else None
+                )
+            except httpx.HTTPError as exc:
+                if _cert_failure(exc):
+                    raise CDTLSError(f"{url}: certificate not trusted: {exc}", url=url) from exc
+                # A connection that broke mid-request may have been a rejected token the
+                # server stopped reading for; a fresh login costs one small request.
+                self._forget_token(token)
+                raise _Retryable(f"{method} {url}: {exc!r}") from exc
+            if resp.status_code == 401 and not renewed:
+                log.info("cd.reauthenticate", url=url)
+                self._forget_token(token)
+                continue
+            return self._check(method, url, resp, ok)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(
+        self, method: str, url: str, resp: httpx.Response, ok: frozenset[int]
+    ) -> httpx.Response:
+        status = resp.status_code
+        if status in ok:
+            return resp
+        what = f"{method} {url}: HTTP {status}"
+        detail = resp.text[:200].strip() if resp.content else ""
+        if detail:
+            what = f"{what}: {detail}"
+        if status in _RETRY_STATUSES:
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"), self._clock.now())
+            log.info("cd.retry", url=url, status=status, retry_after=retry_after)
+            raise _Retryable(what, retry_after=retry_after, status=status)
+        errors: dict[int, type[CDError]] = {
+            400: ContentRejected,
+            401: CDAuthError,
+            402: LicenceError,
+            403: CDForbidden,
+            404: CDNotFound,
+            507: InsufficientStorage,
+        }
+        raise errors.get(status, CDProtocolError)(what, status=status, url=url)
+
+    # --- building blocks ------------------------------------------------------------------
+
+    async def _ensure_container(
+        self, name: str, metadata: Mapping[str, str | None] | None = None
+    ) -> None:
+        if metadata is None and name in self._containers:
+            return
+        await self._request(
+            "PUT",
+            _object_path(name),
+            ok=frozenset({201, 202, 204}),
+            headers=metadata_headers("container", metadata or {}),
+        )
+        if metadata is None:
+            self._containers.add(name)
+
+    async def _put_object(
+        self,
+        container: str,
+        name: str,
+        body: ObjectBody,
+        metadata: Mapping[str, str | None],
+        content_type: str,
+    ) -> None:
+        headers = metadata_headers("object", metadata)
+        headers["Content-Type"] = content_type
+        path = _object_path(container, name)
+        try:
+            await self._request("PUT", path, ok=frozenset({201}), headers=headers, body=body)
+        except CDNotFound:
+            if container not in self._containers:
+                raise
+            # Our note that the container exists is stale (deleted at the CD): make it again.
+            self._containers.discard(container)
+            await self._ensure_container(container)
+            await self._request("PUT", path, ok=frozenset({201}), headers=headers, body=body)
+
+    async def _get_small(self, container: str, name: str) -> httpx.Response | None:
+        """GET an object, or None when it is missing or not ours to read."""
+        try:
+            return await self._request("GET", _object_path(container, name), ok=frozenset({200}))
+        except (CDNotFound, CDForbidden, ContentRejected, CDProtocolError) as exc:
+            log.info("cd.object_unreadable", object=f"{container}/{name}", error=str(exc))
+            return None
+
+    async def object_metadata(
+        self, container: str, name: str | None = None
+    ) -> dict[str, str] | None:
+        """HEAD a container or object and return its decoded metadata, None when missing."""
+        try:
+            resp = await self._request(
+                "HEAD", _object_path(container, name), ok=frozenset({200, 204})
+            )
+        except CDNotFound:
+            return None
+        kind: Literal["container", "object"] = "container" if name is None else "object"
+        return parse_metadata(kind, resp.headers.multi_items())
+
+    # --- capabilities and categories ------------------------------------------------------
+
+    async def capabilities(self, *, refresh: bool = False) -> Capabilities:
+        """Read System/Capabilities.json (cached); corrupt or missing means nothing."""
+        if self.connection.full_store_and_read:
+            return Capabilities.everything()
+        now = self._clock.now()
+        if (
+            self._caps is not None
+            and self._caps_at is not None
+            and not refresh
+            and now - self._caps_at < CAPABILITIES_MAX_AGE
+        ):
+            return self._caps
+        caps = Capabilities.nothing("missing: no capabilities object in System")
+        for name in CAPABILITY_OBJECTS:
+            try:
+                resp = await self._request("GET", _object_path(SYSTEM, name), ok=frozenset({200}))
+            except CDNotFound:
+                continue
+            except (CDForbidden, ContentRejected, CDProtocolError) as exc:
+                caps = Capabilities.nothing(f"unreadable: {exc}")
+                break
+            caps = parse_capabilities(resp.content, resp.headers.get("Etag"))
+            break
+        if caps.problem:
+            log.info("cd.capabilities_unusable", problem=caps.problem)
+        self._caps, self._caps_at = caps, now
+        return caps
+
+    async def categories(self, *, refresh: bool = False) -> CategoryList:
+        """The CD's categories (ReadCategories; re-read daily or on `refresh`), else defaults."""
+        now = self._clock.now()
+        if (
+            self._categories is not None
+            and self._categories_at is not None
+            and not refresh
+            and now - self._categories_at < CATEGORIES_MAX_AGE
+        ):
+            return self._categories
+        self._categories = await self._read_categories(refresh)
+        self._categories_at = now
+        return self._categories
+
+    async def _read_categories(self, refresh: bool) -> CategoryList:
+        caps = await self.capabilities(refresh=refresh)
+        if not caps.supports(READ_CATEGORIES):
+            return CategoryList(DEFAULT_CATEGORIES, from_cd=False)
+        resp = await self._get_small(SYSTEM, CATEGORIES_OBJECT)
+        if resp is None:
+            return CategoryList(DEFAULT_CATEGORIES, from_cd=False, problem="missing or unreadable")
+        try:
+            found = parse_categories(resp.content, resp.headers.get("Etag"))
+        except CategoriesError as exc:
+            return CategoryList(DEFAULT_CATEGORIES, from_cd=False, problem=str(exc))
+        return CategoryList(found, from_cd=True)
+
+    # --- system, users, devices ------------------------------------------------------------
+
+    async def bind_system(
+        self, system_id: str, connection_id: str, system_name: str, *, expect_existing: bool
+    ) -> bool:
+        """Write or check System/<SystemID>; False when the CD lacks StoreReadSystemID."""
+        # Refused (SystemBindingError) when the CD holds this system under another
+        # ConnectionId, or, with `expect_existing`, has no record of it at all: in both
+        # cases it is not the CD this system was bound to.
+        if not (await self.capabilities()).supports(STORE_READ_SYSTEM_ID):
+            return False
+        await self._ensure_container(SYSTEM)
+        meta = {"ConnectionId": connection_id, "SystemName": system_name}
+        found = await self.object_metadata(SYSTEM, system_id)
+        if found is None:
+            if expect_existing:
+                raise SystemBindingError(
+                    f"the CD has no System/{system_id}: it is not the CD this system is bound to"
+                )
+            await self._put_object(
+                SYSTEM, system_id, BytesBody(b""), meta, "application/octet-stream"
+            )
+            found = await self.object_metadata(SYSTEM, system_id)
+            if found is None or meta_get(found, "ConnectionId") != connection_id:
+                raise SystemBindingError("System object did not read back as written")
+            return True
+        bound = meta_get(found, "ConnectionId")
+        if bound != connection_id:
+            raise SystemBindingError(
+                f"the CD binds this system to connection {bound!r}, not {connection_id!r}"
+            )
+        if meta_get(found, "SystemName") != system_name:
+            await self._request(
+                "POST",
+                _object_path(SYSTEM, system_id),
+                ok=frozenset({202, 204}),
+                headers=metadata_headers("object", meta),
+            )
+        return True
+
+    async def _store_record(
+        self, container: str, name: str, meta: Mapping[str, str | None], update: bool
+    ) -> None:
+        await self._ensure_container(container)
+        if update:
+            try:
+                await self._request(
+                    "POST",
+                    _object_path(container, name),
+                    ok=frozenset({202, 204}),
+                    headers=metadata_headers("object", meta),
+                )
+                return
+            except CDNotFound:
+                pass
+        await self._put_object(container, name, BytesBody(b""), meta, "application/octet-stream")
+
+    async def put_user(self, user: CDUser, *, update: bool = False) -> None:
+        """Create (PUT) or update (POST, PUT if missing) Users/<uuid>; 402 raises LicenceError."""
+        caps = await self.capabilities()
+        meta = user_metadata(user, caps.supports(STORE_USER_ID_KEY))
+        await self._store_record(USERS, user.uuid, meta, update)
+
+    async def put_device(self, device: CDDevice, *, update: bool = False) -> None:
+        """Create or update Devices/<serial>; 402 raises LicenceError."""
+        await self._store_record(DEVICES, device.serial, device_metadata(device), update)
+
+    # --- recordings ---------------------------------------------------------------------------
+
+    async def deliver_recording(self, rec: RecordingUpload) -> DeliveryResult:
+        """Store a whole recording and mark it Complete; a 400 routes it per capabilities."""
+        # Safe to call again after a crash: objects are overwritten, and a container that
+        # is already Complete is left alone (the controller never touches it again).
+        if not rec.clips:
+            raise ValueError("a recording has at least one clip")
+        caps = await self.capabilities()
+        name = recording_container_name(rec.user_uuid, rec.bwc_serial, rec.trigger_on_time)
+        try:
+            existing = await self.object_metadata(name)
+        except (CDForbidden, ContentRejected, CDProtocolError):
+            # A CD that will not answer HEAD on a container just gets the full delivery.
+            existing = None
+        if existing is not None and meta_get(existing, "Status") == "Complete":
+            return DeliveryResult("delivered", name, reason="already Complete at the CD")
+        try:
+            objects = await self._store_recording(
+                name, recording_metadata(rec, name, "Transferring"), rec, caps
+            )
+            await self._request(
+                "POST",
+                _object_path(name),
+                ok=frozenset({202, 204}),
+                headers=metadata_headers("container", recording_metadata(rec, name, "Complete")),
+            )
+        except ContentRejected as exc:
+            return await self._reject(rec, name, caps, str(exc))
+        return DeliveryResult("delivered", name, objects)
+
+    async def _reject(
+        self, rec: RecordingUpload, name: str, caps: Capabilities, reason: str
+    ) -> DeliveryResult:
+        if not caps.supports(STORE_REJECTED_CONTENT):
+            return DeliveryResult("not_transferred", name, reason=reason)
+        # Derived from the recording so a repeated delivery reuses the same container.
+        unique = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bodyworn:rejected:{name}"))
+        rejected = rejected_container_name(rec.trigger_on_time, unique)
+        meta = recording_metadata(rec, name, None)
+        meta["RejectedContentOriginalContainer"] = name
+        meta["RejectedContentTime"] = rfc3339(self._clock.now())
+        meta["RejectedContentReason"] = reason
+        try:
+            objects = await self._store_recording(rejected, meta, rec, caps)
+        except ContentRejected as exc:
+            return DeliveryResult(
+                "not_transferred", name, reason=f"{reason}; rejected content refused too: {exc}"
+            )
+        return DeliveryResult("rejected_content", rejected, objects, reason=reason)
+
+    async def _store_recording(
+        self,
+        container: str,
+        meta: Mapping[str, str | None],
+        rec: RecordingUpload,
+        caps: Capabilities,
+    ) -> tuple[str, ...]:
+        await self._ensure_container(container, meta)
+        stored: list[str] = []
+        ctype = self.connection.container_type
+        for clip in rec.clips:
+            obj = clip_object_name(clip.start, rec.recording_id, ctype)
+            body = FileBody(
+                clip.path, self._chunk_bytes, md5=clip.md5, on_chunk=self._on_clip_bytes
+            )
+            stored += await self._put_content(
+                container,
+                obj,
+                body,
+                clip_metadata(clip, ctype),
+                _CLIP_CONTENT_TYPES[ctype],
+                clip.start,
+            )
+        if rec.gnss_track and caps.supports(STORE_GNSS_TRACK):
+            obj = gnss_object_name(rec.start_time, rec.recording_id, rec.bwc_serial)
+            stored += await self._put_content(
+                container,
+                obj,
+                BytesBody(gnss_body(rec)),
+                gnss_metadata(),
+                "application/json",
+                rec.start_time,
+            )
+        if caps.supports(STORE_BOOKMARKS):
+            for bm in rec.bookmarks:
+                obj = bookmark_object_name(bm.timestamp, bm.bookmark_id)
+                await self._put_object(
+                    container,
+                    obj,
+                    BytesBody(bm.note.encode("utf-8")),
+                    bookmark_metadata(bm, rec),
+                    "text/plain; charset=utf-8",
+                )
+                stored.append(obj)
+        return tuple(stored)
+
+    async def _put_content(
+        self,
+        container: str,
+        obj: str,
+        plain: FileBody | BytesBody,
+        meta: Mapping[str, str | None],
+        content_type: str,
+        start: datetime,
+    ) -> list[str]:
+        """PUT a clip or GNSS object, encrypted with its `.key` object when asked."""
+        if self._public_key is None:
+            await self._put_object(container, obj, plain, meta, content_type)
+            return [obj]
+        enc = new_object_encryption(self._public_key, self.connection.public_key_id or "")
+        key_name = key_object_name(obj)
+        # Key first: a CD that processes a clip as soon as it lands finds its key there.
+        await self._put_object(
+            container,
+            key_name,
+            BytesBody(enc.key_file.to_bytes()),
+            key_metadata(start),
+            "application/json",
+        )
+        await self._put_object(
+            container, obj, EncryptedBody(plain, enc.content_key), meta, "application/octet-stream"
+        )
+        return [key_name, obj]

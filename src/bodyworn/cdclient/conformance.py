@@ -1,0 +1,362 @@
+"""The conformance battery: drive every part of the CD API against a CD and judge each step.
+
+Each check passes, fails (with the request that failed and the CD's answer) or is
+skipped (the CD does not claim the capability, or cannot be asked). It leaves test
+data behind on purpose: a conformance user, camera, system object and recordings, all
+named so an integrator can find and delete them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from bodyworn.cdclient.capabilities import (
+    READ_CATEGORIES,
+    STORE_BOOKMARKS,
+    STORE_GNSS_TRACK,
+    STORE_READ_SYSTEM_ID,
+    STORE_REJECTED_CONTENT,
+)
+from bodyworn.cdclient.client import CDClient, DeliveryResult, RetryPolicy
+from bodyworn.cdclient.config import CDConnection
+from bodyworn.cdclient.errors import CDError, CDForbidden, CDProtocolError, ContentRejected
+from bodyworn.cdclient.records import (
+    Bookmark,
+    CDDevice,
+    CDUser,
+    ClipFile,
+    GnssPoint,
+    RecordingUpload,
+)
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.evidence.metadata import Location, meta_get
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check."""
+
+    name: str
+    status: Status
+    detail: str = ""
+
+
+@dataclass
+class ConformanceReport:
+    """Every check in the order run."""
+
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return all(c.status != "fail" for c in self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+
+class _Skip(Exception):
+    pass
+
+
+def tiny_clip(path: Path, container_type: str, frames: int = 10, size: int = 64) -> None:
+    """Write a short real H.264 clip (MKV or MP4) for test recordings."""
+    fmt = "matroska" if container_type == "mkv" else "mp4"
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+        stream.time_base = Fraction(1, 10)
+        for i in range(frames):
+            frame = av.VideoFrame(size, size, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([(i * 23) % 256]) * plane.buffer_size)
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def _recording(
+    folder: Path, user: str, serial: str, container_type: str, start: datetime, clips: int
+) -> RecordingUpload:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(clips):
+        path = folder / f"clip{i}.{container_type}"
+        tiny_clip(path, container_type)
+        c_start = start + timedelta(seconds=i)
+        files.append(
+            ClipFile(
+                path,
+                c_start,
+                c_start + timedelta(seconds=1),
+                start_location=Location(55.7184, 13.2212, 5.0, c_start),
+            )
+        )
+    stop = start + timedelta(seconds=clips)
+    return RecordingUpload(
+        recording_id=str(uuid.uuid4().int % 100000),
+        user_uuid=user,
+        bwc_serial=serial,
+        scu_serial="BWCONFSCU",
+        bwc_model="bodyworn-sim",
+        firmware_version="conformance",
+        trigger_on="Button",
+        trigger_off="Button",
+        trigger_on_time=start,
+        trigger_off_time=stop,
+        start_time=start,
+        stop_time=stop,
+        clips=tuple(files),
+        trigger_on_location=Location(55.7184, 13.2212, 5.0, start),
+        gnss_track=tuple(
+            GnssPoint(55.7184 + i / 10000, 13.2212 + i / 10000, start + timedelta(seconds=i))
+            for i in range(clips + 1)
+        ),
+        bookmarks=(
+            Bookmark(
+                "1",
+                start,
+                note="Conformance note ✓ åäö",
+                tags={"TriggerOn": "Button"},
+                start=start,
+                end=stop,
+            ),
+        ),
+    )
+
+
+async def run_conformance(
+    connection: CDConnection,
+    workdir: Path,
+    *,
+    clock: Clock | None = None,
+    retry: RetryPolicy | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_clip_bytes: Callable[[int], None] | None = None,
+) -> ConformanceReport:
+    """Run the whole battery against one CD; never raises for a CD's misbehaviour."""
+    clock = clock or SystemClock()
+    report = ConformanceReport()
+    tag = uuid.uuid4().hex[:8]
+    user = CDUser(str(uuid.uuid4()), f"Conformance user {tag} ✓", user_id=f"conf-{tag}")
+    device = CDDevice(f"BWCONF{tag.upper()}", f"Conformance camera {tag}", "bodyworn-sim")
+    # An hour ago: inside any sane "not in the future" bound, and whole seconds.
+    start = (clock.now() - timedelta(hours=1)).replace(microsecond=0)
+    delivered: DeliveryResult | None = None
+
+    async with CDClient(
+        connection, retry=retry, clock=clock, transport=transport, on_clip_bytes=on_clip_bytes
+    ) as client:
+
+        async def check(name: str, step: Callable[[], Awaitable[str]]) -> bool:
+            try:
+                detail = await step()
+            except _Skip as exc:
+                report.checks.append(CheckResult(name, "skip", str(exc)))
+                return True
+            except CDError as exc:
+                report.checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
+                return False
+            except Exception as exc:  # the battery reports, it does not crash
+                report.checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
+                return False
+            report.checks.append(CheckResult(name, "pass", detail))
+            return True
+
+        async def auth() -> str:
+            await client.authenticate()
+            return f"storage URL {client.storage_url}"
+
+        if not await check("auth", auth):
+            return report
+
+        async def capabilities() -> str:
+            caps = await client.capabilities()
+            if caps.problem and not caps.problem.startswith("missing"):
+                raise CDProtocolError(f"System/Capabilities.json: {caps.problem}")
+            if caps.full:
+                return "FullStoreAndReadSupport: everything"
+            return ", ".join(sorted(caps.enabled)) or "none published"
+
+        await check("capabilities", capabilities)
+        caps = await client.capabilities()
+
+        async def categories() -> str:
+            if not caps.supports(READ_CATEGORIES):
+                raise _Skip("ReadCategories not supported; built-in defaults are used")
+            found = await client.categories(refresh=True)
+            if not found.from_cd and caps.full and found.problem == "missing or unreadable":
+                # A plain object store with FullStoreAndReadSupport need not publish any.
+                raise _Skip("no System/Categories.json; built-in defaults are used")
+            if not found.from_cd:
+                raise CDProtocolError(f"System/Categories.json: {found.problem}")
+            return f"{len(found.categories)} categories"
+
+        await check("categories", categories)
+
+        async def system_id() -> str:
+            if not caps.supports(STORE_READ_SYSTEM_ID):
+                raise _Skip("StoreReadSystemID not supported")
+            system = f"bodyworn-conformance-{tag}"
+            await client.bind_system(system, f"conn-{tag}", "Conformance", expect_existing=False)
+            await client.bind_system(system, f"conn-{tag}", "Conformance 2", expect_existing=True)
+            return f"System/{system} written and read back"
+
+        await check("system-id", system_id)
+
+        async def users() -> str:
+            await client.put_user(user)
+            await client.put_user(user, update=True)
+            return f"Users/{user.uuid} created and updated"
+
+        async def devices() -> str:
+            await client.put_device(device)
+            await client.put_device(device, update=True)
+            return f"Devices/{device.serial} created and updated"
+
+        have_user = await check("users", users)
+        have_device = await check("devices", devices)
+
+        async def recording() -> str:
+            nonlocal delivered
+            if not (have_user and have_device):
+                raise _Skip("needs the user and device checks to pass")
+            rec = _recording(
+                workdir / f"rec-{tag}",
+                user.uuid,
+                device.serial,
+                connection.container_type,
+                start,
+                2,
+            )
+            delivered = await client.deliver_recording(rec)
+            if delivered.outcome != "delivered":
+                raise ContentRejected(f"{delivered.outcome}: {delivered.reason}")
+            return f"{delivered.container}: {len(delivered.objects)} objects"
+
+        await check("recording", recording)
+
+        def objects() -> tuple[str, ...]:
+            if delivered is None:
+                raise _Skip("no recording was delivered")
+            return delivered.objects
+
+        async def extras() -> str:
+            names = objects()
+            wanted = []
+            if caps.supports(STORE_GNSS_TRACK):
+                wanted.append(any(n.endswith("_gpstrail.json") for n in names))
+            if caps.supports(STORE_BOOKMARKS):
+                wanted.append(any(n.startswith("bookmark_") for n in names))
+            if not wanted:
+                raise _Skip("neither GNSS tracks nor bookmarks supported")
+            if not all(wanted):
+                raise CDProtocolError("a supported GNSS track or bookmark was not stored")
+            return "GNSS track and/or bookmarks stored"
+
+        await check("gnss-and-bookmarks", extras)
+
+        async def encryption() -> str:
+            if not connection.want_encryption:
+                raise _Skip("WantEncryption is off")
+            keys = [n for n in objects() if n.endswith(".key")]
+            clips = [n for n in objects() if n.endswith("." + connection.container_type)]
+            if len(keys) < len(clips) or not clips:
+                raise CDProtocolError("not every clip has its .key object")
+            return f"{len(clips)} encrypted clips with key objects"
+
+        await check("encryption", encryption)
+
+        async def complete() -> str:
+            if delivered is None:
+                raise _Skip("no recording was delivered")
+            try:
+                meta = await client.object_metadata(delivered.container)
+            except (CDForbidden, ContentRejected, CDProtocolError) as exc:
+                raise _Skip(f"the CD does not answer HEAD on containers: {exc}") from exc
+            if meta is None or meta_get(meta, "Status") != "Complete":
+                raise CDProtocolError(f"{delivered.container}: Status is not Complete")
+            return "Status: Complete"
+
+        await check("complete", complete)
+
+        async def rejected() -> str:
+            if not caps.supports(STORE_REJECTED_CONTENT):
+                raise _Skip("StoreRejectedContent not supported")
+            stranger = str(uuid.uuid4())
+            rec = _recording(
+                workdir / f"rej-{tag}",
+                stranger,
+                device.serial,
+                connection.container_type,
+                start,
+                1,
+            )
+            result = await client.deliver_recording(rec)
+            if result.outcome == "delivered":
+                raise _Skip("the CD accepted a recording for an unknown user (no 400 to test)")
+            if result.outcome != "rejected_content":
+                raise ContentRejected(f"rejected content was refused: {result.reason}")
+            return f"stored in {result.container}"
+
+        await check("rejected-content", rejected)
+    return report
+
+
+def render_table(report: ConformanceReport) -> Table:
+    """A rich table of every check: status, name, and why."""
+    table = Table(title="Content destination conformance")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    colours = {"pass": "green", "fail": "bold red", "skip": "yellow"}
+    for c in report.checks:
+        table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", c.detail)
+    return table
+
+
+async def conformance_main(
+    connection: CDConnection,
+    *,
+    as_json: bool,
+    console: Console,
+    workdir: Path,
+    retry: RetryPolicy | None = None,
+) -> int:
+    """Run the battery with a progress bar, print a table (or JSON); return the exit status."""
+    with Progress(
+        TextColumn("uploading test clips"),
+        BarColumn(),
+        DownloadColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task("upload", total=None)
+        report = await run_conformance(
+            connection, workdir, retry=retry, on_clip_bytes=lambda n: progress.advance(task, n)
+        )
+    if as_json:
+        console.print_json(json.dumps(report.to_json()))
+    else:
+        console.print(render_table(report))
+    return 0 if report.ok else 1
