@@ -1,106 +1,27 @@
-"""A real OpenStack Swift on loopback for the client tests, started once per session.
-
-The start script is found through BODYWORN_SWIFT_DIR, else in `shared/swift` beside the
-repository. Ports are chosen free at start; data lives under pytest's tmp dir (it
-needs user xattrs, which /tmp on ext4 or tmpfs provides).
-"""
+"""A real OpenStack Swift on loopback for the client tests, started once per session."""
 
 from __future__ import annotations
 
-import os
-import random
-import socket
-import subprocess
+import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.swift_saio import SwiftInstance, available, running_swift, swift_dir
+
 # Extra tempauth accounts, one per test concern, so tests never see each other's System/.
 SWIFT_ACCOUNTS = ("bwfull", "bwcaps", "bwbind", "bwnone")
-SWIFT_USER_KEY = "bwkey"
 
-
-def swift_dir() -> Path:
-    env = os.environ.get("BODYWORN_SWIFT_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "swift"
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _pick_ports() -> tuple[int, int, int]:
-    # Random free ports, not a fixed one: other suites on this machine start Swifts too.
-    # All below the kernel's ephemeral range (32768+), where client sockets land.
-    rng = random.Random()
-    while True:
-        proxy, base, mc = (
-            rng.randint(20000, 23999),
-            rng.randint(24000, 27990),
-            rng.randint(28000, 32000),
-        )
-        if all(_free(p) for p in (proxy, base, base + 1, base + 2, mc)):
-            return proxy, base, mc
-
-
-@dataclass(frozen=True)
-class SwiftInstance:
-    auth_url: str
-    user: str
-    key: str
-    storage_url: str
-
-    def account(self, name: str) -> tuple[str, str]:
-        """User and key of one of the extra test accounts."""
-        return f"{name}:tester", SWIFT_USER_KEY
+__all__ = ["SwiftInstance", "swift"]
 
 
 @pytest.fixture(scope="session")
 def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftInstance]:
-    folder = swift_dir()
-    start, stop = folder / "start-swift.sh", folder / "stop-swift.sh"
-    if not start.is_file() or not stop.is_file():
-        pytest.skip(f"no Swift start script at {start} (set BODYWORN_SWIFT_DIR)")
-    failures: list[str] = []
-    for _ in range(3):
-        proxy, base, mc = _pick_ports()
-        saio = tmp_path_factory.mktemp("swift-saio")
-        env = {
-            **os.environ,
-            "SWIFT_PORT": str(proxy),
-            "SWIFT_BACKEND_PORT_BASE": str(base),
-            "SWIFT_MEMCACHED_PORT": str(mc),
-            "SWIFT_SAIO_DIR": str(saio),
-            "SWIFT_EXTRA_USERS": " ".join(f"{a}:tester:{SWIFT_USER_KEY}" for a in SWIFT_ACCOUNTS),
-        }
-        done = subprocess.run(
-            ["bash", str(start)], env=env, capture_output=True, text=True, timeout=300
-        )
-        if done.returncode == 0:
-            break
-        # A port taken between the check and the start is the usual cause; try others.
-        failures.append(f"rc={done.returncode}: {done.stderr[-2000:]}")
-        subprocess.run(["bash", str(stop), "--purge"], env=env, capture_output=True, timeout=120)
-    else:
-        pytest.fail("start-swift.sh failed 3 times:\n" + "\n---\n".join(failures))
-    values = dict(
-        line.split("=", 1) for line in done.stdout.splitlines() if line.startswith("SWIFT_")
-    )
+    if not available():
+        pytest.skip(f"no Swift start script in {swift_dir()} (set BODYWORN_SWIFT_DIR)")
+    folders = (tmp_path_factory.mktemp("swift-saio") for _ in itertools.count())
     try:
-        yield SwiftInstance(
-            auth_url=values["SWIFT_AUTH_URL"],
-            user=values["SWIFT_USER"],
-            key=values["SWIFT_KEY"],
-            storage_url=values["SWIFT_STORAGE_URL"],
-        )
-    finally:
-        subprocess.run(["bash", str(stop), "--purge"], env=env, capture_output=True, timeout=120)
+        with running_swift(folders, SWIFT_ACCOUNTS) as instance:
+            yield instance
+    except RuntimeError as exc:
+        pytest.fail(str(exc))

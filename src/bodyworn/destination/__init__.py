@@ -1,0 +1,1 @@
+"""The embedded content destination: a Swift-subset server (`swift.SwiftApp`) over a disk store."""

@@ -1,0 +1,168 @@
+"""The embedded CD's own settings and secrets, kept in its data directory.
+
+`init_destination` creates them once (login, optional TLS certificate, optional content
+key pair) and is idempotent; `build_app` turns them into the running Swift subset with
+its capabilities and categories published; `connection_file_for` renders what a
+controller needs. Secrets are files readable by the owner only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from bodyworn.cdclient.capabilities import (
+    DEFAULT_CATEGORIES,
+    READ_CATEGORIES,
+    STORE_BOOKMARKS,
+    STORE_GNSS_TRACK,
+    STORE_READ_SYSTEM_ID,
+    STORE_REJECTED_CONTENT,
+    STORE_USER_ID_KEY,
+)
+from bodyworn.destination.connection import (
+    ConnectionSettings,
+    connection_file,
+    generate_content_keypair,
+    generate_tls_certificate,
+)
+from bodyworn.destination.publish import publish_capabilities, publish_categories
+from bodyworn.destination.store import ObjectStore
+from bodyworn.destination.swift import SwiftAccount, SwiftApp
+from bodyworn.domain.clock import Clock
+
+CONFIG_FILE = "destination.json"
+# Everything this CD implements; StoreSignedVideo is left off until the evidence
+# browser can show signed video.
+DEFAULT_CAPABILITIES: dict[str, list[str]] = {
+    "Read": [READ_CATEGORIES],
+    "Store": [STORE_USER_ID_KEY, STORE_BOOKMARKS, STORE_GNSS_TRACK, STORE_REJECTED_CONTENT],
+    "StoreAndRead": [STORE_READ_SYSTEM_ID],
+}
+
+
+@dataclass(frozen=True)
+class DestinationConfig:
+    """Settings of one embedded CD (paths relative to its data directory)."""
+
+    site_name: str
+    account: str
+    user: str
+    key: str = field(repr=False)
+    container_type: Literal["mkv", "mp4"] = "mkv"
+    capabilities: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CAPABILITIES))
+    tls_hosts: tuple[str, ...] = ()
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    content_public_key: str | None = None
+    content_private_key: str | None = None
+    content_key_id: str | None = None
+
+    @property
+    def https(self) -> bool:
+        """True when the CD serves HTTPS with its own certificate."""
+        return self.tls_cert is not None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def load_destination(data_dir: Path) -> DestinationConfig:
+    """Read the settings; raises FileNotFoundError before `init_destination` ran."""
+    doc: dict[str, Any] = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    doc["tls_hosts"] = tuple(doc.get("tls_hosts", ()))
+    return DestinationConfig(**doc)
+
+
+def init_destination(
+    data_dir: Path,
+    *,
+    site_name: str = "bodyworn",
+    https_hosts: Sequence[str] = (),
+    encryption: bool = False,
+) -> DestinationConfig:
+    """Create the settings and secrets once; later calls return what exists."""
+    try:
+        return load_destination(data_dir)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, Any] = {}
+    if https_hosts:
+        tls = generate_tls_certificate(list(https_hosts))
+        _write_private(data_dir / "tls" / "key.pem", tls.private_pem)
+        (data_dir / "tls" / "cert.pem").write_bytes(tls.public_pem)
+        extra |= {
+            "tls_hosts": tuple(https_hosts),
+            "tls_cert": "tls/cert.pem",
+            "tls_key": "tls/key.pem",
+        }
+    if encryption:
+        pair = generate_content_keypair()
+        _write_private(data_dir / "keys" / "content.private.pem", pair.private_pem)
+        (data_dir / "keys" / "content.public.pem").write_bytes(pair.public_pem)
+        extra |= {
+            "content_public_key": "keys/content.public.pem",
+            "content_private_key": "keys/content.private.pem",
+            "content_key_id": f"{site_name}-content-key-1",
+        }
+    config = DestinationConfig(
+        site_name=site_name,
+        account="bodyworn",
+        user="bodyworn",
+        key=secrets.token_urlsafe(24),
+        **extra,
+    )
+    doc = asdict(config)
+    doc["tls_hosts"] = list(config.tls_hosts)
+    _write_private(data_dir / CONFIG_FILE, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    return config
+
+
+async def build_app(
+    config: DestinationConfig, data_dir: Path, *, clock: Clock | None = None
+) -> SwiftApp:
+    """The Swift subset over `data_dir/store`, with capabilities and categories published."""
+    store = ObjectStore(data_dir / "store")
+    await publish_capabilities(store, config.account, config.capabilities)
+    await publish_categories(store, config.account, DEFAULT_CATEGORIES)
+    return SwiftApp(store, [SwiftAccount(config.user, config.key, config.account)], clock=clock)
+
+
+def connection_file_for(
+    config: DestinationConfig, data_dir: Path, base_urls: Sequence[str]
+) -> bytes:
+    """The connection file for controllers reaching this CD at `base_urls` (scheme://host:port)."""
+    certs: tuple[bytes, ...] = ()
+    if config.tls_cert is not None:
+        pem = (data_dir / config.tls_cert).read_bytes()
+        certs = (x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER),)
+    public = (
+        (data_dir / config.content_public_key).read_bytes()
+        if config.content_public_key is not None
+        else None
+    )
+    return connection_file(
+        ConnectionSettings(
+            site_name=config.site_name,
+            auth_uris=tuple(u.rstrip("/") + "/auth/v1.0" for u in base_urls),
+            user=config.user,
+            key=config.key,
+            certificates_der=certs,
+            container_type=config.container_type,
+            public_key_pem=public,
+            public_key_id=config.content_key_id,
+        )
+    )

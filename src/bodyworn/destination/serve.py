@@ -1,0 +1,84 @@
+"""Running the embedded CD: what `bodyworn destination --data-dir D --port P [--https]` does."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from bodyworn.destination.config import DestinationConfig, build_app, init_destination
+
+# Only compared against, never bound to here.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104
+
+
+def certificate_hosts(host: str) -> list[str]:
+    """Names and addresses the TLS certificate should cover for a bind address."""
+    if host in WILDCARD_HOSTS:
+        return ["localhost", "127.0.0.1", socket.gethostname()]
+    return [host]
+
+
+def prepare(
+    data_dir: Path, *, host: str, https: bool, encryption: bool, site_name: str
+) -> DestinationConfig:
+    """Set up (first run) or load the CD; refuses a request the data dir cannot meet."""
+    config = init_destination(
+        data_dir,
+        site_name=site_name,
+        https_hosts=certificate_hosts(host) if https else (),
+        encryption=encryption,
+    )
+    # Settings are fixed at first run: silently serving plain HTTP when HTTPS was asked
+    # for (or dropping encryption) would be worse than a clear error.
+    if https and not config.https:
+        raise ValueError(f"{data_dir} was set up without HTTPS; use a new data directory")
+    if encryption and config.content_key_id is None:
+        raise ValueError(f"{data_dir} was set up without encryption; use a new data directory")
+    return config
+
+
+async def make_server(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    https: bool = False,
+    encryption: bool = False,
+    site_name: str = "bodyworn",
+) -> uvicorn.Server:
+    """Build (not start) the uvicorn server of the embedded CD."""
+    config = prepare(data_dir, host=host, https=https, encryption=encryption, site_name=site_name)
+    app = await build_app(config, data_dir)
+    cert = data_dir / config.tls_cert if config.tls_cert else None
+    key = data_dir / config.tls_key if config.tls_key else None
+    return uvicorn.Server(
+        uvicorn.Config(
+            app.app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="info",
+            ssl_certfile=cert,
+            ssl_keyfile=key,
+        )
+    )
+
+
+async def serve(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    https: bool = False,
+    encryption: bool = False,
+    site_name: str = "bodyworn",
+    sockets: Sequence[socket.socket] | None = None,
+) -> None:
+    """Run the embedded CD until stopped (Ctrl-C or SIGTERM)."""
+    server = await make_server(
+        data_dir, host=host, port=port, https=https, encryption=encryption, site_name=site_name
+    )
+    await server.serve(sockets=list(sockets) if sockets else None)
