@@ -9,6 +9,7 @@ from rich.console import Console
 
 from bodyworn.controller.identity.cli import restore_key_app
 from bodyworn.controller.settings import ControllerSettings
+from bodyworn.logs import configure_logging
 
 app = typer.Typer(help="bodyworn: an open body worn camera system.", no_args_is_help=True)
 controller_app = typer.Typer(help="Run or set up a system controller.")
@@ -18,6 +19,14 @@ app.add_typer(restore_key_app, name="restore-key")
 app.add_typer(audit_app, name="audit")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+@app.callback()
+def _root(
+    log_level: str = typer.Option("info", help="Log level (debug, info, warning, error)."),
+) -> None:
+    """Logs go to stderr as JSON lines."""
+    configure_logging(log_level)
+
 
 DATA_DIR_HELP = "Data directory (database, certificates, spool)."
 DB_HELP = "Database URL (default: SQLite in the data directory)."
@@ -125,6 +134,36 @@ def demo(
     from bodyworn.demo import run_demo
 
     run_demo(data_dir, port, out)
+
+
+@app.command("conformance")
+def conformance(
+    connection_file: Path = typer.Option(..., help="The content destination's connection file."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check a content destination against the Content Destination API; exit 1 on a failure."""
+    import asyncio
+    import tempfile
+
+    from bodyworn.cdclient import CDConnection
+    from bodyworn.cdclient.conformance import conformance_main
+    from bodyworn.domain.connection_file import ConnectionFileError, parse_connection_file
+
+    try:
+        parsed = parse_connection_file(connection_file.read_bytes())
+    except OSError as exc:
+        err.print(f"Cannot read {connection_file}: {exc.strerror}", markup=False)
+        raise typer.Exit(2) from None
+    except ConnectionFileError as exc:
+        err.print("The connection file is not valid:")
+        for e in exc.errors:
+            err.print(f"  {e.field}: {e.rule}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    with tempfile.TemporaryDirectory(prefix="bodyworn-conformance-") as tmp:
+        status = asyncio.run(conformance_main(
+            CDConnection.from_parsed(parsed), as_json=json_out, console=out, workdir=Path(tmp)
+        ))
+    raise typer.Exit(status)
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
 from bodyworn.controller.audit import pages as audit_pages
 from bodyworn.controller.context import ControllerContext, make_templates, render
 from bodyworn.controller.destinations import pages as destination_pages
+from bodyworn.controller.profiles import api as profiles_api
+from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
 from bodyworn.controller.setup.models import SystemSettings
@@ -25,6 +27,8 @@ from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.controller.setup.wizard import DraftStore
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
+from bodyworn.controller.users import api as users_api
+from bodyworn.controller.users import pages as users_pages
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import ensure_data_dir, make_engine, session_factory, upgrade
 
@@ -88,6 +92,10 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         audit_pages.api,
         destination_pages.router,
         destination_pages.api,
+        profiles_pages.router,
+        profiles_api.router,
+        users_pages.router,
+        users_api.router,
     ):
         app.include_router(router)
 

@@ -102,6 +102,7 @@ def test_every_route_but_login_and_static_needs_a_session(ready: TestClient) -> 
         if (method, path) in PUBLIC or path.startswith("/setup"):
             continue
         url = path.replace("{slug}", "start")
+        url = url.replace("{profile_id}", "1").replace("{user_uuid}", "x")
         r = ready.request(method, url, follow_redirects=False)
         if path.startswith("/api/"):
             assert r.status_code == 401, (method, path, r.status_code)

@@ -86,17 +86,22 @@ _seed_lock = threading.Lock()
 
 def ensure_preconfigured(session: Session, clock: Clock) -> None:
     """Create the pre-configured profiles once, when there are none (idempotent)."""
-    with _seed_lock:
-        if session.scalar(select(func.count()).select_from(ProfileRow)):
+    count = select(func.count()).select_from(ProfileRow)
+    if session.scalar(count):
+        return
+    # Seeded in a transaction of its own under a lock, so two first requests cannot both
+    # seed; the caller has only read so far, so it sees the rows once this commits.
+    with _seed_lock, Session(bind=session.get_bind()) as seed, seed.begin():
+        if seed.scalar(count):
             return
         now = clock.now()
         for i, profile in enumerate(preconfigured()):
-            session.add(ProfileRow(
+            seed.add(ProfileRow(
                 name=profile.name, settings_json=_dump(profile), is_default=i == 0, version=1,
                 created_at=now, updated_at=now,
             ))
-        session.flush()
-        record(session, clock, actor=SYSTEM_ACTOR, action="profile.preconfigure",
+        seed.flush()
+        record(seed, clock, actor=SYSTEM_ACTOR, action="profile.preconfigure",
                detail=", ".join(p.name for p in preconfigured()))
 
 
@@ -113,7 +118,7 @@ def _user_counts(session: Session) -> dict[int, int]:
     from bodyworn.controller.users.models import BodyWornUser  # users depend on profiles
 
     stmt = select(BodyWornUser.profile_id, func.count()).group_by(BodyWornUser.profile_id)
-    return {pid: n for pid, n in session.execute(stmt).tuples()}
+    return {pid: n for pid, n in session.execute(stmt).all()}
 
 
 def _view(row: ProfileRow, users: int) -> ProfileView:

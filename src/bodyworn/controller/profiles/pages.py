@@ -1,0 +1,181 @@
+"""Camera profiles pages: the list, a new profile, edit every setting, remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from bodyworn.controller.context import ControllerContext, ctx_of, render, source_of
+from bodyworn.controller.profiles import service
+from bodyworn.domain.profile import REMINDER_CHOICES
+from bodyworn.domain.profile_codec import SettingError
+
+router = APIRouter(include_in_schema=False)
+
+# Checkboxes the edit form shows; a setting the form does not show keeps its value.
+FORM_BOOLS = (
+    "fall_detection", "allow_silent_mode", "allow_audio_off",
+    "disable_front_button_with_mini_cube", "allow_assistant_access", "audio",
+    "optimize_for_post_processing", "pre_buffer_audio", "location_data", "assisted_gnss",
+)
+FORM_CHOICES = ("activation", "front_indicator", "notification", "resolution")
+REMINDER_MINUTES = tuple(int(r.total_seconds() // 60) for r in REMINDER_CHOICES)
+
+
+def _int(form: FormData, name: str, errors: list[SettingError]) -> int | None:
+    raw = str(form.get(name) or "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        errors.append(SettingError(name, "must be a whole number"))
+        return None
+
+
+def settings_from_form(form: FormData) -> tuple[dict[str, Any], list[SettingError]]:
+    """The settings an edit form submits, in the codec's JSON form, and unreadable fields."""
+    errors: list[SettingError] = []
+    settings: dict[str, Any] = {name: form.get(name) == "on" for name in FORM_BOOLS}
+    for name in FORM_CHOICES:
+        settings[name] = str(form.get(name) or "")
+    settings["overlay"] = [str(v) for v in form.getlist("overlay")]
+    reminder = str(form.get("periodic_reminder") or "off")
+    if reminder == "off":
+        settings["periodic_reminder"] = None
+    elif reminder.isdigit():
+        settings["periodic_reminder"] = int(reminder) * 60
+    else:
+        errors.append(SettingError("periodic_reminder", "must be one of the offered intervals"))
+    if form.get("pre_buffer_on") == "on":
+        length = _int(form, "pre_buffer_length", errors)
+        if length is not None and length < 1:
+            errors.append(SettingError("pre_buffer", "the length must be at least 1 second "
+                                                     "when the pre-buffer is on"))
+        elif length is not None:
+            settings["pre_buffer"] = length
+    else:
+        settings["pre_buffer"] = 0
+    clip = _int(form, "max_clip_length", errors)
+    if clip is not None:
+        settings["max_clip_length"] = clip
+    return settings, errors
+
+
+def _list(ctx: ControllerContext) -> list[service.ProfileView]:
+    with ctx.factory() as session, session.begin():
+        return service.list_profiles(session, ctx.clock)
+
+
+@router.get("/profiles")
+async def profiles_page(request: Request) -> Response:
+    """Camera profiles: every profile, how many users have it, and a new one."""
+    return await _list_page(request)
+
+
+async def _list_page(request: Request, errors: list[SettingError] | None = None,
+                     name: str = "", removed: str = "") -> Response:
+    views = await run_in_threadpool(_list, ctx_of(request))
+    return render(request, "profiles/list.html", {
+        "profiles": views, "errors": errors or [], "name": name, "removed": removed,
+    }, status_code=400 if errors else 200)
+
+
+@router.post("/profiles")
+async def profile_create(request: Request) -> Response:
+    """Create a profile as a copy of another, then open it for editing."""
+    ctx = ctx_of(request)
+    form = await request.form()
+    name = str(form.get("name") or "")
+    copy_raw = str(form.get("copy_of") or "")
+
+    def work() -> int:
+        with ctx.factory() as session, session.begin():
+            return service.create(
+                session, ctx.clock, name, {}, copy_of=int(copy_raw) if copy_raw.isdigit()
+                else None, actor=request.state.account.username, source=source_of(request),
+            ).id
+
+    try:
+        new_id = await run_in_threadpool(work)
+    except service.ProfileRefused as exc:
+        return await _list_page(request, exc.errors, name=name)
+    return RedirectResponse(f"/profiles/{new_id}", status_code=303)
+
+
+def _one(ctx: ControllerContext, profile_id: int) -> service.ProfileView:
+    with ctx.factory() as session, session.begin():
+        return service.get(session, ctx.clock, profile_id)
+
+
+async def _edit(request: Request, profile_id: int, errors: list[SettingError] | None = None,
+                saved: bool = False, submitted: dict[str, Any] | None = None,
+                status_code: int | None = None) -> Response:
+    try:
+        view = await run_in_threadpool(_one, ctx_of(request), profile_id)
+    except LookupError:
+        return render(request, "error.html", {"status_code": 404,
+                                              "message": "No such camera profile."}, 404)
+    values = dict(view.settings)
+    values.update(submitted or {})
+    return render(request, "profiles/edit.html", {
+        "p": view, "v": values, "name": (submitted or {}).get("name", view.profile.name),
+        "errors": {e.field: e.message for e in errors or []}, "error_list": errors or [],
+        "saved": saved, "reminders": REMINDER_MINUTES,
+    }, status_code=status_code or (400 if errors else 200))
+
+
+@router.get("/profiles/{profile_id}")
+async def profile_page(request: Request, profile_id: int) -> Response:
+    """One camera profile with every camera and recording setting."""
+    return await _edit(request, profile_id)
+
+
+@router.post("/profiles/{profile_id}")
+async def profile_save(request: Request, profile_id: int) -> Response:
+    """Save the name and settings; cameras get them the next time they dock."""
+    ctx = ctx_of(request)
+    form = await request.form()
+    settings, errors = settings_from_form(form)
+    name = str(form.get("name") or "")
+    make_default = True if form.get("is_default") == "on" else None
+    submitted = dict(settings, name=name)
+    if errors:
+        return await _edit(request, profile_id, errors, submitted=submitted)
+
+    def work() -> None:
+        with ctx.factory() as session, session.begin():
+            service.update(session, ctx.clock, profile_id, name=name, settings=settings,
+                           make_default=make_default, actor=request.state.account.username,
+                           source=source_of(request))
+
+    try:
+        await run_in_threadpool(work)
+    except service.ProfileRefused as exc:
+        return await _edit(request, profile_id, exc.errors, submitted=submitted)
+    except LookupError:
+        return await _edit(request, profile_id)
+    return await _edit(request, profile_id, saved=True)
+
+
+@router.post("/profiles/{profile_id}/remove")
+async def profile_remove(request: Request, profile_id: int) -> Response:
+    """Remove a profile no user has (the default profile stays)."""
+    ctx = ctx_of(request)
+
+    def work() -> str:
+        with ctx.factory() as session, session.begin():
+            name = service.get(session, ctx.clock, profile_id).profile.name
+            service.remove(session, ctx.clock, profile_id, actor=request.state.account.username,
+                           source=source_of(request))
+            return name
+
+    try:
+        name = await run_in_threadpool(work)
+    except service.ProfileRefused as exc:
+        return await _edit(request, profile_id, exc.errors, status_code=409)
+    except LookupError:
+        return await _edit(request, profile_id)
+    return await _list_page(request, removed=name)

@@ -1,0 +1,358 @@
+"""Body worn users: create, edit, remove, and the all-or-nothing CSV import."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.audit.service import record
+from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.outbox import service as outbox
+from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.profiles.models import ProfileRow
+from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv
+from bodyworn.controller.users.models import BodyWornUser
+from bodyworn.controller.users.rules import clean_cd_username, clean_name, clean_user_id
+from bodyworn.domain.clock import Clock
+
+RESOLUTIONS = ("update", "skip")
+_FILE_FIELDS = {"file", "columns", "encoding"}
+_IN_CHUNK = 500  # stays under every backend's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refused field and why."""
+
+    field: str
+    message: str
+
+
+class UserRefused(Exception):
+    """A change the rules do not allow; nothing was written."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as the manager shows it."""
+
+    uuid: str
+    name: str
+    user_id: str | None
+    cd_username: str | None
+    profile_id: int
+    profile_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def cd_username_supported(session: Session) -> bool:
+    """Whether the content destination takes a user name per user (StoreUserIDKey).
+
+    Hook: today the connection file's FullStoreAndReadSupport decides; when the
+    controller reads System/Capabilities.json, its StoreUserIDKey belongs here too.
+    """
+    try:
+        return destinations.current_file(session).full_store_and_read_support
+    except LookupError:
+        return False
+
+
+def _payload(user: BodyWornUser, active: bool = True) -> dict[str, Any]:
+    return {"active": active, "name": user.name, "user_id": user.user_id,
+            "cd_username": user.cd_username}
+
+
+def _view(user: BodyWornUser, profile_name: str) -> UserView:
+    return UserView(user.uuid, user.name, user.user_id, user.cd_username, user.profile_id,
+                    profile_name, user.created_at, user.updated_at)
+
+
+def list_users(session: Session, query: str = "", limit: int = 200, offset: int = 0
+               ) -> tuple[list[UserView], int]:
+    """A page of users ordered by name, filtered by name or user ID, and the total matched."""
+    stmt = select(BodyWornUser, ProfileRow.name).join(ProfileRow)
+    count = select(func.count()).select_from(BodyWornUser)
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        cond = or_(func.lower(BodyWornUser.name).like(like),
+                   func.lower(BodyWornUser.user_id).like(like))
+        stmt, count = stmt.where(cond), count.where(cond)
+    stmt = stmt.order_by(BodyWornUser.name, BodyWornUser.id).limit(limit).offset(offset)
+    return ([_view(u, p) for u, p in session.execute(stmt).all()],
+            session.scalar(count) or 0)
+
+
+def _row(session: Session, user_uuid: str) -> BodyWornUser:
+    user = session.scalars(select(BodyWornUser).where(BodyWornUser.uuid == user_uuid)).first()
+    if user is None:
+        raise LookupError(f"no user {user_uuid}")
+    return user
+
+
+def get(session: Session, user_uuid: str) -> UserView:
+    """One user; LookupError when there is none with that uuid."""
+    user = _row(session, user_uuid)
+    profile = session.get(ProfileRow, user.profile_id)
+    return _view(user, profile.name if profile else "")
+
+
+def _check_user_id(session: Session, user_id: str | None, own: int | None,
+                   errors: list[FieldError]) -> None:
+    if user_id is None:
+        return
+    clash = session.scalars(select(BodyWornUser.id).where(BodyWornUser.user_id == user_id)).first()
+    if clash is not None and clash != own:
+        errors.append(FieldError("user_id", f"user ID '{user_id}' belongs to another user"))
+
+
+def _profile(session: Session, clock: Clock, profile_id: int | None,
+             errors: list[FieldError]) -> ProfileRow | None:
+    if profile_id is None:
+        return profiles.default_row(session, clock)
+    row = session.get(ProfileRow, profile_id)
+    if row is None:
+        errors.append(FieldError("profile_id", "no such camera profile"))
+    return row
+
+
+def create(session: Session, clock: Clock, *, name: str, user_id: str | None,
+           cd_username: str | None = None, profile_id: int | None = None, actor: str,
+           source: str) -> UserView:
+    """A new user (the default profile unless one is given), queued for the CD."""
+    errors: list[FieldError] = []
+    clean, error = clean_name(name)
+    if error:
+        errors.append(FieldError("name", error))
+    uid, error = clean_user_id(user_id)
+    if error:
+        errors.append(FieldError("user_id", error))
+    _check_user_id(session, uid, None, errors)
+    cd_name, error = clean_cd_username(cd_username)
+    if error:
+        errors.append(FieldError("cd_username", error))
+    elif cd_name is not None and not cd_username_supported(session):
+        errors.append(FieldError("cd_username", "the content destination does not take "
+                                                "user names"))
+    profile = _profile(session, clock, profile_id, errors)
+    if errors or profile is None:
+        raise UserRefused(errors)
+    now = clock.now()
+    user = BodyWornUser(uuid=str(uuidlib.uuid4()), name=clean, user_id=uid,
+                        cd_username=cd_name, profile_id=profile.id, created_at=now,
+                        updated_at=now)
+    session.add(user)
+    session.flush()
+    outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
+    record(session, clock, actor=actor, action="user.create",
+           detail=f"'{clean}' ({uid or 'no user ID'}), profile '{profile.name}'", source=source)
+    return _view(user, profile.name)
+
+
+def update_user(session: Session, clock: Clock, user_uuid: str, changes: Mapping[str, Any], *,
+                actor: str, source: str) -> UserView:
+    """Change name, user ID or camera profile; the CD user name cannot change afterwards."""
+    user = _row(session, user_uuid)
+    errors: list[FieldError] = []
+    name, uid, profile_id = user.name, user.user_id, user.profile_id
+    if "name" in changes:
+        name, error = clean_name(changes["name"] or "")
+        if error:
+            errors.append(FieldError("name", error))
+    if "user_id" in changes:
+        uid, error = clean_user_id(changes["user_id"])
+        if error:
+            errors.append(FieldError("user_id", error))
+        _check_user_id(session, uid, user.id, errors)
+    if "cd_username" in changes:
+        given, _ = clean_cd_username(changes["cd_username"])
+        if given != user.cd_username:
+            errors.append(FieldError("cd_username", "cannot be changed; remove the user and "
+                                                    "add it again"))
+    profile = session.get(ProfileRow, user.profile_id)
+    if "profile_id" in changes:
+        profile = _profile(session, clock, changes["profile_id"], errors)
+        profile_id = profile.id if profile else profile_id
+    if errors or profile is None:
+        raise UserRefused(errors)
+    changed = [k for k, old, new in (("name", user.name, name), ("user_id", user.user_id, uid),
+                                     ("profile", user.profile_id, profile_id)) if old != new]
+    if not changed:
+        return _view(user, profile.name)
+    cd_changed = user.name != name or user.user_id != uid
+    user.name, user.user_id, user.profile_id = name, uid, profile_id
+    user.updated_at = clock.now()
+    session.flush()
+    if cd_changed:
+        outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
+    record(session, clock, actor=actor, action="user.update",
+           detail=f"'{name}' ({uid or 'no user ID'}): {', '.join(changed)}", source=source)
+    return _view(user, profile.name)
+
+
+def remove(session: Session, clock: Clock, user_uuid: str, *, actor: str, source: str) -> None:
+    """Remove a user here; the CD keeps the user object, marked inactive (never deleted)."""
+    user = _row(session, user_uuid)
+    outbox.enqueue(session, clock, "user", user.uuid, "deactivate", _payload(user, active=False))
+    session.delete(user)
+    session.flush()
+    record(session, clock, actor=actor, action="user.remove",
+           detail=f"'{user.name}' ({user.user_id or 'no user ID'}) {user.uuid}", source=source)
+
+
+# --- CSV import -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A user ID in the file that exists here with other data; update or skip it."""
+
+    row: int
+    user_id: str
+    uuid: str
+    current: dict[str, str | None]
+    incoming: dict[str, str | None]
+    changes: tuple[str, ...]
+
+
+@dataclass
+class ImportPlan:
+    """What importing the file would do now, and what stops it."""
+
+    rows: int
+    create: list[CsvRow] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    unchanged: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing in the file needs fixing (conflicts still need a choice)."""
+        return not self.issues
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What the import did."""
+
+    created: int
+    updated: int
+    skipped: int
+    unchanged: int
+
+
+class ImportRefused(Exception):
+    """The file has issues, or conflicts lack a choice; nothing was written."""
+
+    def __init__(self, plan: ImportPlan, unresolved: Sequence[Conflict] = ()) -> None:
+        super().__init__(f"{len(plan.issues)} issue(s), {len(unresolved)} unresolved conflict(s)")
+        self.plan = plan
+        self.unresolved = list(unresolved)
+
+
+def _existing(session: Session, user_ids: Iterable[str]) -> dict[str, BodyWornUser]:
+    ids = list(user_ids)
+    found: dict[str, BodyWornUser] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i:i + _IN_CHUNK]
+        for user in session.scalars(select(BodyWornUser).where(BodyWornUser.user_id.in_(chunk))):
+            assert user.user_id is not None
+            found[user.user_id] = user
+    return found
+
+
+def plan_import(session: Session, clock: Clock, parsed: ParsedCsv) -> ImportPlan:
+    """Compare the file with the users here: new, unchanged, conflicting, and what is wrong."""
+    bad_rows = {i.row for i in parsed.issues if i.field not in _FILE_FIELDS}
+    plan = ImportPlan(rows=len(parsed.rows) + len(bad_rows), issues=list(parsed.issues))
+    by_name = profiles.by_name(session, clock)
+    names = {r.id: r.name for r in by_name.values()}
+    existing = _existing(session, (r.user_id for r in parsed.rows if r.user_id is not None))
+    for row in parsed.rows:
+        profile = by_name.get(row.camera_profile.lower()) if row.camera_profile else None
+        if row.camera_profile and profile is None:
+            plan.issues.append(Issue(row.row, "camera_profile",
+                                     f"no camera profile named '{row.camera_profile}'"))
+            continue
+        user = existing.get(row.user_id) if row.user_id else None
+        if user is None:
+            plan.create.append(row)
+            continue
+        current = {"name": user.name, "camera_profile": names.get(user.profile_id),
+                   "cd_username": user.cd_username}
+        incoming = {"name": row.name,
+                    "camera_profile": profile.name if profile else current["camera_profile"],
+                    "cd_username": row.cd_username if parsed.has_cd_username
+                    else current["cd_username"]}
+        changes = tuple(k for k in current if current[k] != incoming[k])
+        if changes:
+            assert row.user_id is not None
+            plan.conflicts.append(Conflict(row.row, row.user_id, user.uuid, current, incoming,
+                                           changes))
+        else:
+            plan.unchanged += 1
+    plan.issues.sort(key=lambda i: (i.row or 0, i.field))
+    return plan
+
+
+def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
+                  resolutions: Mapping[str, str], *, default_resolution: str | None = None,
+                  actor: str, source: str) -> ImportResult:
+    """Import the whole file in the caller's transaction, or refuse it whole.
+
+    resolutions maps a conflicting user ID to "update" or "skip"; default_resolution
+    answers for every conflict not named. The plan is made again here, so a change made
+    since the status view was shown is not missed.
+    """
+    plan = plan_import(session, clock, parsed)
+    if plan.issues:
+        raise ImportRefused(plan)
+
+    def choice(c: Conflict) -> str | None:
+        return resolutions.get(c.user_id, default_resolution)
+
+    unresolved = [c for c in plan.conflicts if choice(c) not in RESOLUTIONS]
+    if unresolved:
+        raise ImportRefused(plan, unresolved)
+    by_name = profiles.by_name(session, clock)
+    default_id = profiles.default_row(session, clock).id
+    now = clock.now()
+    new_users: list[dict[str, Any]] = [{
+        "uuid": str(uuidlib.uuid4()), "name": r.name, "user_id": r.user_id,
+        "cd_username": r.cd_username,
+        "profile_id": by_name[r.camera_profile.lower()].id if r.camera_profile else default_id,
+        "created_at": now, "updated_at": now,
+    } for r in plan.create]
+    if new_users:
+        session.execute(insert(BodyWornUser), new_users)
+    outbox.enqueue_many(session, clock, "user", "upsert", [
+        (u["uuid"], {"active": True, "name": u["name"], "user_id": u["user_id"],
+                     "cd_username": u["cd_username"]}) for u in new_users])
+    updates = [c for c in plan.conflicts if choice(c) == "update"]
+    ids = {u.uuid: u.id for u in _existing(session, (c.user_id for c in updates)).values()}
+    if updates:
+        session.execute(update(BodyWornUser), [{
+            "id": ids[c.uuid], "name": c.incoming["name"], "cd_username": c.incoming["cd_username"],
+            "profile_id": by_name[(c.incoming["camera_profile"] or "").lower()].id,
+            "updated_at": now,
+        } for c in updates])
+    outbox.enqueue_many(session, clock, "user", "upsert", [
+        (c.uuid, {"active": True, "name": c.incoming["name"], "user_id": c.user_id,
+                  "cd_username": c.incoming["cd_username"]})
+        for c in updates if {"name", "cd_username"} & set(c.changes)])
+    result = ImportResult(created=len(new_users), updated=len(updates),
+                          skipped=len(plan.conflicts) - len(updates), unchanged=plan.unchanged)
+    record(session, clock, actor=actor, action="user.import",
+           detail=f"{result.created} created, {result.updated} updated, {result.skipped} "
+                  f"skipped, {result.unchanged} unchanged", source=source)
+    return result
