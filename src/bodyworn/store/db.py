@@ -80,15 +80,15 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty for an empty database)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision(url: str) -> str | None:
-    """The newest revision among our migrations."""
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+def head_revisions(url: str) -> set[str]:
+    """The newest revisions among our migrations (more than one while branches are open)."""
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
 def backup_sqlite(
@@ -119,18 +119,17 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
     Returns the path of the copy when one was taken (only when a migration is due).
     """
     url = engine.url.render_as_string(hide_password=False)
-    head = head_revision(url)
-    current = current_revision(engine)
-    if current == head:
+    current = current_revisions(engine)
+    if current == head_revisions(url):
         return None
     copy = None
-    if engine.dialect.name == "sqlite" and current is not None and backup_dir is not None:
+    if engine.dialect.name == "sqlite" and current and backup_dir is not None:
         copy = backup_sqlite(engine, backup_dir)
         log.info("database copied before migration", copy=str(copy))
     cfg = alembic_config(url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
     return copy
 
 

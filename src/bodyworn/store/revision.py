@@ -27,7 +27,9 @@ def main() -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             cfg.attributes["target_metadata"] = Base.metadata
-            command.revision(cfg, message=message, autogenerate=True)
+            # With branches open (several heads), name the one to build on: argv[2].
+            head = sys.argv[2] if len(sys.argv) > 2 else "head"
+            command.revision(cfg, message=message, autogenerate=True, head=head)
 
 
 if __name__ == "__main__":
