@@ -1,4 +1,4 @@
-"""The one command line: bodyworn controller | demo | restore-key | audit."""
+"""The one command line: controller, demo, simulate, conformance, restore-key, audit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 
 from bodyworn.controller.identity.cli import restore_key_app
 from bodyworn.controller.settings import ControllerSettings
+from bodyworn.devices.simulate import simulate
 from bodyworn.logs import configure_logging
 
 app = typer.Typer(help="bodyworn: an open body worn camera system.", no_args_is_help=True)
@@ -164,6 +165,9 @@ def conformance(
             CDConnection.from_parsed(parsed), as_json=json_out, console=out, workdir=Path(tmp)
         ))
     raise typer.Exit(status)
+
+
+app.command("simulate")(simulate)
 
 
 def main() -> None:

@@ -768,6 +768,13 @@ class Camera:
         self._locked = True
         self._unlock_nonce = secrets.token_hex(16)
 
+    def lock(self) -> None:
+        """Lock on the controller's order (as after eight weeks undocked)."""
+        self._sync()
+        self._require_added()
+        if not self._locked:
+            self._lock()
+
     def unlock_challenge(self) -> str:
         """The fresh value a controller must sign to unlock this camera."""
         self._sync()
@@ -1044,6 +1051,21 @@ class Camera:
                 self._storage.release(recording.nominal_bytes)
                 return
         raise CameraError(f"no recording {recording_id}")
+
+    def delete_clip(self, recording_id: str, index: int) -> Clip:
+        """Drop one offloaded clip and free its space; the recording goes with its last clip."""
+        self._sync()
+        recording = self._find(recording_id)
+        if recording is self._recording:
+            raise CameraError("cannot delete a clip of the running recording")
+        for clip in recording.clips:
+            if clip.index == index:
+                recording.clips.remove(clip)
+                self._storage.release(clip.nominal_bytes)
+                if not recording.clips:
+                    self.recordings.remove(recording)
+                return clip
+        raise CameraError(f"no clip {index} in recording {recording_id}")
 
     def add_category(self, recording_id: str, category: str) -> None:
         """Attach one of the configured categories to a recording (from the assistant app)."""

@@ -1,0 +1,289 @@
+"""The controller side of the dock link: an httpx client that signs every request.
+
+The controller (and the tests, and the stub controllers of simulations) reach a docked
+camera through this one client, signing with the system identity private key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bodyworn.devices import docklink as proto
+from bodyworn.devices.camera import unlock_message
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.domain.profile import CameraProfile
+
+_UNSET: Any = object()
+
+
+class DockLinkError(Exception):
+    """The camera refused or failed a request."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signs: the system id and its identity private key (PEM)."""
+
+    system_id: str
+    private_key_pem: bytes
+
+
+def sign_headers(
+    identity: Identity,
+    method: str,
+    target: str,
+    body: bytes,
+    *,
+    clock: Clock,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """The trust headers for one request: system, timestamp, nonce, body hash, signature."""
+    timestamp = proto.format_time(clock.now())
+    nonce = nonce or secrets.token_urlsafe(18)
+    body_sha = hashlib.sha256(body).hexdigest()
+    base = proto.request_base(method, target, timestamp, nonce, body_sha, identity.system_id)
+    return {
+        proto.HEADER_SYSTEM: identity.system_id,
+        proto.HEADER_TIMESTAMP: timestamp,
+        proto.HEADER_NONCE: nonce,
+        proto.HEADER_CONTENT_SHA256: body_sha,
+        proto.HEADER_SIGNATURE: proto.b64encode(
+            proto.sign_with_pem(identity.private_key_pem, base)
+        ),
+    }
+
+
+class DockLinkClient:
+    """Talks to one docked camera at `camera_url` on behalf of a system."""
+
+    def __init__(
+        self,
+        camera_url: str,
+        identity: Identity | None,
+        *,
+        clock: Clock | None = None,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.camera_url = camera_url.rstrip("/")
+        self.identity = identity
+        self.clock: Clock = clock or SystemClock()
+        self._own_client = client is None
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool (when this client made it)."""
+        if self._own_client:
+            self._client.close()
+
+    def __enter__(self) -> DockLinkClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---- transport --------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        suffix: str = "",
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send one request (signed unless told not to); raise DockLinkError unless 2xx."""
+        request = self._client.build_request(
+            method, f"{self.camera_url}{suffix}", content=body, headers=headers or {}
+        )
+        if content_type:
+            request.headers["Content-Type"] = content_type
+        if signed and self.identity is not None:
+            target = request.url.raw_path.decode("ascii")
+            request.headers.update(
+                sign_headers(self.identity, method, target, body, clock=self.clock)
+            )
+        response = self._client.send(request, stream=stream)
+        if response.status_code >= 300:
+            if stream:
+                response.read()
+                response.close()
+            raise _error(response)
+        return response
+
+    def _json(self, method: str, suffix: str = "", data: object = None, **kw: Any) -> Any:
+        body = b"" if data is None else json.dumps(data).encode("utf-8")
+        content_type = None if data is None else "application/json"
+        return self.send(method, suffix, body=body, content_type=content_type, **kw).json()
+
+    # ---- operations -------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Device info and state (a camera in shipping mode answers unsigned requests too)."""
+        result: dict[str, Any] = self._json("GET")
+        return result
+
+    def add_to_system(self, system_id: str, identity_public_key_pem: str) -> dict[str, Any]:
+        """Add a camera in shipping mode to the system (it will trust only this key)."""
+        result: dict[str, Any] = self._json(
+            "POST", "/add",
+            {"system_id": system_id, "identity_public_key": identity_public_key_pem},
+        )
+        return result
+
+    def manifest(self) -> dict[str, Any]:
+        """Every finished recording with its clips and metadata."""
+        result: dict[str, Any] = self._json("GET", "/recordings")
+        return result
+
+    def read_clip(self, name: str, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes `start`..`end` (inclusive; None: to the end) of a clip."""
+        headers = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        return self.send("GET", f"/clips/{quote(name, safe='')}", headers=headers).content
+
+    def download_clip(self, name: str, destination: Path, *, sha256: str, size: int) -> Path:
+        """Fetch a clip into `destination`, resuming a partial file; check size and sha256.
+
+        A file that does not end up equal to the manifest is removed and ValueError raised.
+        """
+        have = destination.stat().st_size if destination.exists() else 0
+        if have > size:
+            destination.unlink()
+            have = 0
+        if have < size:
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            response = self.send(
+                "GET", f"/clips/{quote(name, safe='')}", headers=headers, stream=True
+            )
+            try:
+                if have and response.status_code != 206:
+                    # The camera sent the whole file: start over rather than append it.
+                    have = 0
+                with open(destination, "ab" if have else "wb") as handle:
+                    for block in response.iter_bytes():
+                        handle.write(block)
+            finally:
+                response.close()
+        digest = hashlib.sha256()
+        with open(destination, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if destination.stat().st_size != size or digest.hexdigest() != sha256:
+            destination.unlink()
+            raise ValueError(f"clip {name} did not match the manifest; download again")
+        return destination
+
+    def delete_challenge(self, name: str) -> str:
+        """Ask the camera for a one-time challenge to confirm holding clip `name`."""
+        data = self._json("POST", f"/clips/{quote(name, safe='')}/challenge")
+        return str(data["challenge"])
+
+    def delete_clip(self, name: str, sha256: str) -> dict[str, Any]:
+        """Tell the camera the controller holds clip `name` (signed), so it deletes it."""
+        if self.identity is None:
+            raise ValueError("deleting needs the system identity")
+        challenge = self.delete_challenge(name)
+        serial = self.camera_url.rsplit("/", 1)[-1]
+        signature = proto.sign_with_pem(
+            self.identity.private_key_pem, proto.delete_base(serial, name, sha256, challenge)
+        )
+        return self.confirm_delete(name, sha256, challenge, proto.b64encode(signature))
+
+    def confirm_delete(
+        self, name: str, sha256: str, challenge: str, confirmation: str
+    ) -> dict[str, Any]:
+        """Send a deletion confirmation as given (tests use it to send wrong ones)."""
+        result: dict[str, Any] = self._json(
+            "DELETE", f"/clips/{quote(name, safe='')}",
+            {"sha256": sha256, "challenge": challenge, "confirmation": confirmation},
+        )
+        return result
+
+    def configure(
+        self,
+        *,
+        profile: CameraProfile | None = None,
+        user_id: str | None = _UNSET,
+        time: Any = None,
+        timezone: str | None = None,
+        categories: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Push settings; only those given change (user_id=None takes the user away)."""
+        data: dict[str, Any] = {}
+        if profile is not None:
+            data["profile"] = proto.profile_to_json(profile)
+        if user_id is not _UNSET:
+            data["user_id"] = user_id
+        if time is not None:
+            data["time"] = proto.format_time(time)
+        if timezone is not None:
+            data["timezone"] = timezone
+        if categories is not None:
+            data["categories"] = categories
+        result: dict[str, Any] = self._json("PUT", "/config", data)
+        return result
+
+    def push_firmware(self, version: str, image: bytes) -> dict[str, Any]:
+        """Send a firmware image; the camera installs it while docked."""
+        response = self.send(
+            "POST", f"/firmware?version={quote(version, safe='')}", body=image,
+            content_type="application/octet-stream",
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    def lock(self) -> dict[str, Any]:
+        """Lock the camera."""
+        result: dict[str, Any] = self._json("POST", "/lock")
+        return result
+
+    def unlock(self) -> dict[str, Any]:
+        """Unlock: fetch the camera's challenge and answer it signed with the identity key.
+
+        The controller asks for the super admin passphrase before it calls this.
+        """
+        if self.identity is None:
+            raise ValueError("unlocking needs the system identity")
+        challenge = str(self._json("GET", "/unlock-challenge")["challenge"])
+        serial = self.camera_url.rsplit("/", 1)[-1]
+        signature = proto.sign_with_pem(
+            self.identity.private_key_pem, unlock_message(serial, challenge)
+        )
+        result: dict[str, Any] = self._json(
+            "POST", "/unlock", {"signature": proto.b64encode(signature)}
+        )
+        return result
+
+    def factory_reset(self) -> dict[str, Any]:
+        """Send the camera back to shipping mode (its recordings must be offloaded first)."""
+        result: dict[str, Any] = self._json("POST", "/factory-reset")
+        return result
+
+
+def _error(response: httpx.Response) -> DockLinkError:
+    try:
+        data = response.json()
+        return DockLinkError(
+            response.status_code, str(data.get("reason", "")), str(data.get("error", ""))
+        )
+    except ValueError:
+        return DockLinkError(response.status_code, "", response.text[:200])

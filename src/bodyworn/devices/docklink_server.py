@@ -1,0 +1,719 @@
+"""The camera side of the dock link: one stdlib HTTP server per docking station.
+
+Each docked camera answers under `/docklink/v1/cameras/{serial}` of its station's server
+(docs/dock-link.md). A station serves only the cameras in its bays and only while it is
+cabled to a controller. The simulated camera models are not thread-safe, so every request
+works on them under one lock that the simulation holds too while it moves time or acts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from bodyworn.devices import docklink as proto
+from bodyworn.devices.camera import Camera, CameraError, Clip, Recording
+from bodyworn.devices.docking import BayEvent, DockingStation
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.domain.profile import ProfileError
+
+MAX_BODY = 64 * 1024 * 1024
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+DEFAULT_FIRMWARE_INSTALL = timedelta(minutes=2)
+RESTART_RETRY_AFTER_S = 5
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+FIRMWARE_VERSION = re.compile(r"\d+(\.\d+){1,3}")
+CHUNK = 256 * 1024
+
+
+class LinkError(Exception):
+    """A refusal: the HTTP status, a short machine-readable reason and a sentence."""
+
+    def __init__(self, status: HTTPStatus, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class _LinkState:
+    """What one camera remembers about its link: clock offset, seen nonces, challenges."""
+
+    time_offset: timedelta = timedelta(0)
+    nonces: dict[str, datetime] = field(default_factory=dict)
+    challenges: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+
+@dataclass
+class _Request:
+    method: str
+    target: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_json", f"body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_json", "body must be a JSON object")
+        return data
+
+
+@dataclass
+class _Reply:
+    status: HTTPStatus
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None
+    file_range: tuple[int, int] | None = None
+
+
+def _json_reply(status: HTTPStatus, data: object, **headers: str) -> _Reply:
+    body = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return _Reply(status, body, {"Content-Type": "application/json", **headers})
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive byte span a single-range `Range` header asks for (None: whole file).
+
+    Raises LinkError 416 when the span lies outside the file.
+    """
+    if not header:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if match is None or (not match.group(1) and not match.group(2)):
+        # RFC 9110 lets a server ignore a Range it does not understand (several ranges too).
+        return None
+    first_text, last_text = match.groups()
+    if not first_text:
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - suffix), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if first >= size or last < first:
+        raise _unsatisfiable(size)
+    return first, min(last, size - 1)
+
+
+def _unsatisfiable(size: int) -> LinkError:
+    error = LinkError(
+        HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "bad_range", f"the clip has {size} bytes"
+    )
+    return error
+
+
+class DockLinkServer:
+    """Serves the dock link of every camera in one docking station, on loopback."""
+
+    def __init__(
+        self,
+        station: DockingStation,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        link_clock: Clock | None = None,
+        lock: threading.RLock | None = None,
+        firmware_install_time: timedelta = DEFAULT_FIRMWARE_INSTALL,
+    ) -> None:
+        self.station = station
+        # The link's trust checks run on the cameras' real-time clock, which a controller
+        # sets with a time push; a simulation's scenario clock may run many times faster.
+        self.link_clock: Clock = link_clock or SystemClock()
+        self.lock = lock or threading.RLock()
+        self.firmware_install_time = firmware_install_time
+        self._links: dict[str, _LinkState] = {}
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def camera_url(self, serial: str) -> str:
+        """Where a controller reaches camera `serial` while it sits in this station."""
+        return f"{self.url}{proto.PREFIX}/cameras/{serial}"
+
+    def start(self) -> DockLinkServer:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name=f"docklink-{self.station.serial}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> DockLinkServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def link_time(self, serial: str) -> datetime:
+        """The camera's real-time clock: the link clock corrected by the last time push."""
+        return self.link_clock.now() + self._link(serial).time_offset
+
+    def _link(self, serial: str) -> _LinkState:
+        return self._links.setdefault(serial, _LinkState())
+
+    # ---- dispatch ---------------------------------------------------------------------
+
+    def handle(self, request: _Request) -> _Reply:
+        """Answer one request (the HTTP handler calls this)."""
+        try:
+            with self.lock:
+                return self._route(request)
+        except LinkError as exc:
+            return _json_reply(exc.status, {"error": exc.message, "reason": exc.reason})
+
+    def _route(self, request: _Request) -> _Reply:
+        parts = [unquote(part) for part in request.path.split("/") if part]
+        prefix = [part for part in proto.PREFIX.split("/") if part]
+        if parts[: len(prefix)] != prefix:
+            raise LinkError(HTTPStatus.NOT_FOUND, "not_found", "not a dock link path")
+        rest = parts[len(prefix) :]
+        if rest == ["station"] and request.method == "GET":
+            return _json_reply(HTTPStatus.OK, self._station_json())
+        if len(rest) < 2 or rest[0] != "cameras":
+            raise LinkError(HTTPStatus.NOT_FOUND, "not_found", "not a dock link path")
+        camera = self._camera(rest[1])
+        return self._camera_route(camera, request, rest[2:])
+
+    def _station_json(self) -> dict[str, Any]:
+        bays = [
+            {
+                "bay": index,
+                "camera_serial": camera.serial if camera else None,
+                "camera_url": self.camera_url(camera.serial) if camera else None,
+            }
+            for index, camera in enumerate(self.station.bays)
+        ]
+        return {
+            "station_serial": self.station.serial,
+            "model": self.station.model.value,
+            "link_up": self.station.link_up,
+            "bays": bays,
+        }
+
+    def _camera(self, serial: str) -> Camera:
+        if not self.station.link_up:
+            raise LinkError(
+                HTTPStatus.SERVICE_UNAVAILABLE, "no_link",
+                "the station is not cabled to a controller",
+            )
+        for camera in self.station.cameras:
+            if camera.serial == serial:
+                return camera
+        raise LinkError(HTTPStatus.NOT_FOUND, "not_docked", f"no camera {serial} in this station")
+
+    def _camera_route(self, camera: Camera, request: _Request, rest: list[str]) -> _Reply:
+        key = (request.method, tuple(rest[:1]), len(rest))
+        if camera.shipping_mode:
+            if key == ("GET", (), 0):
+                return self._info(camera)
+            if key == ("POST", ("add",), 1):
+                return self._add(camera, request)
+            raise LinkError(
+                HTTPStatus.FORBIDDEN, "shipping_mode",
+                "the camera is in shipping mode: add it to a system first",
+            )
+        self._authenticate(camera, request)
+        handlers: dict[tuple[str, tuple[str, ...], int], Callable[[], _Reply]] = {
+            ("GET", (), 0): lambda: self._info(camera),
+            ("POST", ("add",), 1): lambda: self._add(camera, request),
+            ("GET", ("recordings",), 1): lambda: self._manifest(camera),
+            ("GET", ("clips",), 2): lambda: self._clip(camera, rest[1], request),
+            ("DELETE", ("clips",), 2): lambda: self._delete(camera, rest[1], request),
+            ("PUT", ("config",), 1): lambda: self._configure(camera, request),
+            ("POST", ("firmware",), 1): lambda: self._firmware(camera, request),
+            ("POST", ("lock",), 1): lambda: self._lock(camera),
+            ("GET", ("unlock-challenge",), 1): lambda: self._unlock_challenge(camera),
+            ("POST", ("unlock",), 1): lambda: self._unlock(camera, request),
+            ("POST", ("factory-reset",), 1): lambda: self._factory_reset(camera),
+        }
+        if key == ("POST", ("clips",), 3) and rest[2] == "challenge":
+            return self._delete_challenge(camera, rest[1])
+        handler = handlers.get(key)
+        if handler is None:
+            raise LinkError(HTTPStatus.NOT_FOUND, "not_found", "no such dock link operation")
+        try:
+            return handler()
+        except CameraError as exc:
+            raise LinkError(HTTPStatus.CONFLICT, "camera_refused", str(exc)) from exc
+
+    # ---- trust ------------------------------------------------------------------------
+
+    def _authenticate(self, camera: Camera, request: _Request) -> None:
+        def refuse(reason: str, message: str) -> LinkError:
+            return LinkError(HTTPStatus.FORBIDDEN, reason, message)
+
+        headers = request.headers
+        needed = (
+            proto.HEADER_SYSTEM, proto.HEADER_TIMESTAMP, proto.HEADER_NONCE,
+            proto.HEADER_CONTENT_SHA256, proto.HEADER_SIGNATURE,
+        )
+        missing = [name for name in needed if not headers.get(name.lower())]
+        if missing:
+            raise refuse("unsigned", f"the request is not signed (missing {', '.join(missing)})")
+        if headers[proto.HEADER_SYSTEM.lower()] != camera.system_id:
+            raise refuse("wrong_system", "this camera belongs to another system")
+        if headers[proto.HEADER_CONTENT_SHA256.lower()] != hashlib.sha256(request.body).hexdigest():
+            raise refuse("body_mismatch", "the body's sha256 is not the one signed")
+        stamp = headers[proto.HEADER_TIMESTAMP.lower()]
+        try:
+            sent = proto.parse_time(stamp)
+        except ValueError as exc:
+            raise refuse("bad_timestamp", f"unreadable timestamp: {exc}") from exc
+        now = self.link_time(camera.serial)
+        if abs(sent - now) > proto.MAX_SKEW:
+            raise refuse(
+                "stale_timestamp",
+                f"timestamp {stamp} is more than {proto.MAX_SKEW.total_seconds():.0f} s from"
+                f" the camera's clock ({proto.format_time(now)})",
+            )
+        nonce = headers[proto.HEADER_NONCE.lower()]
+        if not (
+            proto.MIN_NONCE_LENGTH <= len(nonce) <= proto.MAX_NONCE_LENGTH
+            and NONCE_PATTERN.fullmatch(nonce)
+        ):
+            raise refuse("bad_nonce", "the nonce must be 16-128 URL-safe characters")
+        link = self._link(camera.serial)
+        for seen, at in list(link.nonces.items()):
+            if abs(now - at) > proto.MAX_SKEW:
+                del link.nonces[seen]
+        if nonce in link.nonces:
+            raise refuse("replayed_nonce", "this nonce was used before")
+        try:
+            signature = proto.b64decode(headers[proto.HEADER_SIGNATURE.lower()])
+        except ValueError as exc:
+            raise refuse("bad_signature", "the signature is not base64") from exc
+        base = proto.request_base(
+            request.method, request.target, stamp, nonce,
+            headers[proto.HEADER_CONTENT_SHA256.lower()], headers[proto.HEADER_SYSTEM.lower()],
+        )
+        if not camera.accepts(base, signature):
+            raise refuse("bad_signature", "not signed by this camera's system identity key")
+        # Remember the nonce only once the signature holds, so forged requests cannot burn
+        # nonces a real controller might send.
+        link.nonces[nonce] = sent
+
+    # ---- operations -------------------------------------------------------------------
+
+    def _info(self, camera: Camera) -> _Reply:
+        data = proto.info_json(
+            camera,
+            time=self.link_time(camera.serial),
+            time_offset=self._link(camera.serial).time_offset,
+        )
+        return _json_reply(HTTPStatus.OK, data)
+
+    def _add(self, camera: Camera, request: _Request) -> _Reply:
+        if not camera.shipping_mode:
+            raise LinkError(
+                HTTPStatus.CONFLICT, "already_added", "the camera already belongs to this system"
+            )
+        data = request.json()
+        system_id, key = data.get("system_id"), data.get("identity_public_key")
+        if not isinstance(system_id, str) or not system_id.strip():
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_request", "system_id is required")
+        if not isinstance(key, str):
+            raise LinkError(
+                HTTPStatus.BAD_REQUEST, "bad_request", "identity_public_key (PEM) is required"
+            )
+        try:
+            camera.add_to_system(system_id, key)
+        except CameraError as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_key", str(exc)) from exc
+        self._links[camera.serial] = _LinkState()
+        return self._info(camera)
+
+    def _require_offload_ready(self, camera: Camera) -> None:
+        if camera.locked:
+            raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
+        if not camera.offload_ready:
+            raise LinkError(
+                HTTPStatus.SERVICE_UNAVAILABLE, "restarting",
+                "the camera is still restarting after docking",
+            )
+
+    def _manifest(self, camera: Camera) -> _Reply:
+        self._require_offload_ready(camera)
+        return _json_reply(HTTPStatus.OK, proto.manifest_json(camera))
+
+    def _find_clip(self, camera: Camera, name: str) -> tuple[Recording, Clip]:
+        for recording in camera.recordings:
+            if recording.stopped_at is None:
+                continue
+            for clip in proto.offloadable_clips(recording):
+                if clip.path is not None and clip.path.name == name:
+                    return recording, clip
+        raise LinkError(HTTPStatus.NOT_FOUND, "no_clip", f"no clip {name} on this camera")
+
+    def _clip(self, camera: Camera, name: str, request: _Request) -> _Reply:
+        self._require_offload_ready(camera)
+        _, clip = self._find_clip(camera, name)
+        assert clip.path is not None and clip.sha256 is not None
+        size = clip.path.stat().st_size
+        span = parse_range(request.headers.get("range"), size)
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{clip.sha256}"',
+        }
+        if span is None:
+            return _Reply(HTTPStatus.OK, headers=headers, file=clip.path, file_range=(0, size - 1))
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+        return _Reply(HTTPStatus.PARTIAL_CONTENT, headers=headers, file=clip.path, file_range=span)
+
+    def _delete_challenge(self, camera: Camera, name: str) -> _Reply:
+        self._require_offload_ready(camera)
+        self._find_clip(camera, name)
+        link = self._link(camera.serial)
+        now = self.link_time(camera.serial)
+        for old, (_, expires) in list(link.challenges.items()):
+            if expires <= now:
+                del link.challenges[old]
+        challenge = secrets.token_urlsafe(24)
+        expires = now + CHALLENGE_LIFETIME
+        link.challenges[challenge] = (name, expires)
+        return _json_reply(
+            HTTPStatus.OK,
+            {"clip": name, "challenge": challenge, "expires": proto.format_time(expires)},
+        )
+
+    def _delete(self, camera: Camera, name: str, request: _Request) -> _Reply:
+        self._require_offload_ready(camera)
+        recording, clip = self._find_clip(camera, name)
+        data = request.json()
+        sha256, challenge, confirmation = (
+            data.get("sha256"), data.get("challenge"), data.get("confirmation")
+        )
+        if not all(isinstance(value, str) for value in (sha256, challenge, confirmation)):
+            raise LinkError(
+                HTTPStatus.BAD_REQUEST, "bad_request",
+                "sha256, challenge and confirmation are required",
+            )
+        assert isinstance(sha256, str) and isinstance(challenge, str)
+        assert isinstance(confirmation, str)
+        link = self._link(camera.serial)
+        # A challenge serves one attempt, right or wrong, so it cannot be guessed at.
+        issued = link.challenges.pop(challenge, None)
+        now = self.link_time(camera.serial)
+        if issued is None or issued[0] != name or issued[1] <= now:
+            raise LinkError(
+                HTTPStatus.FORBIDDEN, "bad_challenge",
+                "unknown, used or expired challenge for this clip; ask for a new one",
+            )
+        if sha256 != clip.sha256:
+            raise LinkError(
+                HTTPStatus.CONFLICT, "sha256_mismatch",
+                "the confirmed sha256 is not the clip's; the clip is kept",
+            )
+        try:
+            signature = proto.b64decode(confirmation)
+        except ValueError as exc:
+            raise LinkError(
+                HTTPStatus.FORBIDDEN, "bad_confirmation", "the confirmation is not base64"
+            ) from exc
+        if not camera.accepts(proto.delete_base(camera.serial, name, sha256, challenge), signature):
+            raise LinkError(
+                HTTPStatus.FORBIDDEN, "bad_confirmation",
+                "the confirmation is not signed by this camera's system; the clip is kept",
+            )
+        camera.delete_clip(recording.id, clip.index)
+        assert clip.path is not None
+        clip.path.unlink(missing_ok=True)
+        remaining = recording in camera.recordings
+        return _json_reply(
+            HTTPStatus.OK,
+            {"deleted": name, "recording": recording.id, "recording_complete": not remaining},
+        )
+
+    def _configure(self, camera: Camera, request: _Request) -> _Reply:
+        if camera.locked:
+            raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
+        data = request.json()
+        known = {"profile", "user_id", "time", "timezone", "categories"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LinkError(
+                HTTPStatus.BAD_REQUEST, "bad_config", f"unknown settings: {', '.join(unknown)}"
+            )
+        # Validate everything before changing anything.
+        profile = None
+        if data.get("profile") is not None:
+            try:
+                profile = proto.profile_from_json(data["profile"])
+            except ProfileError as exc:
+                raise LinkError(HTTPStatus.BAD_REQUEST, "bad_profile", str(exc)) from exc
+        pushed_time = None
+        if data.get("time") is not None:
+            try:
+                pushed_time = proto.parse_time(str(data["time"]))
+            except ValueError as exc:
+                raise LinkError(HTTPStatus.BAD_REQUEST, "bad_time", str(exc)) from exc
+        timezone = data.get("timezone")
+        if timezone is not None:
+            try:
+                ZoneInfo(str(timezone))
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise LinkError(
+                    HTTPStatus.BAD_REQUEST, "bad_timezone", f"unknown time zone {timezone!r}"
+                ) from exc
+        categories = data.get("categories")
+        if categories is not None and not (
+            isinstance(categories, list) and all(isinstance(c, str) for c in categories)
+        ):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_categories", "categories: list of text")
+        user_id = data.get("user_id")
+        if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user", "user_id: non-empty text or null")
+        camera.configure(profile, timezone=timezone, categories=categories)
+        if "user_id" in data:
+            if user_id is None:
+                camera.unassign()
+            else:
+                camera.assign(user_id, camera.profile)
+        if pushed_time is not None:
+            self._link(camera.serial).time_offset = pushed_time - self.link_clock.now()
+        return self._info(camera)
+
+    def _firmware(self, camera: Camera, request: _Request) -> _Reply:
+        if camera.locked:
+            raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
+        versions = request.query.get("version", [])
+        if len(versions) != 1 or not FIRMWARE_VERSION.fullmatch(versions[0]):
+            raise LinkError(
+                HTTPStatus.BAD_REQUEST, "bad_firmware", "give ?version=N.N.N.N exactly once"
+            )
+        if not request.body:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_firmware", "the firmware image is empty")
+        camera.install_firmware(versions[0], self.firmware_install_time)
+        return _json_reply(
+            HTTPStatus.ACCEPTED,
+            {
+                "firmware": versions[0],
+                "image_sha256": hashlib.sha256(request.body).hexdigest(),
+                "install_seconds": self.firmware_install_time.total_seconds(),
+            },
+        )
+
+    def _lock(self, camera: Camera) -> _Reply:
+        camera.lock()
+        return self._info(camera)
+
+    def _unlock_challenge(self, camera: Camera) -> _Reply:
+        if not camera.locked:
+            raise LinkError(HTTPStatus.CONFLICT, "not_locked", "the camera is not locked")
+        return _json_reply(HTTPStatus.OK, {"challenge": camera.unlock_challenge()})
+
+    def _unlock(self, camera: Camera, request: _Request) -> _Reply:
+        if not camera.locked:
+            raise LinkError(HTTPStatus.CONFLICT, "not_locked", "the camera is not locked")
+        data = request.json()
+        try:
+            signature = proto.b64decode(str(data.get("signature", "")))
+        except ValueError as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_request", "signature: base64") from exc
+        try:
+            camera.unlock(signature)
+        except CameraError as exc:
+            raise LinkError(HTTPStatus.FORBIDDEN, "bad_unlock", str(exc)) from exc
+        return self._info(camera)
+
+    def _factory_reset(self, camera: Camera) -> _Reply:
+        camera.factory_reset()
+        self._links.pop(camera.serial, None)
+        return self._info(camera)
+
+
+def _handler_for(server: DockLinkServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "bodyworn-docklink/1"
+        # Headers and body leave in separate writes; with Nagle on, a keep-alive client's
+        # delayed ACK would add 40 ms to every request.
+        disable_nagle_algorithm = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(_json_reply(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large",
+                                                          "reason": "too_large"},
+                ))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else b""
+            split = urlsplit(self.path)
+            request = _Request(
+                method=self.command,
+                target=self.path,
+                path=split.path,
+                query=parse_qs(split.query),
+                headers={key.lower(): value for key, value in self.headers.items()},
+                body=body,
+            )
+            self._send(server.handle(request))
+
+        def _send(self, reply: _Reply) -> None:
+            self.send_response(reply.status)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            if reply.file is None:
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+                return
+            assert reply.file_range is not None
+            first, last = reply.file_range
+            self.send_header("Content-Length", str(last - first + 1))
+            self.end_headers()
+            try:
+                handle = open(reply.file, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:  # pragma: no cover - deleted between lookup and read
+                self.close_connection = True
+                return
+            with handle:
+                handle.seek(first)
+                left = last - first + 1
+                while left > 0:
+                    block = handle.read(min(CHUNK, left))
+                    if not block:  # pragma: no cover - file shrank under us
+                        self.close_connection = True
+                        return
+                    self.wfile.write(block)
+                    left -= len(block)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # The simulator's own output says what happened; per-request lines are noise.
+            return
+
+    return Handler
+
+
+class EventReporter:
+    """Tells the controller a station is cabled to about every dock and undock.
+
+    Events go out in order from one background thread, so a controller that reacts to an
+    event by calling the dock link never waits on the simulation that raised it.
+    """
+
+    def __init__(
+        self,
+        station: DockingStation,
+        server: DockLinkServer,
+        controller_url: str,
+        *,
+        client: httpx.Client | None = None,
+        attempts: int = 5,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.station = station
+        self.server = server
+        self.controller_url = controller_url.rstrip("/")
+        self._own_client = client is None
+        self._client = client or httpx.Client(timeout=10)
+        self._attempts = attempts
+        self._on_error = on_error
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._closing = threading.Event()
+        self.sent: list[dict[str, Any]] = []
+        self.failed: list[dict[str, Any]] = []
+        self._thread = threading.Thread(
+            target=self._run, name=f"dock-events-{station.serial}", daemon=True
+        )
+        self._thread.start()
+        station.subscribe(self._on_bay_event)
+
+    def _on_bay_event(self, event: BayEvent) -> None:
+        self._queue.put({
+            "station_serial": event.station,
+            "bay": event.bay,
+            "event": "dock" if event.docked else "undock",
+            "camera_serial": event.camera.serial,
+            "camera_url": self.server.camera_url(event.camera.serial),
+        })
+
+    def _run(self) -> None:
+        while True:
+            payload = self._queue.get()
+            try:
+                if payload is None:
+                    return
+                self._deliver(payload)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, payload: dict[str, Any]) -> None:
+        problem = ""
+        for attempt in range(self._attempts):
+            try:
+                response = self._client.post(
+                    f"{self.controller_url}{proto.EVENTS_PATH}",
+                    json=payload,
+                    headers={proto.HEADER_STATION: self.station.serial},
+                )
+                if response.status_code < 300:
+                    self.sent.append(payload)
+                    return
+                problem = f"controller answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                problem = str(exc) or type(exc).__name__
+            # Closing cuts the back-off short: what is still undelivered is reported failed.
+            if self._closing.wait(0.1 * 2**attempt):
+                break
+        self.failed.append(payload)
+        if self._on_error is not None:
+            self._on_error(
+                f"station {self.station.serial}: {payload['event']} of"
+                f" {payload['camera_serial']} not delivered: {problem}"
+            )
+
+    def flush(self) -> None:
+        """Wait until every event raised so far was delivered or given up on."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Stop: what is queued gets one more try each, without waiting between tries."""
+        self._closing.set()
+        self._queue.put(None)
+        self._thread.join()
+        if self._own_client:
+            self._client.close()
