@@ -98,7 +98,9 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
                 process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Package scope: sync Playwright keeps an event loop running until it stops, which would
+# break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
     """The system Chromium driven by Playwright (never a downloaded browser)."""
     if not CHROMIUM.exists():
