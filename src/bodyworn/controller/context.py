@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.service import NtpMeasurer
+from bodyworn.devices.docklink_client import DockLinkClient
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
 
@@ -97,6 +99,17 @@ class ControllerContext:
     system_name: str = ""
     wizard: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called (in a worker thread) with (camera serial, dock link client) each time an added
+    # camera docks, after docks/ has recorded it; offload/ registers the on-dock work here.
+    dock_listeners: list[Callable[[str, DockLinkClient], None]] = field(default_factory=list)
+
+    def docklink(self, camera_url: str) -> DockLinkClient:
+        """A dock link client that signs as this system (the caller closes it)."""
+        from bodyworn.controller.identity.service import signing_identity
+
+        with self.factory() as session:
+            identity = signing_identity(session)
+        return DockLinkClient(camera_url, identity, clock=self.clock)
 
     def apply_system(self, settings: Any) -> None:
         """Take over what setup decided: language, name, clock correction."""

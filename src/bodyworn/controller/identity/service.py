@@ -1,0 +1,31 @@
+"""The system identity as other parts of the controller use it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.identity.keys import verify_passphrase
+from bodyworn.controller.identity.models import SystemIdentity
+from bodyworn.devices.docklink_client import Identity
+
+
+def signing_identity(session: Session) -> Identity:
+    """The system ID and identity private key that sign requests to cameras."""
+    row = session.get(SystemIdentity, 1)
+    if row is None:
+        raise LookupError("the system has not been set up")
+    return Identity(system_id=row.system_id, private_key_pem=row.private_key_pem)
+
+
+def public_key_pem(session: Session) -> str:
+    """The identity public key cameras store when they are added."""
+    row = session.get(SystemIdentity, 1)
+    if row is None:
+        raise LookupError("the system has not been set up")
+    return row.public_key_pem.decode("ascii")
+
+
+def passphrase_matches(session: Session, passphrase: str) -> bool:
+    """Whether `passphrase` is the super admin passphrase (for unlocks and restores)."""
+    row = session.get(SystemIdentity, 1)
+    return row is not None and verify_passphrase(row.passphrase_hash, passphrase)
