@@ -107,3 +107,19 @@ def test_connection_file_lock(logged_in: tuple[TestClient, str]) -> None:
     assert page.status_code == 400 and "WantEncryption" in page.text
     secret = client.get("/api/v1/destination").text
     assert "secret-key" not in secret
+
+
+def test_cloud_extensions_turn_on_once_and_stay_on(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    h = {"X-CSRF-Token": csrf}
+    assert client.get("/api/v1/system").json()["cloud_extensions"] is False
+    bad = client.put("/api/v1/system/cloud", headers=h, json={"cloud_location": "moon"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "cloud_location"
+    page = client.post("/settings/cloud", data={"csrf_token": csrf, "cloud_location": "eu-de"})
+    assert page.status_code == 200 and 'id="cloud-on"' in page.text
+    info = client.get("/api/v1/system").json()
+    assert (info["cloud_extensions"], info["cloud_location"]) == (True, "eu-de")
+    again = client.put("/api/v1/system/cloud", headers=h, json={"cloud_location": "us-east"})
+    assert again.status_code == 409
+    assert client.get("/api/v1/system").json()["cloud_location"] == "eu-de"
+    assert "system.cloud" in [a["action"] for a in client.get("/api/v1/audit").json()]

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from bodyworn.controller.context import ctx_of, source_of
 from bodyworn.controller.setup.service import SetupInvalid
 from bodyworn.controller.system import service
-from bodyworn.controller.system.pages import apply_time, restore_key_for
+from bodyworn.controller.system.pages import apply_time, restore_key_for, turn_cloud_on
 
 router = APIRouter(prefix="/api/v1/system", tags=["system"])
 
@@ -135,6 +135,28 @@ async def put_privacy(request: Request, body: PrivacyBody) -> SystemInfo:
                                 request.state.account.username, source_of(request))
 
     await run_in_threadpool(work)
+    return await get_system(request)
+
+
+class CloudBody(BaseModel):
+    """Cloud extensions on, with a server location."""
+
+    model_config = ConfigDict(extra="forbid")
+    cloud_location: str = Field(max_length=32)
+
+
+@router.put("/cloud", response_model=SystemInfo)
+async def put_cloud(request: Request, body: CloudBody) -> Response | SystemInfo:
+    """Turn cloud extensions on (409 when already on: only a system reset turns them off)."""
+    ctx = ctx_of(request)
+    try:
+        await run_in_threadpool(turn_cloud_on, ctx, body.cloud_location,
+                                request.state.account.username, source_of(request))
+    except SetupInvalid as exc:
+        return _errors(exc)
+    except service.CloudLocked:
+        return JSONResponse({"detail": "cloud extensions are on; only a system reset turns "
+                             "them off or changes the location"}, status_code=409)
     return await get_system(request)
 
 

@@ -170,6 +170,37 @@ async def privacy_submit(request: Request, usage_data_consent: str = Form("")) -
     return await privacy_page(request, saved=True)
 
 
+@router.get("/settings/cloud")
+async def cloud_page(request: Request, errors: list[FieldError] | None = None,
+                     saved: bool = False, status_code: int = 200) -> Response:
+    """Settings → Cloud: turn cloud extensions on (only a reset turns them off)."""
+    row = await run_in_threadpool(_settings, ctx_of(request))
+    return render(request, "system/cloud.html", {
+        "s": row, "cloud_locations": setup.CLOUD_LOCATIONS,
+        "errors": {e.field: e.message for e in errors or []}, "saved": saved,
+    }, status_code=400 if errors else status_code)
+
+
+def turn_cloud_on(ctx: ControllerContext, location: str, actor: str, source: str) -> None:
+    """Enable cloud extensions (audited)."""
+    with ctx.factory() as session, session.begin():
+        service.enable_cloud(session, ctx.clock, location, actor, source)
+
+
+@router.post("/settings/cloud")
+async def cloud_submit(request: Request, cloud_location: str = Form("")) -> Response:
+    """Turn cloud extensions on with a server location."""
+    ctx = ctx_of(request)
+    try:
+        await run_in_threadpool(turn_cloud_on, ctx, cloud_location,
+                                request.state.account.username, source_of(request))
+    except SetupInvalid as exc:
+        return await cloud_page(request, exc.errors)
+    except service.CloudLocked:
+        return await cloud_page(request, status_code=409)
+    return await cloud_page(request, saved=True)
+
+
 @router.get("/support/restore-key")
 async def restore_key_page(request: Request, error: str | None = None) -> Response:
     """Support → System restore key."""

@@ -80,6 +80,27 @@ def set_privacy(
     return row
 
 
+class CloudLocked(Exception):
+    """Cloud extensions, once on, stay on with their location until a system reset."""
+
+
+def enable_cloud(
+    session: Session, clock: Clock, location: str, actor: str, source: str
+) -> SystemSettings:
+    """Turn cloud extensions on with a server location; refused when they are already on."""
+    row = current(session)
+    if row.cloud_extensions:
+        raise CloudLocked()
+    errors = setup.check_cloud(SetupAnswers(cloud_extensions=True, cloud_location=location))
+    if errors:
+        raise SetupInvalid(errors)
+    row.cloud_extensions = True
+    row.cloud_location = location
+    record(session, clock, actor=actor, action="system.cloud",
+           detail=f"cloud extensions on, location {location}", source=source)
+    return row
+
+
 class PassphraseWrong(Exception):
     """The super admin passphrase did not match."""
 
