@@ -1,0 +1,78 @@
+"""The controller process: HTTPS with its Default certificate by default, HTTP only when asked."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from fastapi.testclient import TestClient
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def controller(data_dir: Path, *extra: str) -> Iterator[int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bodyworn.cli", "controller", "--data-dir", str(data_dir),
+         "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, "controller exited"
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_https_by_default_with_the_default_certificate(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with controller(data) as port:
+        cert = data / "tls" / "default.crt"
+        # The certificate is self-signed for this host: trusting exactly it verifies.
+        r = httpx.get(f"https://127.0.0.1:{port}/", verify=str(cert))
+        assert r.status_code == 303 and r.headers["location"] == "/setup"
+        assert "max-age" in httpx.get(f"https://127.0.0.1:{port}/setup", verify=str(cert),
+                                      follow_redirects=True).headers["strict-transport-security"]
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/")
+    parsed = x509.load_pem_x509_certificate(cert.read_bytes())
+    names = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert (data / "tls" / "default.key").stat().st_mode & 0o077 == 0
+
+
+def test_plain_http_only_when_asked(tmp_path: Path) -> None:
+    with controller(tmp_path / "data", "--insecure-http") as port:
+        r = httpx.get(f"http://127.0.0.1:{port}/")
+        assert r.status_code == 303 and r.headers["location"] == "/setup"
+    assert not (tmp_path / "data" / "tls").exists()
+
+
+def test_openapi_is_served_to_logged_in_users(ready: TestClient) -> None:
+    assert ready.get("/api/v1/openapi.json").status_code == 401
+    from tests.controller.conftest import login
+
+    login(ready)
+    spec = ready.get("/api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/v1/session", "/api/v1/system", "/api/v1/audit"} <= set(spec["paths"])
