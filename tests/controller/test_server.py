@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -49,9 +50,10 @@ def test_https_by_default_with_the_default_certificate(tmp_path: Path) -> None:
     with controller(data) as port:
         cert = data / "tls" / "default.crt"
         # The certificate is self-signed for this host: trusting exactly it verifies.
-        r = httpx.get(f"https://127.0.0.1:{port}/", verify=str(cert))
+        trust = ssl.create_default_context(cafile=str(cert))
+        r = httpx.get(f"https://127.0.0.1:{port}/", verify=trust)
         assert r.status_code == 303 and r.headers["location"] == "/setup"
-        assert "max-age" in httpx.get(f"https://127.0.0.1:{port}/setup", verify=str(cert),
+        assert "max-age" in httpx.get(f"https://127.0.0.1:{port}/setup", verify=trust,
                                       follow_redirects=True).headers["strict-transport-security"]
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/")
