@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from bodyworn.controller.audit import service
 from bodyworn.controller.context import ControllerContext, ctx_of, render
+from bodyworn.controller.web.params import OffsetQuery
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -51,7 +52,7 @@ def _verify(ctx: ControllerContext) -> ChainStatus:
 
 
 @router.get("/audit")
-async def audit_page(request: Request, offset: int = Query(0, ge=0)) -> Response:
+async def audit_page(request: Request, offset: OffsetQuery = 0) -> Response:
     """The newest audit entries and whether the chain holds."""
     ctx = ctx_of(request)
     entries = await run_in_threadpool(_entries, ctx, 200, offset)
@@ -62,7 +63,7 @@ async def audit_page(request: Request, offset: int = Query(0, ge=0)) -> Response
 
 @api.get("", response_model=list[AuditItem])
 async def audit_list(
-    request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    request: Request, limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0
 ) -> list[AuditItem]:
     """The newest audit entries first."""
     return await run_in_threadpool(_entries, ctx_of(request), limit, offset)

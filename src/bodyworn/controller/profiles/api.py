@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.context import ctx_of, source_of
 from bodyworn.controller.profiles import service
+from bodyworn.controller.web.params import RowIdPath
 from bodyworn.domain.profile_codec import SettingError
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["camera profiles"])
@@ -125,7 +126,7 @@ async def create_profile(request: Request, body: ProfileCreate) -> Response | Pr
 
 
 @router.get("/{profile_id}", response_model=ProfileOut)
-async def get_profile(request: Request, profile_id: int) -> Response | ProfileOut:
+async def get_profile(request: Request, profile_id: RowIdPath) -> Response | ProfileOut:
     """One camera profile."""
     ctx = ctx_of(request)
 
@@ -140,7 +141,7 @@ async def get_profile(request: Request, profile_id: int) -> Response | ProfileOu
 
 
 @router.put("/{profile_id}", response_model=ProfileOut)
-async def update_profile(request: Request, profile_id: int,
+async def update_profile(request: Request, profile_id: RowIdPath,
                          body: ProfileUpdate) -> Response | ProfileOut:
     """Change a profile's name, settings or default flag (only the fields sent)."""
     ctx = ctx_of(request)
@@ -162,7 +163,7 @@ async def update_profile(request: Request, profile_id: int,
 
 
 @router.delete("/{profile_id}", status_code=204)
-async def delete_profile(request: Request, profile_id: int) -> Response:
+async def delete_profile(request: Request, profile_id: RowIdPath) -> Response:
     """Remove a profile that no user has and that is not the default (else 409)."""
     ctx = ctx_of(request)
 

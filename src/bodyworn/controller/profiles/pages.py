@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bodyworn.controller.context import ControllerContext, ctx_of, render, source_of
 from bodyworn.controller.profiles import service
+from bodyworn.controller.web.params import RowIdPath
 from bodyworn.domain.profile import REMINDER_CHOICES
 from bodyworn.domain.profile_codec import SettingError
 
@@ -128,13 +129,13 @@ async def _edit(request: Request, profile_id: int, errors: list[SettingError] | 
 
 
 @router.get("/profiles/{profile_id}")
-async def profile_page(request: Request, profile_id: int) -> Response:
+async def profile_page(request: Request, profile_id: RowIdPath) -> Response:
     """One camera profile with every camera and recording setting."""
     return await _edit(request, profile_id)
 
 
 @router.post("/profiles/{profile_id}")
-async def profile_save(request: Request, profile_id: int) -> Response:
+async def profile_save(request: Request, profile_id: RowIdPath) -> Response:
     """Save the name and settings; cameras get them the next time they dock."""
     ctx = ctx_of(request)
     form = await request.form()
@@ -161,7 +162,7 @@ async def profile_save(request: Request, profile_id: int) -> Response:
 
 
 @router.post("/profiles/{profile_id}/remove")
-async def profile_remove(request: Request, profile_id: int) -> Response:
+async def profile_remove(request: Request, profile_id: RowIdPath) -> Response:
     """Remove a profile no user has (the default profile stays)."""
     ctx = ctx_of(request)
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from bodyworn.controller.context import ctx_of, source_of
 from bodyworn.controller.users import csvfile, service
 from bodyworn.controller.users.pages import commit, parse_and_plan
+from bodyworn.controller.web.params import OffsetQuery, RowIdField
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -29,7 +30,7 @@ class UserCreate(BaseModel):
     cd_username: str | None = Field(default=None, max_length=512,
                                     description="only when the content destination takes "
                                                 "user names; cannot change afterwards")
-    profile_id: int | None = None
+    profile_id: RowIdField | None = None
 
 
 class UserUpdate(BaseModel):
@@ -39,7 +40,7 @@ class UserUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=256)
     user_id: str | None = Field(default=None, max_length=256)
     cd_username: str | None = Field(default=None, max_length=512)
-    profile_id: int | None = None
+    profile_id: RowIdField | None = None
 
 
 class UserOut(BaseModel):
@@ -49,7 +50,7 @@ class UserOut(BaseModel):
     name: str
     user_id: str | None
     cd_username: str | None
-    profile_id: int
+    profile_id: RowIdField
     profile_name: str
     created_at: datetime
     updated_at: datetime
@@ -80,7 +81,7 @@ def _missing(user_uuid: str) -> JSONResponse:
 @router.get("", response_model=UserPage)
 async def list_users(request: Request, q: str = Query("", max_length=64),
                      limit: int = Query(200, ge=1, le=1000),
-                     offset: int = Query(0, ge=0)) -> UserPage:
+                     offset: OffsetQuery = 0) -> UserPage:
     """Users by name, filtered by name or user ID."""
     ctx = ctx_of(request)
 

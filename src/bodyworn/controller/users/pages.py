@@ -24,6 +24,7 @@ from bodyworn.controller.users.rules import (
     WATERMARK_CHARS,
 )
 from bodyworn.controller.users.service import FieldError
+from bodyworn.controller.web.params import OffsetQuery
 
 router = APIRouter(include_in_schema=False)
 PAGE = 200
@@ -57,7 +58,7 @@ def _choices(ctx: ControllerContext) -> tuple[list[profiles.ProfileView], bool]:
 
 @router.get("/users")
 async def users_page(request: Request, q: str = Query("", max_length=64),
-                     offset: int = Query(0, ge=0)) -> Response:
+                     offset: OffsetQuery = 0) -> Response:
     """Users: a page of users, searchable by name or user ID."""
     ctx = ctx_of(request)
 
