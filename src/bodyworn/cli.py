@@ -1,4 +1,4 @@
-"""The one command line: controller, demo, simulate, conformance, restore-key, audit."""
+"""The one command line: controller, destination, demo, simulate, conformance, and more."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 
 from bodyworn.controller.identity.cli import restore_key_app
 from bodyworn.controller.settings import ControllerSettings
+from bodyworn.destination.cli import destination_app
 from bodyworn.devices.simulate import simulate
 from bodyworn.logs import configure_logging
 
@@ -18,6 +19,7 @@ audit_app = typer.Typer(help="The audit log.")
 app.add_typer(controller_app, name="controller")
 app.add_typer(restore_key_app, name="restore-key")
 app.add_typer(audit_app, name="audit")
+app.add_typer(destination_app, name="destination")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

@@ -2,8 +2,9 @@
 
 `init_destination` creates them once (login, optional TLS certificate, optional content
 key pair) and is idempotent; `build_app` turns them into the running Swift subset with
-its capabilities and categories published; `connection_file_for` renders what a
-controller needs. Secrets are files readable by the owner only.
+its capabilities and categories published; `build_site` adds the evidence browser under
+`/browser/`; `connection_file_for` renders what a controller needs. Secrets are files
+readable by the owner only.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from bodyworn.cdclient.capabilities import (
     DEFAULT_CATEGORIES,
+    KNOWN_CAPABILITIES,
     READ_CATEGORIES,
     STORE_BOOKMARKS,
     STORE_GNSS_TRACK,
@@ -28,6 +34,7 @@ from bodyworn.cdclient.capabilities import (
     STORE_REJECTED_CONTENT,
     STORE_USER_ID_KEY,
 )
+from bodyworn.destination.browser import BASE, EvidenceBrowser
 from bodyworn.destination.connection import (
     ConnectionSettings,
     connection_file,
@@ -35,9 +42,11 @@ from bodyworn.destination.connection import (
     generate_tls_certificate,
 )
 from bodyworn.destination.publish import publish_capabilities, publish_categories
+from bodyworn.destination.recordings import EvidenceReader
 from bodyworn.destination.store import ObjectStore
-from bodyworn.destination.swift import SwiftAccount, SwiftApp
+from bodyworn.destination.swift import FaultRule, SwiftAccount, SwiftApp
 from bodyworn.domain.clock import Clock
+from bodyworn.evidence.crypto import load_private_key
 
 CONFIG_FILE = "destination.json"
 # Everything this CD implements; StoreSignedVideo is left off until the evidence
@@ -132,17 +141,70 @@ def init_destination(
 
 
 async def build_app(
-    config: DestinationConfig, data_dir: Path, *, clock: Clock | None = None
+    config: DestinationConfig,
+    data_dir: Path,
+    *,
+    clock: Clock | None = None,
+    faults: Sequence[FaultRule] = (),
 ) -> SwiftApp:
     """The Swift subset over `data_dir/store`, with capabilities and categories published."""
     store = ObjectStore(data_dir / "store")
     await publish_capabilities(store, config.account, config.capabilities)
     await publish_categories(store, config.account, DEFAULT_CATEGORIES)
-    return SwiftApp(store, [SwiftAccount(config.user, config.key, config.account)], clock=clock)
+    return SwiftApp(
+        store,
+        [SwiftAccount(config.user, config.key, config.account)],
+        clock=clock,
+        faults=faults,
+    )
+
+
+@dataclass(frozen=True)
+class Site:
+    """The whole embedded CD: the Swift subset at `/auth/v1.0` and `/v1/`, the browser."""
+
+    swift: SwiftApp
+    browser: EvidenceBrowser
+    app: ASGIApp
+
+
+async def build_site(
+    config: DestinationConfig,
+    data_dir: Path,
+    *,
+    clock: Clock | None = None,
+    faults: Sequence[FaultRule] = (),
+) -> Site:
+    """The Swift subset plus the evidence browser under `/browser/`, as one ASGI app."""
+    swift = await build_app(config, data_dir, clock=clock, faults=faults)
+    private = (
+        load_private_key((data_dir / config.content_private_key).read_bytes())
+        if config.content_private_key is not None
+        else None
+    )
+    reader = EvidenceReader(swift.store, config.account, private)
+    browser = EvidenceBrowser(reader, data_dir, clock=clock)
+
+    async def to_browser(_request: object) -> RedirectResponse:
+        return RedirectResponse(f"{BASE}/", status_code=307)
+
+    app = Starlette(
+        routes=[
+            Route(BASE, to_browser, methods=["GET"]),
+            Mount(BASE, app=browser.app),
+            # Everything else is the Swift subset, which answers its own 404s.
+            Mount("", app=swift.app),
+        ]
+    )
+    return Site(swift=swift, browser=browser, app=app)
 
 
 def connection_file_for(
-    config: DestinationConfig, data_dir: Path, base_urls: Sequence[str]
+    config: DestinationConfig,
+    data_dir: Path,
+    base_urls: Sequence[str],
+    *,
+    full_store_and_read: bool = False,
 ) -> bytes:
     """The connection file for controllers reaching this CD at `base_urls` (scheme://host:port)."""
     certs: tuple[bytes, ...] = ()
@@ -164,5 +226,12 @@ def connection_file_for(
             container_type=config.container_type,
             public_key_pem=public,
             public_key_id=config.content_key_id,
+            full_store_and_read=full_store_and_read,
         )
     )
+
+
+def unpublished_capabilities(config: DestinationConfig) -> list[str]:
+    """Known capabilities this CD does not publish (FullStoreAndReadSupport would overclaim)."""
+    published = {name for names in config.capabilities.values() for name in names}
+    return sorted(set(KNOWN_CAPABILITIES) - published)

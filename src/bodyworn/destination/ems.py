@@ -1,15 +1,22 @@
-"""What a careful EMS checks before accepting a recording container (answered 400 if not).
+"""What a careful EMS checks before accepting a recording (answered 400 if not).
 
 A recording must name a user and a camera the CD knows (created through Users/ and
 Devices/), carry well-formed times within sane bounds, and be named after them as the
 spec says. System, Users, Devices and rejected-content containers are not recordings.
+A container is treated as a recording when its name has the recording shape
+(`<UserID>_<BWCSerialNumber>_<date>_<time>`) or its metadata carries a recording key, so
+renaming cannot dodge the checks while plain Swift tools may still keep other containers.
+Rejected content is accepted only while `StoreRejectedContent` is published.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from bodyworn.cdclient.capabilities import STORE_REJECTED_CONTENT
 from bodyworn.destination.store import NotFound, ObjectStore
 from bodyworn.evidence.metadata import decode_value, name_time, parse_rfc3339
 
@@ -20,9 +27,40 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
-def is_recording_container(name: str) -> bool:
-    """True for containers that hold a recording."""
-    return name not in NOT_RECORDINGS and not name.startswith(REJECTED_PREFIX)
+_RECORDING_NAME = re.compile(r"^.+_.+_\d{8}_\d{6}$")
+# Lower-cased metadata keys that only a recording container carries.
+RECORDING_KEYS = frozenset(
+    {"userid", "bwcserialnumber", "triggerontime", "starttime", "stoptime", "status"}
+)
+
+
+def is_rejected_container(name: str) -> bool:
+    """True for rejected-content containers."""
+    return name.startswith(REJECTED_PREFIX)
+
+
+def is_recording_container(name: str, meta: Mapping[str, str] | None = None) -> bool:
+    """True for containers that hold (or claim to hold) a recording."""
+    if name in NOT_RECORDINGS or is_rejected_container(name):
+        return False
+    if _RECORDING_NAME.match(name):
+        return True
+    return any(k.lower() in RECORDING_KEYS for k in (meta or {}))
+
+
+def rejected_content_allowed(store: ObjectStore, account: str) -> bool:
+    """True when the account's published capabilities switch StoreRejectedContent on."""
+    try:
+        obj = store.get_object(account, "System", "Capabilities.json")
+        doc = json.loads(obj.path.read_bytes())
+    except (NotFound, OSError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    return any(
+        isinstance(section, dict) and section.get(STORE_REJECTED_CONTENT) is True
+        for section in doc.values()
+    )
 
 
 def _epoch(meta: Mapping[str, str], key: str) -> datetime:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import uvicorn
 
-from bodyworn.destination.config import DestinationConfig, build_app, init_destination
+from bodyworn.destination.config import DestinationConfig, build_site, init_destination
+from bodyworn.destination.swift import FaultRule
 
 # Only compared against, never bound to here.
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104
@@ -48,19 +49,21 @@ async def make_server(
     https: bool = False,
     encryption: bool = False,
     site_name: str = "bodyworn",
+    faults: Sequence[FaultRule] = (),
+    log_level: str = "info",
 ) -> uvicorn.Server:
-    """Build (not start) the uvicorn server of the embedded CD."""
+    """Build (not start) the uvicorn server of the embedded CD (Swift subset and browser)."""
     config = prepare(data_dir, host=host, https=https, encryption=encryption, site_name=site_name)
-    app = await build_app(config, data_dir)
+    site = await build_site(config, data_dir, faults=faults)
     cert = data_dir / config.tls_cert if config.tls_cert else None
     key = data_dir / config.tls_key if config.tls_key else None
     return uvicorn.Server(
         uvicorn.Config(
-            app.app,
+            site.app,
             host=host,
             port=port,
             lifespan="off",
-            log_level="info",
+            log_level=log_level,
             ssl_certfile=cert,
             ssl_keyfile=key,
         )
@@ -76,9 +79,16 @@ async def serve(
     encryption: bool = False,
     site_name: str = "bodyworn",
     sockets: Sequence[socket.socket] | None = None,
+    faults: Sequence[FaultRule] = (),
 ) -> None:
     """Run the embedded CD until stopped (Ctrl-C or SIGTERM)."""
     server = await make_server(
-        data_dir, host=host, port=port, https=https, encryption=encryption, site_name=site_name
+        data_dir,
+        host=host,
+        port=port,
+        https=https,
+        encryption=encryption,
+        site_name=site_name,
+        faults=faults,
     )
     await server.serve(sockets=list(sockets) if sockets else None)

@@ -18,6 +18,8 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,20 @@ class StoredObject:
     content_type: str
     metadata: dict[str, str]
     path: Path
+    # When the bytes were stored (seconds since the epoch): Swift's X-Timestamp.
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container's metadata, creation time and usage."""
+
+    name: str
+    metadata: dict[str, str]
+    created: float
+    object_count: int
+    bytes_used: int
+    last_modified: float
 
 
 def _check_container(name: str) -> None:
@@ -126,6 +142,32 @@ class ObjectStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "accounts").mkdir(parents=True, exist_ok=True)
+        # Object count, bytes and newest object time per container, so account listings
+        # and HEADs do not read every object's sidecar each time. Writes through this
+        # store drop the entry; the folder's mtime catches changes made behind its back.
+        self._usage: dict[tuple[str, str], tuple[int, int, int, float]] = {}
+        self._usage_lock = threading.Lock()
+
+    def _forget_usage(self, account: str, container: str) -> None:
+        with self._usage_lock:
+            self._usage.pop((account, container), None)
+
+    def _container_usage(self, account: str, container: str) -> tuple[int, int, float]:
+        path = self._container_dir(account, container)
+        stamp = path.stat().st_mtime_ns
+        with self._usage_lock:
+            cached = self._usage.get((account, container))
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2], cached[3]
+        objects = self.list_objects(account, container)
+        usage = (
+            len(objects),
+            sum(o.size for o in objects),
+            max((o.timestamp for o in objects), default=0.0),
+        )
+        with self._usage_lock:
+            self._usage[(account, container)] = (stamp, *usage)
+        return usage
 
     def _account_dir(self, account: str) -> Path:
         _check_container(account)
@@ -146,24 +188,52 @@ class ObjectStore:
         path = self._container_dir(account, container)
         created = not (path / CONTAINER_FILE).exists()
         path.mkdir(parents=True, exist_ok=True)
-        old = {} if created else self.container_metadata(account, container)
-        _write_json_atomic(path / CONTAINER_FILE, {"metadata": merge_metadata(old, metadata)})
+        doc: dict[str, Any] = (
+            {"created": time.time(), "metadata": {}} if created else self._container_doc(path)
+        )
+        doc["metadata"] = merge_metadata(doc["metadata"], metadata)
+        _write_json_atomic(path / CONTAINER_FILE, doc)
         return created
 
     def post_container(self, account: str, container: str, metadata: Mapping[str, str]) -> None:
         """Merge metadata into an existing container."""
-        old = self.container_metadata(account, container)
         path = self._container_dir(account, container)
-        _write_json_atomic(path / CONTAINER_FILE, {"metadata": merge_metadata(old, metadata)})
+        doc = self._container_doc(path)
+        doc["metadata"] = merge_metadata(doc["metadata"], metadata)
+        _write_json_atomic(path / CONTAINER_FILE, doc)
+
+    @staticmethod
+    def _container_doc(path: Path) -> dict[str, Any]:
+        try:
+            doc: dict[str, Any] = json.loads((path / CONTAINER_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise NotFound(f"no container {path.name!r}") from exc
+        if "created" not in doc:
+            # Containers stored before creation times were kept: the file's age will do.
+            doc["created"] = (path / CONTAINER_FILE).stat().st_mtime
+        return doc
+
+    def container_exists(self, account: str, container: str) -> bool:
+        """True when the container exists."""
+        return (self._container_dir(account, container) / CONTAINER_FILE).is_file()
+
+    def container_info(self, account: str, container: str) -> ContainerInfo:
+        """Metadata, creation time, object count and bytes of a container; raises NotFound."""
+        path = self._container_dir(account, container)
+        doc = self._container_doc(path)
+        count, size, newest = self._container_usage(account, container)
+        return ContainerInfo(
+            name=container,
+            metadata=dict(doc["metadata"]),
+            created=float(doc["created"]),
+            object_count=count,
+            bytes_used=size,
+            last_modified=max(float(doc["created"]), newest),
+        )
 
     def container_metadata(self, account: str, container: str) -> dict[str, str]:
         """The container's metadata; raises NotFound."""
-        path = self._container_dir(account, container) / CONTAINER_FILE
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise NotFound(f"no container {container!r}") from exc
-        return dict(doc["metadata"])
+        return dict(self._container_doc(self._container_dir(account, container))["metadata"])
 
     def list_containers(self, account: str) -> list[str]:
         """Container names of an account, sorted."""
@@ -171,6 +241,11 @@ class ObjectStore:
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / CONTAINER_FILE).is_file())
+
+    def account_usage(self, account: str) -> tuple[int, int, int]:
+        """Containers, objects and bytes stored in an account."""
+        infos = [self.container_info(account, c) for c in self.list_containers(account)]
+        return len(infos), sum(i.object_count for i in infos), sum(i.bytes_used for i in infos)
 
     # --- objects ---------------------------------------------------------------------------
 
@@ -231,8 +306,10 @@ class ObjectStore:
             content_type=content_type,
             metadata=dict(metadata),
             path=data,
+            timestamp=time.time(),
         )
         _write_json_atomic(cdir / f"{key}.json", self._describe(stored))
+        self._forget_usage(account, container)
         if previous is not None and previous != data:
             with contextlib.suppress(FileNotFoundError):
                 previous.unlink()
@@ -248,6 +325,7 @@ class ObjectStore:
             "content_type": obj.content_type,
             "metadata": obj.metadata,
             "data": obj.path.name,
+            "timestamp": obj.timestamp,
         }
 
     def get_object(self, account: str, container: str, name: str) -> StoredObject:
@@ -255,10 +333,13 @@ class ObjectStore:
         _check_object(name)
         cdir = self._container_dir(account, container)
         key = self._object_key(name)
+        sidecar = cdir / f"{key}.json"
         try:
-            doc = json.loads((cdir / f"{key}.json").read_text(encoding="utf-8"))
+            doc = json.loads(sidecar.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise NotFound(f"no object {container}/{name}") from exc
+        if "timestamp" not in doc:
+            doc["timestamp"] = (cdir / doc["data"]).stat().st_mtime
         return StoredObject(
             name=doc["name"],
             size=doc["size"],
@@ -267,6 +348,7 @@ class ObjectStore:
             content_type=doc["content_type"],
             metadata=dict(doc["metadata"]),
             path=cdir / doc["data"],
+            timestamp=float(doc["timestamp"]),
         )
 
     def post_object(
@@ -277,6 +359,7 @@ class ObjectStore:
         new = StoredObject(**{**obj.__dict__, "metadata": dict(metadata)})
         cdir = self._container_dir(account, container)
         _write_json_atomic(cdir / f"{self._object_key(name)}.json", self._describe(new))
+        self._forget_usage(account, container)
 
     def list_objects(self, account: str, container: str) -> list[StoredObject]:
         """Every object of a container, sorted by name; raises NotFound."""

@@ -4,9 +4,14 @@ It answers like OpenStack Swift where clients notice: `/auth/v1.0` hands out a t
 and a `/v1/AUTH_<account>` storage URL; container PUT/POST merge metadata (an empty
 value deletes a key), object POST replaces all of it; object PUT checks the request
 ETag (422 on mismatch); GET/HEAD return `Etag` = md5 of the body and honour `Range`.
-Metadata values are stored exactly as sent (still URL-encoded) and returned as such.
-With `careful` (the default) a recording container that fails the EMS checks of
-`ems.py` is answered 400 with the reason.
+Listings page like Swift's (`prefix`, `marker`, `end_marker`, `limit`, `delimiter`; plain
+text or `?format=json`), which is what `swift list` and rclone loop on. Metadata values
+are stored exactly as sent (still URL-encoded) and returned as such. With `careful` (the
+default) the EMS checks of `ems.py` apply: container PUT and POST are checked on the
+merged metadata, object PUT and POST on their recording container's stored metadata,
+rejected-content containers need `StoreRejectedContent` published, and a recording
+whose Status is Complete is final (403 to any change). DELETE is refused (405):
+evidence is not removed through the API.
 """
 
 from __future__ import annotations
@@ -16,17 +21,26 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import structlog
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bodyworn.destination.ems import is_recording_container, recording_problem
-from bodyworn.destination.store import ObjectStore, StoreError
+from bodyworn.destination.ems import (
+    is_recording_container,
+    is_rejected_container,
+    recording_problem,
+    rejected_content_allowed,
+)
+from bodyworn.destination.store import NotFound, ObjectStore, StoreError, merge_metadata
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.evidence.metadata import header_case
 
@@ -38,7 +52,113 @@ MAX_META_VALUE = 256
 MAX_META_COUNT = 90
 MAX_META_OVERALL = 4096
 
+COMPLETE_IS_FINAL = "the recording is Complete; its evidence is not changed any more"
+# Swift's container_listing_limit / account_listing_limit.
+LISTING_LIMIT = 10_000
+
 _ACCOUNT = re.compile(r"^AUTH_([A-Za-z0-9_-]{1,64})$")
+
+log = structlog.get_logger(__name__)
+
+
+class BadListing(ValueError):
+    """A listing query Swift would answer 412 to."""
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """Swift's listing parameters."""
+
+    prefix: str = ""
+    marker: str = ""
+    end_marker: str = ""
+    limit: int = LISTING_LIMIT
+    delimiter: str = ""
+
+    @classmethod
+    def from_request(cls, request: Request) -> ListingQuery:
+        """Read the query string; raises BadListing on a bad limit or delimiter."""
+        q = request.query_params
+        raw_limit = q.get("limit", "")
+        try:
+            limit = int(raw_limit) if raw_limit else LISTING_LIMIT
+        except ValueError as exc:
+            raise BadListing("limit is not a number") from exc
+        if not 0 <= limit <= LISTING_LIMIT:
+            raise BadListing(f"limit must be 0..{LISTING_LIMIT}")
+        delimiter = q.get("delimiter", "")
+        if len(delimiter) > 1:
+            raise BadListing("delimiter must be one character")
+        return cls(
+            prefix=q.get("prefix", ""),
+            marker=q.get("marker", ""),
+            end_marker=q.get("end_marker", ""),
+            limit=limit,
+            delimiter=delimiter,
+        )
+
+
+def page_names(names: Sequence[str], query: ListingQuery) -> list[tuple[str, bool]]:
+    """One listing page of sorted `names`: (name, is_subdir) pairs, as Swift pages them."""
+    out: list[tuple[str, bool]] = []
+    seen_subdir = ""
+    for name in names:
+        if len(out) >= query.limit:
+            break
+        if name <= query.marker or (query.end_marker and name >= query.end_marker):
+            continue
+        if not name.startswith(query.prefix):
+            continue
+        if query.delimiter:
+            cut = name.find(query.delimiter, len(query.prefix))
+            if cut >= 0:
+                subdir = name[: cut + 1]
+                # A page that ended on a subdir resumes with marker = that subdir.
+                if subdir != seen_subdir and subdir > query.marker:
+                    out.append((subdir, True))
+                seen_subdir = subdir
+                continue
+        out.append((name, False))
+    return out
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _x_timestamp(ts: float) -> str:
+    return f"{ts:016.5f}"
+
+
+def _wants_json(request: Request) -> bool:
+    fmt = request.query_params.get("format", "")
+    if fmt:
+        return fmt == "json"
+    return "application/json" in request.headers.get("accept", "")
+
+
+class TransIdMiddleware:
+    """Adds Swift's X-Trans-Id (and X-Openstack-Request-Id) to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tag the response of one HTTP request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        trans_id = f"tx{uuid.uuid4().hex[:21]}-{int(time.time()):010x}"
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-trans-id", trans_id.encode()))
+                headers.append((b"x-openstack-request-id", trans_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
 
 
 @dataclass(frozen=True)
@@ -151,7 +271,7 @@ class SwiftApp:
         self.tokens = TokenBook(self.clock, token_ttl)
         self.careful = careful
         self.faults = list(faults)
-        self.app = Starlette(
+        self.routes = Starlette(
             routes=[
                 Route("/auth/v1.0", self.auth, methods=["GET"]),
                 Route("/auth/v1", self.auth, methods=["GET"]),
@@ -168,6 +288,7 @@ class SwiftApp:
                 ),
             ]
         )
+        self.app: ASGIApp = TransIdMiddleware(self.routes)
 
     def _fault(self, method: str, path: str) -> Response | None:
         for rule in self.faults:
@@ -220,25 +341,90 @@ class SwiftApp:
         return PlainTextResponse(str(exc) or type(exc).__name__, status_code=exc.status)
 
     @staticmethod
-    def _listing(request: Request, names: list[str], docs: list[dict[str, object]]) -> Response:
-        if request.query_params.get("format") == "json":
-            return Response(json.dumps(docs), media_type="application/json; charset=utf-8")
-        if not names:
-            return Response(status_code=204)
-        return PlainTextResponse("".join(n + "\n" for n in names))
+    def _listing(
+        request: Request,
+        entries: list[tuple[str, bool]],
+        doc_of: Callable[[str], dict[str, object]],
+        headers: Mapping[str, str],
+    ) -> Response:
+        if _wants_json(request):
+            docs = [{"subdir": n} if sub else doc_of(n) for n, sub in entries]
+            return Response(
+                json.dumps(docs, ensure_ascii=False),
+                media_type="application/json; charset=utf-8",
+                headers=dict(headers),
+            )
+        if not entries:
+            return Response(status_code=204, headers=dict(headers))
+        return PlainTextResponse("".join(n + "\n" for n, _ in entries), headers=dict(headers))
 
     async def account(self, request: Request) -> Response:
-        """Account GET/HEAD: the container listing."""
+        """Account GET/HEAD: usage headers and the container listing."""
         account = self._account_for(request)
         if isinstance(account, Response):
             return account
+        try:
+            query = ListingQuery.from_request(request)
+        except BadListing as exc:
+            return PlainTextResponse(str(exc), status_code=412)
         names = self.store.list_containers(account)
-        headers = {"X-Account-Container-Count": str(len(names))}
+        infos = {n: self.store.container_info(account, n) for n in names}
+        headers = {
+            "X-Account-Container-Count": str(len(infos)),
+            "X-Account-Object-Count": str(sum(i.object_count for i in infos.values())),
+            "X-Account-Bytes-Used": str(sum(i.bytes_used for i in infos.values())),
+            "X-Timestamp": _x_timestamp(min((i.created for i in infos.values()), default=0.0)),
+        }
         if request.method == "HEAD":
             return Response(status_code=204, headers=headers)
-        resp = self._listing(request, names, [{"name": n} for n in names])
-        resp.headers.update(headers)
-        return resp
+
+        def doc(name: str) -> dict[str, object]:
+            i = infos[name]
+            return {
+                "name": name,
+                "count": i.object_count,
+                "bytes": i.bytes_used,
+                "last_modified": _iso(i.last_modified),
+            }
+
+        return self._listing(request, page_names(sorted(infos), query), doc, headers)
+
+    def _container_problem(
+        self, account: str, name: str, new_meta: Mapping[str, str], exists: bool
+    ) -> str | None:
+        """Why a careful EMS refuses this container PUT/POST, or None."""
+        if is_rejected_container(name):
+            if exists or rejected_content_allowed(self.store, account):
+                return None
+            return "this content destination does not store rejected content"
+        old = self.store.container_metadata(account, name) if exists else {}
+        merged = merge_metadata(old, new_meta)
+        if not is_recording_container(name, merged):
+            return None
+        return recording_problem(self.store, account, name, merged, self.clock.now())
+
+    @staticmethod
+    def _is_complete(meta: Mapping[str, str]) -> bool:
+        return any(k.lower() == "status" and v == "Complete" for k, v in meta.items())
+
+    def _object_problem(self, account: str, container: str) -> str | None:
+        """Why a careful EMS refuses objects in this container, or None."""
+        try:
+            meta = self.store.container_metadata(account, container)
+        except NotFound:
+            return None  # the store answers 404
+        if not is_recording_container(container, meta):
+            return None
+        problem = recording_problem(self.store, account, container, meta, self.clock.now())
+        return f"recording container is not acceptable: {problem}" if problem else None
+
+    def _object_locked(self, account: str, container: str) -> bool:
+        """True when objects of this container are final (its recording is Complete)."""
+        try:
+            meta = self.store.container_metadata(account, container)
+        except NotFound:
+            return False
+        return is_recording_container(container, meta) and self._is_complete(meta)
 
     async def container(self, request: Request) -> Response:
         """Container PUT (create/merge), POST (merge), HEAD (metadata), GET (listing)."""
@@ -247,31 +433,49 @@ class SwiftApp:
             return account
         name = request.path_params["container"]
         try:
-            if request.method == "PUT":
+            if request.method in ("PUT", "POST"):
                 meta = _metadata(request, CONTAINER_META)
-                if self.careful and is_recording_container(name):
-                    problem = recording_problem(self.store, account, name, meta, self.clock.now())
+                exists = self.store.container_exists(account, name)
+                if request.method == "POST" and not exists:
+                    raise NotFound(f"no container {name!r}")
+                if self.careful and exists:
+                    old = self.store.container_metadata(account, name)
+                    # The spec: after Complete the system never writes again, so a change
+                    # now is tampering; an identical re-send (a retried POST) is harmless.
+                    if self._is_complete(old) and merge_metadata(old, meta) != old:
+                        return PlainTextResponse(COMPLETE_IS_FINAL, status_code=403)
+                if self.careful:
+                    problem = self._container_problem(account, name, meta, exists)
                     if problem:
                         return PlainTextResponse(problem, status_code=400)
+                if request.method == "POST":
+                    self.store.post_container(account, name, meta)
+                    return Response(status_code=204)
                 created = self.store.put_container(account, name, meta)
                 return Response(status_code=201 if created else 202)
-            if request.method == "POST":
-                self.store.post_container(account, name, _metadata(request, CONTAINER_META))
-                return Response(status_code=204)
-            meta = self.store.container_metadata(account, name)
-            objects = self.store.list_objects(account, name)
-            headers = _meta_headers(CONTAINER_META, meta)
-            headers["X-Container-Object-Count"] = str(len(objects))
-            headers["X-Container-Bytes-Used"] = str(sum(o.size for o in objects))
+            query = ListingQuery.from_request(request)
+            info = self.store.container_info(account, name)
+            headers = _meta_headers(CONTAINER_META, info.metadata)
+            headers["X-Container-Object-Count"] = str(info.object_count)
+            headers["X-Container-Bytes-Used"] = str(info.bytes_used)
+            headers["X-Timestamp"] = _x_timestamp(info.created)
             if request.method == "HEAD":
                 return Response(status_code=204, headers=headers)
-            docs: list[dict[str, object]] = [
-                {"name": o.name, "bytes": o.size, "hash": o.md5, "content_type": o.content_type}
-                for o in objects
-            ]
-            resp = self._listing(request, [o.name for o in objects], docs)
-            resp.headers.update(headers)
-            return resp
+            objects = {o.name: o for o in self.store.list_objects(account, name)}
+
+            def doc(obj_name: str) -> dict[str, object]:
+                o = objects[obj_name]
+                return {
+                    "name": o.name,
+                    "bytes": o.size,
+                    "hash": o.md5,
+                    "last_modified": _iso(o.timestamp),
+                    "content_type": o.content_type,
+                }
+
+            return self._listing(request, page_names(sorted(objects), query), doc, headers)
+        except BadListing as exc:
+            return PlainTextResponse(str(exc), status_code=412)
         except StoreError as exc:
             return self._error(exc)
 
@@ -282,6 +486,12 @@ class SwiftApp:
             return account
         container, name = request.path_params["container"], request.path_params["name"]
         try:
+            if request.method in ("PUT", "POST") and self.careful:
+                if self._object_locked(account, container):
+                    return PlainTextResponse(COMPLETE_IS_FINAL, status_code=403)
+                problem = self._object_problem(account, container)
+                if problem:
+                    return PlainTextResponse(problem, status_code=400)
             if request.method == "PUT":
                 stored = await self.store.put_object(
                     account,
@@ -292,14 +502,22 @@ class SwiftApp:
                     content_type=request.headers.get("content-type", "application/octet-stream"),
                     expect_md5=request.headers.get("etag"),
                 )
-                return Response(status_code=201, headers={"Etag": stored.md5})
+                return Response(
+                    status_code=201,
+                    headers={"Etag": stored.md5, "X-Timestamp": _x_timestamp(stored.timestamp)},
+                )
             if request.method == "POST":
                 self.store.post_object(account, container, name, _metadata(request, OBJECT_META))
                 return Response(status_code=202)
             obj = self.store.get_object(account, container, name)
+        except ClientDisconnect:
+            # The store already removed the partial file; the client will retry or not.
+            log.info("upload interrupted", account=account, container=container, object=name)
+            return Response(status_code=499)
         except StoreError as exc:
             return self._error(exc)
         headers = _meta_headers(OBJECT_META, obj.metadata)
         headers["Etag"] = obj.md5
         headers["X-Object-Sha256"] = obj.sha256
+        headers["X-Timestamp"] = _x_timestamp(obj.timestamp)
         return FileResponse(obj.path, headers=headers, media_type=obj.content_type)

@@ -1,0 +1,247 @@
+"""The evidence browser under `/browser/`: login, recordings, a recording page, playback.
+
+Routes are thin: `recordings.EvidenceReader` reads, `playback.PlaybackCache` makes MP4s,
+`browser_auth` checks the password and sessions. Every page but the login needs a
+session; every POST carries a CSRF token; pages run no script at all, and the CSP says so.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bodyworn.destination.browser_auth import Sessions, same_secret, verify_browser_password
+from bodyworn.destination.playback import PlaybackCache, PlaybackError
+from bodyworn.destination.recordings import EvidenceReader, Filters
+from bodyworn.destination.store import NotFound
+from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.evidence.crypto import EvidenceCryptoError
+
+HERE = Path(__file__).parent
+# Where the site mounts the browser; cookies are scoped to it.
+BASE = "/browser"
+SESSION_COOKIE = "bw_cd_session"
+LOGIN_COOKIE = "bw_cd_login"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SecurityHeaders:
+    """Adds the CSP and friends to every browser response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to one response."""
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["q"] = lambda s: quote(str(s), safe="")
+    env.filters["qpath"] = lambda s: quote(str(s), safe="/")
+    return env
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+class EvidenceBrowser:
+    """The browser's routes over one account of the store; `app` is the ASGI app."""
+
+    def __init__(
+        self,
+        reader: EvidenceReader,
+        data_dir: Path,
+        *,
+        cache: PlaybackCache | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.reader = reader
+        self.data_dir = data_dir
+        self.cache = cache or PlaybackCache(data_dir / "browser-cache")
+        self.sessions = Sessions(clock or SystemClock())
+        self.templates = Jinja2Templates(env=_environment())
+        routes = [
+            Route("/", self.index, methods=["GET"]),
+            Route("/login", self.login_page, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/rejected", self.rejected, methods=["GET"]),
+            Route("/recordings/{container}", self.recording, methods=["GET"]),
+            Route("/recordings/{container}/play/{name:path}", self.play, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+        self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes))
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey | None:
+        """The CD's content key, when it has one."""
+        return self.reader.private_key
+
+    def _render(self, request: Request, name: str, status: int = 200, **ctx: object) -> Response:
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        ctx.setdefault("csrf", session.csrf if session else "")
+        ctx.setdefault("logged_in", session is not None)
+        ctx.setdefault("base", BASE)
+        resp = self.templates.TemplateResponse(request, name, ctx, status_code=status)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def _login_redirect(self, request: Request) -> Response | None:
+        if self.sessions.get(request.cookies.get(SESSION_COOKIE)) is not None:
+            return None
+        return RedirectResponse(f"{BASE}/login", status_code=303)
+
+    @staticmethod
+    def _secure(request: Request) -> bool:
+        return request.url.scheme == "https"
+
+    async def login_page(self, request: Request, error: str = "", status: int = 200) -> Response:
+        """The login form (a fresh double-submit token in a cookie and the form)."""
+        token = secrets.token_urlsafe(24)
+        resp = self._render(request, "login.html", status, login_token=token, error=error)
+        resp.set_cookie(
+            LOGIN_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure(request),
+            path=BASE,
+        )
+        return resp
+
+    async def login(self, request: Request) -> Response:
+        """Check the password; start a session."""
+        form = await request.form()
+        if not same_secret(str(form.get("login_token", "")), request.cookies.get(LOGIN_COOKIE)):
+            return await self.login_page(request, "The form expired; try again.", 400)
+        password = str(form.get("password", ""))
+        ok = await run_in_threadpool(verify_browser_password, self.data_dir, password)
+        if not ok:
+            return await self.login_page(request, "Wrong password.", 401)
+        session = self.sessions.create()
+        resp = RedirectResponse(f"{BASE}/", status_code=303)
+        resp.set_cookie(
+            SESSION_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure(request),
+            path=BASE,
+        )
+        resp.delete_cookie(LOGIN_COOKIE, path=BASE)
+        return resp
+
+    async def logout(self, request: Request) -> Response:
+        """End the session (CSRF-checked)."""
+        token = request.cookies.get(SESSION_COOKIE)
+        session = self.sessions.get(token)
+        form = await request.form()
+        if session is None or not same_secret(str(form.get("csrf", "")), session.csrf):
+            return PlainTextResponse("Forbidden", status_code=403)
+        self.sessions.drop(token)
+        resp = RedirectResponse(f"{BASE}/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path=BASE)
+        return resp
+
+    async def index(self, request: Request) -> Response:
+        """Recordings, filterable by user, camera and date."""
+        if (redirect := self._login_redirect(request)) is not None:
+            return redirect
+        q = request.query_params
+        filters = Filters(
+            user=q.get("user", "").strip(),
+            camera=q.get("camera", "").strip(),
+            day_from=_day(q.get("from", "")),
+            day_to=_day(q.get("to", "")),
+        )
+        bad_date = any(q.get(k) and _day(q.get(k, "")) is None for k in ("from", "to"))
+        rows = await run_in_threadpool(self.reader.recordings, filters)
+        return self._render(
+            request,
+            "recordings.html",
+            rows=rows,
+            filters=filters,
+            query=dict(q),
+            error="Dates are YYYY-MM-DD." if bad_date else "",
+        )
+
+    async def rejected(self, request: Request) -> Response:
+        """The rejected-content list."""
+        if (redirect := self._login_redirect(request)) is not None:
+            return redirect
+        rows = await run_in_threadpool(self.reader.rejected)
+        return self._render(request, "rejected.html", rows=rows)
+
+    async def recording(self, request: Request) -> Response:
+        """One recording: metadata, objects with hashes, clips, track, bookmarks."""
+        if (redirect := self._login_redirect(request)) is not None:
+            return redirect
+        container = request.path_params["container"]
+        try:
+            view = await run_in_threadpool(self.reader.recording, container)
+        except NotFound:
+            return self._render(request, "missing.html", 404, what=container)
+        return self._render(
+            request, "recording.html", view=view, can_decrypt=self.private_key is not None
+        )
+
+    async def play(self, request: Request) -> Response:
+        """A clip as MP4 (decrypted and remuxed on first view), with Range support."""
+        if self.sessions.get(request.cookies.get(SESSION_COOKIE)) is None:
+            return PlainTextResponse("Login required", status_code=401)
+        container, name = request.path_params["container"], request.path_params["name"]
+        try:
+            if not self.reader.is_evidence(container):
+                raise NotFound(container)
+            obj = self.reader.store.get_object(self.reader.account, container, name)
+            key_file = self.reader.content_key_for(container, name)
+            mp4 = await run_in_threadpool(
+                self.cache.playable, obj.path, obj.sha256, key_file, self.private_key
+            )
+        except NotFound:
+            return PlainTextResponse("Not Found", status_code=404)
+        except (PlaybackError, EvidenceCryptoError) as exc:
+            return PlainTextResponse(str(exc), status_code=422)
+        resp = FileResponse(mp4, media_type="video/mp4")
+        resp.headers["Cache-Control"] = "private, max-age=300"
+        return resp

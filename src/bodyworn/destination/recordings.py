@@ -1,0 +1,399 @@
+"""What the evidence browser shows, read from the store: recordings, their objects, tracks.
+
+Pure reading: nothing here changes the store. Metadata values are decoded (they are
+stored URL-encoded, as sent); users and cameras are named from Users/ and Devices/ as
+the spec recommends ("Name (UserID)").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bodyworn.destination.ems import is_recording_container, is_rejected_container
+from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
+from bodyworn.evidence.crypto import (
+    EvidenceCryptoError,
+    KeyFile,
+    decrypt_chunks,
+    open_key_file,
+)
+from bodyworn.evidence.metadata import decode_value, key_object_name, parse_tags
+
+CLIP_EXTENSIONS = (".mkv", ".mp4")
+GNSS_SUFFIX = "_gpstrail.json"
+BOOKMARK_PREFIX = "bookmark_"
+# Notes and tracks are small; anything bigger is not shown inline.
+MAX_INLINE_BYTES = 4 * 1024 * 1024
+_NUMBER = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+_POINT = re.compile(rf"^\s*POINT\s*\(\s*{_NUMBER}\s+{_NUMBER}\s*\)\s*$", re.IGNORECASE)
+
+
+# Keys arrive header-cased (Bwcserialnumber); show them as the spec spells them.
+SPEC_KEYS = (
+    "ContainerName",
+    "BWCSerialNumber",
+    "SCUSerialNumber",
+    "FirmwareVersion",
+    "UserID",
+    "TriggerOn",
+    "TriggerOff",
+    "TriggerOnTime",
+    "TriggerOnTimeISO",
+    "TriggerOnLocation",
+    "TriggerOffTime",
+    "TriggerOffTimeISO",
+    "TriggerOffLocation",
+    "StartTime",
+    "StartTimeISO",
+    "StopTime",
+    "StopTimeISO",
+    "TimeZone",
+    "BWCModel",
+    "Status",
+    "RejectedContentOriginalContainer",
+    "RejectedContentTime",
+    "RejectedContentReason",
+    "ContainerType",
+    "StartLocation",
+    "StopLocation",
+    "FileType",
+    "CategoryID",
+    "CategoryName",
+    "Tags",
+    "EndTime",
+    "Name",
+    "Active",
+    "Model",
+)
+_SPELLING = {k.lower(): k for k in SPEC_KEYS}
+
+
+def decoded(meta: Mapping[str, str]) -> dict[str, str]:
+    """Metadata with values URL-decoded and keys spelled as in the spec."""
+    return {_SPELLING.get(k.lower(), k): decode_value(v) for k, v in meta.items()}
+
+
+def _get(meta: Mapping[str, str], key: str) -> str:
+    lowered = key.lower()
+    for k, v in meta.items():
+        if k.lower() == lowered:
+            return v
+    return ""
+
+
+def _epoch_time(meta: Mapping[str, str], key: str) -> datetime | None:
+    value = _get(meta, key)
+    if not value.isdigit():
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user or a camera as the CD knows it."""
+
+    id: str
+    name: str
+    extra: str = ""
+
+    @property
+    def label(self) -> str:
+        """`Name (ID)`, or the ID alone when the CD has no name for it."""
+        shown = self.extra or self.id
+        return f"{self.name} ({shown})" if self.name else shown
+
+
+@dataclass(frozen=True)
+class RecordingRow:
+    """One line of the recordings (or rejected content) list."""
+
+    container: str
+    user: Person
+    camera: Person
+    start: datetime | None
+    status: str
+    object_count: int
+    reason: str = ""
+    original: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    """One stored object of a recording."""
+
+    name: str
+    kind: str  # clip, key, gnss, bookmark, other
+    size: int
+    md5: str
+    sha256: str
+    content_type: str
+    metadata: dict[str, str]
+    encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class BookmarkView:
+    """A bookmark, category or note."""
+
+    name: str
+    category: str
+    category_id: str
+    tags: dict[str, str]
+    start: str
+    end: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Track:
+    """A GNSS track: (longitude, latitude) points and its SVG drawing."""
+
+    points: tuple[tuple[float, float], ...]
+    svg_points: str
+    width: int = 400
+    height: int = 300
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """Everything the recording page shows."""
+
+    row: RecordingRow
+    metadata: list[tuple[str, str]]
+    objects: list[ObjectRow]
+    clips: list[ObjectRow]
+    bookmarks: list[BookmarkView]
+    tracks: list[Track] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Recording list filters; empty means no filter."""
+
+    user: str = ""
+    camera: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+class EvidenceReader:
+    """Reads recordings of one account for the browser."""
+
+    def __init__(
+        self, store: ObjectStore, account: str, private_key: rsa.RSAPrivateKey | None = None
+    ) -> None:
+        self.store = store
+        self.account = account
+        self.private_key = private_key
+
+    def _person(self, container: str, name: str) -> Person:
+        if not name:
+            return Person("", "")
+        try:
+            meta = decoded(self.store.get_object(self.account, container, name).metadata)
+        except NotFound:
+            return Person(name, "")
+        return Person(name, _get(meta, "Name"), _get(meta, "UserID"))
+
+    def _row(self, container: str) -> RecordingRow:
+        info = self.store.container_info(self.account, container)
+        meta = decoded(info.metadata)
+        start = _epoch_time(meta, "StartTime") or _epoch_time(meta, "TriggerOnTime")
+        return RecordingRow(
+            container=container,
+            user=self._person("Users", _get(meta, "UserID")),
+            camera=self._person("Devices", _get(meta, "BWCSerialNumber")),
+            start=start,
+            status=_get(meta, "Status"),
+            object_count=info.object_count,
+            reason=_get(meta, "RejectedContentReason"),
+            original=_get(meta, "RejectedContentOriginalContainer"),
+        )
+
+    def recordings(self, filters: Filters = Filters()) -> list[RecordingRow]:
+        """Recordings (not rejected content) matching `filters`, newest first."""
+        rows = []
+        for name in self.store.list_containers(self.account):
+            meta = self.store.container_metadata(self.account, name)
+            if not is_recording_container(name, meta):
+                continue
+            row = self._row(name)
+            if _matches(row, filters):
+                rows.append(row)
+        return sorted(rows, key=_newest_first)
+
+    def rejected(self) -> list[RecordingRow]:
+        """Rejected-content containers, newest first."""
+        names = self.store.list_containers(self.account)
+        rows = [self._row(n) for n in names if is_rejected_container(n)]
+        return sorted(rows, key=_newest_first)
+
+    def is_evidence(self, container: str) -> bool:
+        """True for a recording or rejected-content container that exists."""
+        try:
+            meta = self.store.container_metadata(self.account, container)
+        except NotFound:
+            return False
+        return is_rejected_container(container) or is_recording_container(container, meta)
+
+    def recording(self, container: str) -> RecordingView:
+        """The whole recording page; raises NotFound."""
+        if not self.is_evidence(container):
+            raise NotFound(f"no recording {container!r}")
+        row = self._row(container)
+        meta = decoded(self.store.container_metadata(self.account, container))
+        stored = self.store.list_objects(self.account, container)
+        names = {o.name for o in stored}
+        objects = [self._object_row(o, names) for o in stored]
+        bookmarks = [self._bookmark(o) for o in stored if _kind(o.name) == "bookmark"]
+        tracks = [self._track(container, o, names) for o in stored if _kind(o.name) == "gnss"]
+        return RecordingView(
+            row=row,
+            metadata=sorted(meta.items()),
+            objects=objects,
+            clips=[o for o in objects if o.kind == "clip"],
+            bookmarks=sorted(bookmarks, key=lambda b: (b.start, b.name)),
+            tracks=tracks,
+        )
+
+    @staticmethod
+    def _object_row(obj: StoredObject, names: set[str]) -> ObjectRow:
+        kind = _kind(obj.name)
+        encrypted = kind in ("clip", "gnss") and key_object_name(obj.name) in names
+        return ObjectRow(
+            name=obj.name,
+            kind=kind,
+            size=obj.size,
+            md5=obj.md5,
+            sha256=obj.sha256,
+            content_type=obj.content_type,
+            metadata=decoded(obj.metadata),
+            encrypted=encrypted,
+        )
+
+    def _bookmark(self, obj: StoredObject) -> BookmarkView:
+        meta = decoded(obj.metadata)
+        note = ""
+        if obj.size <= MAX_INLINE_BYTES:
+            note = obj.path.read_bytes().decode("utf-8", errors="replace")
+        return BookmarkView(
+            name=obj.name,
+            category=_get(meta, "CategoryName"),
+            category_id=_get(meta, "CategoryID"),
+            tags=parse_tags(_get(meta, "Tags")),
+            start=_get(meta, "StartTime"),
+            end=_get(meta, "EndTime"),
+            note=note,
+        )
+
+    def content_key_for(self, container: str, name: str) -> KeyFile | None:
+        """The `.key` object beside an encrypted object, or None when it is plain."""
+        try:
+            key_obj = self.store.get_object(self.account, container, key_object_name(name))
+        except NotFound:
+            return None
+        return KeyFile.from_bytes(key_obj.path.read_bytes())
+
+    def _track(self, container: str, obj: StoredObject, names: set[str]) -> Track:
+        if obj.size > MAX_INLINE_BYTES:
+            return Track((), "", problem="track too large to draw")
+        body = obj.path.read_bytes()
+        if key_object_name(obj.name) in names:
+            if self.private_key is None:
+                return Track((), "", problem="encrypted; this CD has no private key")
+            try:
+                key_file = self.content_key_for(container, obj.name)
+                if key_file is None:
+                    raise EvidenceCryptoError("key object vanished")
+                content_key = open_key_file(key_file, self.private_key)
+                body = b"".join(decrypt_chunks([body], content_key))
+            except (EvidenceCryptoError, ValueError) as exc:
+                return Track((), "", problem=f"cannot decrypt: {exc}")
+        return track_from_json(body)
+
+
+def _kind(name: str) -> str:
+    if name.endswith(GNSS_SUFFIX):
+        return "gnss"
+    if name.startswith(BOOKMARK_PREFIX):
+        return "bookmark"
+    if name.endswith(".key"):
+        return "key"
+    if name.lower().endswith(CLIP_EXTENSIONS):
+        return "clip"
+    return "other"
+
+
+def _newest_first(row: RecordingRow) -> tuple[float, str]:
+    return (-(row.start.timestamp() if row.start else 0.0), row.container)
+
+
+def _matches(row: RecordingRow, f: Filters) -> bool:
+    def hit(needle: str, person: Person) -> bool:
+        needle = needle.casefold()
+        return any(needle in part.casefold() for part in (person.id, person.name, person.extra))
+
+    if f.user and not hit(f.user, row.user):
+        return False
+    if f.camera and not hit(f.camera, row.camera):
+        return False
+    if f.day_from or f.day_to:
+        if row.start is None:
+            return False
+        day = row.start.date()
+        if f.day_from and day < f.day_from:
+            return False
+        if f.day_to and day > f.day_to:
+            return False
+    return True
+
+
+def track_from_json(body: bytes) -> Track:
+    """Parse a GNSS track object (CoordinateEntries of WKT points) and lay it out as SVG."""
+    try:
+        doc = json.loads(body.decode("utf-8"))
+        entries = doc["CoordinateEntries"]
+        if not isinstance(entries, list):
+            raise TypeError("CoordinateEntries is not a list")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        return Track((), "", problem=f"not a GNSS track: {exc}")
+    points: list[tuple[float, float]] = []
+    for entry in entries:
+        m = _POINT.match(entry.get("LocationWKT", "")) if isinstance(entry, dict) else None
+        if m:
+            lon, lat = float(m.group(1)), float(m.group(2))
+            if -180 <= lon <= 180 and -90 <= lat <= 90:
+                points.append((lon, lat))
+    return Track(tuple(points), svg_polyline(points))
+
+
+def svg_polyline(
+    points: Sequence[tuple[float, float]], width: int = 400, height: int = 300, pad: int = 10
+) -> str:
+    """SVG `points` attribute for (lon, lat) points, north up, fitted into width × height."""
+    if not points:
+        return ""
+    lons = [p[0] for p in points]
+    lats = [p[1] for p in points]
+    # Longitude degrees shrink with latitude; scale them so the track keeps its shape.
+    squash = max(math.cos(math.radians(sum(lats) / len(lats))), 0.01)
+    span_x = (max(lons) - min(lons)) * squash or 1e-9
+    span_y = (max(lats) - min(lats)) or 1e-9
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+    out = []
+    for lon, lat in points:
+        x = pad + (lon - min(lons)) * squash * scale
+        y = height - pad - (lat - min(lats)) * scale
+        out.append(f"{x:.1f},{y:.1f}")
+    return " ".join(out)
