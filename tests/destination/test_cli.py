@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -214,3 +215,39 @@ async def test_server_process_passes_conformance(server: Running, tmp_path: Path
     conn = CDConnection.from_parsed(parse_connection_file(raw))
     report = await run_conformance(conn, tmp_path, retry=FAST)
     assert report.ok, report.to_json()
+
+
+RCLONE = shutil.which("rclone")
+
+
+@pytest.mark.skipif(RCLONE is None, reason="rclone is not installed (scripts/debian-deps.sh "
+                    "installs Debian's package)")
+def test_rclone_lists_and_copies_from_it(server: Running, tmp_path: Path) -> None:
+    assert RCLONE is not None
+    # rclone reads a remote's settings from RCLONE_CONFIG_<NAME>_<OPTION> variables.
+    env = {**os.environ, "RCLONE_CONFIG_CD_TYPE": "swift",
+           "RCLONE_CONFIG_CD_AUTH": f"{server.base}/auth/v1.0",
+           "RCLONE_CONFIG_CD_USER": server.user, "RCLONE_CONFIG_CD_KEY": server.key,
+           "RCLONE_CONFIG_CD_AUTH_VERSION": "1", "RCLONE_CONFIG": str(tmp_path / "none.conf")}
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "clip.bin").write_bytes(os.urandom(150_000))
+    (source / "note.txt").write_text("rclone was here\n")
+
+    def rclone(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([RCLONE, *args], capture_output=True, text=True, env=env,
+                              timeout=TIMEOUT, check=False)
+
+    up = rclone("copy", str(source), "cd:rclonebox")
+    assert up.returncode == 0, up.stderr
+    listed = rclone("lsf", "cd:rclonebox")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed.stdout.split()) == ["clip.bin", "note.txt"]
+    containers = rclone("lsd", "cd:")
+    assert "rclonebox" in containers.stdout
+    back = tmp_path / "back"
+    down = rclone("copy", "cd:rclonebox", str(back))
+    assert down.returncode == 0, down.stderr
+    assert (back / "clip.bin").read_bytes() == (source / "clip.bin").read_bytes()
+    check = rclone("check", str(source), "cd:rclonebox")  # compares sizes and md5 hashes
+    assert check.returncode == 0, check.stderr
