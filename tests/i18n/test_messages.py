@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bodyworn.controller.setup import service
@@ -23,6 +25,7 @@ BAD_ANSWERS = [
     {"timezone": "Mars/Olympus", "time_mode": "sundial"},
     {"time_mode": "ntp", "ntp_server": "bad host!"},
     {"manual_time": None},
+    {"manual_time": datetime(1999, 1, 1, tzinfo=UTC)},
     {"cloud_extensions": True, "cloud_location": "moon"},
     {"cloud_extensions": False, "cloud_location": "global"},
     {"connection_file": b""},
@@ -40,7 +43,6 @@ def test_setup_rule_messages_have_swedish(overrides: dict[str, object]) -> None:
 
 
 def test_swedish_wizard_shows_translated_field_errors() -> None:
-    from datetime import UTC, datetime
     from pathlib import Path
     from tempfile import TemporaryDirectory
 

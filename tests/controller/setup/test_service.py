@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -54,6 +54,8 @@ def test_good_answers_pass() -> None:
          "ntp_fallback_server"),
         ({"manual_time": None}, "manual_time"),
         ({"manual_time": datetime(2026, 1, 1, 12, 0)}, "manual_time"),  # naive
+        ({"manual_time": datetime(1, 1, 1, tzinfo=UTC)}, "manual_time"),
+        ({"manual_time": datetime(2100, 1, 1, tzinfo=UTC)}, "manual_time"),
         ({"cloud_extensions": True, "cloud_location": None}, "cloud_location"),
         ({"cloud_extensions": True, "cloud_location": "moon"}, "cloud_location"),
         ({"cloud_extensions": False, "cloud_location": "global"}, "cloud_location"),

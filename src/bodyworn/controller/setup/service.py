@@ -46,6 +46,7 @@ POWER_LINE_FREQUENCIES = (50, 60)
 CAMERA_ASSIGNMENTS = ("fixed", "self-assign")
 TIME_MODES = ("ntp", "manual")
 SYSTEM_NAME_MAX = 64
+MANUAL_TIME_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, tzinfo=UTC))
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
 
@@ -205,6 +206,9 @@ def check_time(a: SetupAnswers) -> list[FieldError]:
             errors.append(FieldError("manual_time", "is required with manual time"))
         elif a.manual_time.tzinfo is None:
             errors.append(FieldError("manual_time", "must include a time zone offset"))
+        elif not MANUAL_TIME_RANGE[0] <= a.manual_time <= MANUAL_TIME_RANGE[1]:
+            # A clock set decades off would stamp evidence wrongly and break time arithmetic.
+            errors.append(FieldError("manual_time", "must be between the years 2000 and 2099"))
     return errors
 
 
