@@ -131,12 +131,18 @@ def audit_verify(
 @app.command("demo")
 def demo(
     data_dir: Path = typer.Option(Path("./bodyworn-demo"), help=DATA_DIR_HELP),
-    port: int = typer.Option(8443, help="Port of the controller."),
+    port: int | None = typer.Option(
+        None, help="Manager port (default: a free one, kept for later runs)."
+    ),
+    duration: float | None = typer.Option(None, help="Stop by itself after this many seconds."),
+    no_browser: bool = typer.Option(
+        False, "--no-browser", help="Do not open the manager in a browser."
+    ),
 ) -> None:
-    """Run the system on one machine with embedded defaults and print where to look."""
+    """Run the whole system on one machine: CD, controller, docks with cameras, a short shift."""
     from bodyworn.demo import run_demo
 
-    run_demo(data_dir, port, out)
+    run_demo(data_dir, port, out, duration=duration, open_browser=not no_browser)
 
 
 @app.command("conformance")

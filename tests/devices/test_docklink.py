@@ -371,3 +371,63 @@ def test_a_camera_not_in_the_station_or_an_unlinked_station_is_unreachable(rig: 
 def test_profiles_round_trip_through_json() -> None:
     assert proto.profile_from_json(proto.profile_to_json(PROFILE)) == PROFILE
     assert proto.profile_from_json({}) == CameraProfile()
+
+
+def test_holster_serial_is_configured_and_reported(rig: Rig) -> None:
+    client = _added(rig)
+    info = client.configure(holster="123456")
+    assert info["holster"] == {"serial": "123456", "state": "none"}
+    assert rig.camera.expected_holster == "123456"
+    _refused(lambda: client.configure(holster="12345"), 400, "bad_holster")
+    assert client.configure(holster=None)["holster"]["serial"] is None
+
+
+def test_self_assign_gives_the_user_and_flashes_green(rig: Rig) -> None:
+    from bodyworn.devices.feedback import FLASHING_GREEN
+
+    client = _added(rig)
+    client.configure(user_id=None)
+    info = client.self_assign("officer-9", PROFILE)
+    assert info["user_id"] == "officer-9"
+    assert set(rig.camera.feedback().leds.values()) == {FLASHING_GREEN}
+    _refused(lambda: client._json("POST", "/self-assign", {"user_id": ""}), 400, "bad_user")
+    rig.camera.lock()
+    _refused(lambda: client.self_assign("officer-9", PROFILE), 423, "locked")
+
+
+def test_event_reporter_sends_the_dock_port_token() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bodyworn.devices.docklink_server import EventReporter
+
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    station = DockingStation("DOCK0007", DockModel.W700)
+    server = DockLinkServer(station).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    reporter = EventReporter(station, server, url, token="s3cret")
+    try:
+        station.connect(url)
+        camera, _ = new_camera()
+        station.insert(camera)
+        reporter.flush()
+        assert seen == ["Bearer s3cret"] and reporter.sent
+    finally:
+        reporter.close()
+        server.stop()
+        httpd.shutdown()
+        httpd.server_close()

@@ -244,3 +244,10 @@ def test_clock_runs_at_the_given_speed(
         assert simulation.clock.now() == start + timedelta(seconds=120)
     finally:
         simulation.close()
+
+
+def test_an_unreadable_dock_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(simulate_app, [
+        "--controller", "http://127.0.0.1:9", "--dock-token-file", str(tmp_path / "missing"),
+    ])
+    assert result.exit_code == 2 and "--dock-token-file" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
@@ -15,9 +17,18 @@ from bodyworn import __version__
 from bodyworn.controller.accounts import api as accounts_api
 from bodyworn.controller.accounts import pages as accounts_pages
 from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
+from bodyworn.controller.assignment import pages as assignment_pages
 from bodyworn.controller.audit import pages as audit_pages
+from bodyworn.controller.cameras import api as cameras_api
+from bodyworn.controller.cameras import pages as cameras_pages
 from bodyworn.controller.context import ControllerContext, make_templates, render
 from bodyworn.controller.destinations import pages as destination_pages
+from bodyworn.controller.docks import pages as docks_pages
+from bodyworn.controller.docks.service import ensure_token
+from bodyworn.controller.health import pages as health_pages
+from bodyworn.controller.offload import api as offload_api
+from bodyworn.controller.offload import pages as offload_pages
+from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.settings import ControllerSettings
@@ -51,6 +62,7 @@ def build_context(
 ) -> ControllerContext:
     """Open (and migrate) the database and load what setup decided, if it has run."""
     ensure_data_dir(settings.data_dir)
+    ensure_token(settings.data_dir)
     engine = make_engine(settings.db_url)
     upgrade(engine, backup_dir=settings.data_dir / "backups")
     ctx = ControllerContext(
@@ -71,7 +83,22 @@ def build_context(
 
 def create_app(ctx: ControllerContext) -> FastAPI:
     """The ASGI app for one controller."""
+    if ctx.offload is None:
+        ctx.offload = OffloadEngine(ctx)
+    if ctx.offload.on_dock not in ctx.dock_listeners:
+        ctx.dock_listeners.append(ctx.offload.on_dock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Background loops live as long as the server: started here, stopped cleanly.
+        ctx.offload.start()
+        try:
+            yield
+        finally:
+            await ctx.offload.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bodyworn controller",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
@@ -96,6 +123,18 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         profiles_api.router,
         users_pages.router,
         users_api.router,
+        offload_pages.router,
+        offload_api.router,
+        health_pages.router,
+        health_pages.api,
+        docks_pages.router,
+        docks_pages.machine,
+        docks_pages.api,
+        cameras_pages.router,
+        cameras_api.router,
+        assignment_pages.router,
+        assignment_pages.machine,
+        assignment_pages.api,
     ):
         app.include_router(router)
 

@@ -102,6 +102,9 @@ class ControllerContext:
     # Called (in a worker thread) with (camera serial, dock link client) each time an added
     # camera docks, after docks/ has recorded it; offload/ registers the on-dock work here.
     dock_listeners: list[Callable[[str, DockLinkClient], None]] = field(default_factory=list)
+    # The offload engine (offload.engine.OffloadEngine), made by create_app unless a test
+    # put its own here; its `cd_storage_full` is the CD-health flag until health/ has one.
+    offload: Any = None
 
     def docklink(self, camera_url: str) -> DockLinkClient:
         """A dock link client that signs as this system (the caller closes it)."""

@@ -1,9 +1,18 @@
 """Imports every table of the controller so Base.metadata knows them all."""
 
 from bodyworn.controller.accounts.models import Account, WebSession
+from bodyworn.controller.assignment.models import (
+    AssignmentSettings,
+    HolsterPairing,
+    SelfAssignment,
+    SelfAssignTag,
+)
 from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.destinations.models import ContentDestination
+from bodyworn.controller.docks.models import DockingStationRow
 from bodyworn.controller.identity.models import SystemIdentity
+from bodyworn.controller.offload.models import OffloadClip, OffloadRecording
 from bodyworn.controller.outbox.models import CdPendingObject
 from bodyworn.controller.profiles.models import ProfileRow
 from bodyworn.controller.setup.models import SystemSettings
@@ -12,12 +21,20 @@ from bodyworn.store.db import Base
 
 __all__ = [
     "Account",
+    "AssignmentSettings",
     "AuditEntry",
     "Base",
     "BodyWornUser",
+    "CameraRow",
     "CdPendingObject",
     "ContentDestination",
+    "DockingStationRow",
+    "HolsterPairing",
+    "OffloadClip",
+    "OffloadRecording",
     "ProfileRow",
+    "SelfAssignTag",
+    "SelfAssignment",
     "SystemIdentity",
     "SystemSettings",
     "WebSession",

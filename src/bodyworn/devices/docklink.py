@@ -260,6 +260,7 @@ def info_json(camera: Camera, *, time: datetime, time_offset: timedelta) -> dict
             "error": storage.error,
         },
         "recordings": len(camera.recordings),
+        "holster": {"serial": camera.expected_holster, "state": camera.holster.value},
         "faults": sorted(fault.value for fault in camera.faults),
         "leds": {led.value: str(state) for led, state in feedback.leds.items()},
     }

@@ -226,6 +226,7 @@ class DockLinkClient:
         time: Any = None,
         timezone: str | None = None,
         categories: list[str] | None = None,
+        holster: str | None = _UNSET,
     ) -> dict[str, Any]:
         """Push settings; only those given change (user_id=None takes the user away)."""
         data: dict[str, Any] = {}
@@ -239,6 +240,8 @@ class DockLinkClient:
             data["timezone"] = timezone
         if categories is not None:
             data["categories"] = categories
+        if holster is not _UNSET:
+            data["holster"] = holster
         result: dict[str, Any] = self._json("PUT", "/config", data)
         return result
 
@@ -270,6 +273,14 @@ class DockLinkClient:
         )
         result: dict[str, Any] = self._json(
             "POST", "/unlock", {"signature": proto.b64encode(signature)}
+        )
+        return result
+
+    def self_assign(self, user_id: str, profile: CameraProfile) -> dict[str, Any]:
+        """Give a docked camera to a user who tapped a tag: it must be undocked in 15 s."""
+        result: dict[str, Any] = self._json(
+            "POST", "/self-assign",
+            {"user_id": user_id, "profile": proto.profile_to_json(profile)},
         )
         return result
 

@@ -38,6 +38,7 @@ DEFAULT_FIRMWARE_INSTALL = timedelta(minutes=2)
 RESTART_RETRY_AFTER_S = 5
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 FIRMWARE_VERSION = re.compile(r"\d+(\.\d+){1,3}")
+HOLSTER_SERIAL = re.compile(r"\d{6}")
 CHUNK = 256 * 1024
 
 
@@ -264,6 +265,7 @@ class DockLinkServer:
             ("GET", ("unlock-challenge",), 1): lambda: self._unlock_challenge(camera),
             ("POST", ("unlock",), 1): lambda: self._unlock(camera, request),
             ("POST", ("factory-reset",), 1): lambda: self._factory_reset(camera),
+            ("POST", ("self-assign",), 1): lambda: self._self_assign(camera, request),
         }
         if key == ("POST", ("clips",), 3) and rest[2] == "challenge":
             return self._delete_challenge(camera, rest[1])
@@ -467,7 +469,7 @@ class DockLinkServer:
         if camera.locked:
             raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
         data = request.json()
-        known = {"profile", "user_id", "time", "timezone", "categories"}
+        known = {"profile", "user_id", "time", "timezone", "categories", "holster"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise LinkError(
@@ -502,7 +504,13 @@ class DockLinkServer:
         user_id = data.get("user_id")
         if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
             raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user", "user_id: non-empty text or null")
+        holster = data.get("holster")
+        if holster is not None and not (isinstance(holster, str) and HOLSTER_SERIAL.fullmatch(
+                holster)):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_holster", "holster: 6 digits or null")
         camera.configure(profile, timezone=timezone, categories=categories)
+        if "holster" in data:
+            camera.expect_holster(holster)
         if "user_id" in data:
             if user_id is None:
                 camera.unassign()
@@ -553,6 +561,20 @@ class DockLinkServer:
             camera.unlock(signature)
         except CameraError as exc:
             raise LinkError(HTTPStatus.FORBIDDEN, "bad_unlock", str(exc)) from exc
+        return self._info(camera)
+
+    def _self_assign(self, camera: Camera, request: _Request) -> _Reply:
+        if camera.locked:
+            raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
+        data = request.json()
+        user_id = data.get("user_id")
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user", "user_id: non-empty text")
+        try:
+            profile = proto.profile_from_json(data.get("profile") or {})
+        except ProfileError as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_profile", str(exc)) from exc
+        camera.self_assign(user_id, profile)
         return self._info(camera)
 
     def _factory_reset(self, camera: Camera) -> _Reply:
@@ -644,12 +666,17 @@ class EventReporter:
         client: httpx.Client | None = None,
         attempts: int = 5,
         on_error: Callable[[str], None] | None = None,
+        token: str | None = None,
     ) -> None:
         self.station = station
+        # The controller's dock port token: it refuses events without it.
+        self._token = token
         self.server = server
         self.controller_url = controller_url.rstrip("/")
         self._own_client = client is None
-        self._client = client or httpx.Client(timeout=10)
+        # A controller serves HTTPS with its self-signed Default certificate until an
+        # installer replaces it; the dock port token is what the controller checks.
+        self._client = client or httpx.Client(timeout=10, verify=False)  # noqa: S501
         self._attempts = attempts
         self._on_error = on_error
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -688,7 +715,7 @@ class EventReporter:
                 response = self._client.post(
                     f"{self.controller_url}{proto.EVENTS_PATH}",
                     json=payload,
-                    headers={proto.HEADER_STATION: self.station.serial},
+                    headers=self._headers(),
                 )
                 if response.status_code < 300:
                     self.sent.append(payload)
@@ -705,6 +732,12 @@ class EventReporter:
                 f"station {self.station.serial}: {payload['event']} of"
                 f" {payload['camera_serial']} not delivered: {problem}"
             )
+
+    def _headers(self) -> dict[str, str]:
+        headers = {proto.HEADER_STATION: self.station.serial}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
 
     def flush(self) -> None:
         """Wait until every event raised so far was delivered or given up on."""

@@ -10,6 +10,7 @@ and after the last step the run waits for the controller to offload every docked
 from __future__ import annotations
 
 import heapq
+import os
 import tempfile
 import threading
 import time
@@ -103,6 +104,7 @@ class Simulation:
         ready_timeout: float = 60.0,
         offload_timeout: float = 120.0,
         log: Callable[[str], None] = lambda _: None,
+        dock_token: str | None = None,
     ) -> None:
         if cameras < 1:
             raise SimulationError("--cameras: at least one camera")
@@ -134,7 +136,8 @@ class Simulation:
             self.stations.append(station)
             self.servers.append(server)
             self.reporters.append(
-                EventReporter(station, server, self.controller_url, on_error=self._warn)
+                EventReporter(station, server, self.controller_url, on_error=self._warn,
+                              token=dock_token)
             )
         for number in range(1, cameras + 1):
             serial = f"B8A44F{number:06d}"
@@ -393,6 +396,7 @@ def run_simulation(
     ready_timeout: float = 60.0,
     offload_timeout: float = 120.0,
     log: Callable[[str], None] = lambda _: None,
+    dock_token: str | None = None,
 ) -> SimulationReport:
     """Check the scenario, build the stations and cameras, and run it against a controller."""
     scenario = load_scenario(scenario_path)
@@ -409,6 +413,7 @@ def run_simulation(
         ready_timeout=ready_timeout,
         offload_timeout=offload_timeout,
         log=log,
+        dock_token=dock_token,
     )
     return simulation.run(scenario)
 
@@ -430,6 +435,9 @@ def simulate(
     offload_timeout: float = typer.Option(
         120.0, help="Seconds to wait at the end for the controller to offload."
     ),
+    dock_token_file: Path | None = typer.Option(
+        None, help="File holding the controller's dock port token (Docking stations page)."
+    ),
 ) -> None:
     """Run docking stations with cameras against a controller, following a scenario."""
     from bodyworn.devices.scenario import example_scenarios
@@ -438,11 +446,18 @@ def simulate(
     path = Path(scenario)
     if not path.exists() and scenario in shipped:
         path = shipped[scenario]
+    token = os.environ.get("BODYWORN_DOCK_TOKEN") or None
+    if dock_token_file is not None:
+        try:
+            token = dock_token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            typer.echo(f"error: --dock-token-file: {exc}", err=True)
+            raise typer.Exit(2) from exc
     try:
         report = run_simulation(
             controller, docks, cameras, path, speed=speed, work_dir=work_dir,
             fidelity=fidelity, container=container, ready_timeout=ready_timeout,
-            offload_timeout=offload_timeout, log=typer.echo,
+            offload_timeout=offload_timeout, log=typer.echo, dock_token=token,
         )
     except (ScenarioError, SimulationError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -93,6 +93,14 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/session")}
+# Machine routes (docking stations, the dock RFID reader) take the dock port token instead.
+MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
+
+
+def _url(path: str) -> str:
+    url = path.replace("{slug}", "start").replace("{serial}", "B8A44F000001")
+    url = url.replace("{pairing_id}", "1")
+    return url.replace("{profile_id}", "1").replace("{user_uuid}", "x")
 
 
 def test_every_route_but_login_and_static_needs_a_session(ready: TestClient) -> None:
@@ -101,15 +109,37 @@ def test_every_route_but_login_and_static_needs_a_session(ready: TestClient) -> 
     for method, path in routes:
         if (method, path) in PUBLIC or path.startswith("/setup"):
             continue
-        url = path.replace("{slug}", "start")
-        url = url.replace("{profile_id}", "1").replace("{user_uuid}", "x")
-        r = ready.request(method, url, follow_redirects=False)
+        r = ready.request(method, _url(path), follow_redirects=False)
+        if (method, path) in MACHINE:
+            assert r.status_code == 401, (method, path, r.status_code)
+            assert r.headers["www-authenticate"].startswith("Bearer"), (method, path)
+            continue
         if path.startswith("/api/"):
             assert r.status_code == 401, (method, path, r.status_code)
         else:
             assert r.status_code == 303, (method, path, r.status_code)
             assert r.headers["location"].startswith("/login"), (method, path)
     assert ready.get("/static/bodyworn.css").status_code == 200
+    assert set(routes) >= MACHINE
+
+
+def test_machine_routes_need_the_dock_port_token_not_a_session(
+    logged_in: tuple[TestClient, str], ctx: ControllerContext,
+) -> None:
+    from bodyworn.controller.docks.service import ensure_token
+
+    client, csrf = logged_in
+    good = {"Authorization": f"Bearer {ensure_token(ctx.data_dir)}"}
+    for method, path in sorted(MACHINE):
+        # A manager session (even with its CSRF token) is not a machine's credential.
+        r = client.request(method, path, json={}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 401, (method, path, r.status_code)
+        r = client.request(method, path, json={}, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401, (method, path, r.status_code)
+        # With the token the route itself answers (here: the empty body is refused).
+        anonymous = TestClient(client.app, base_url="https://testserver")
+        r = anonymous.request(method, path, json={}, headers=good)
+        assert r.status_code in (400, 422), (method, path, r.status_code)
 
 
 def test_every_state_changing_route_needs_the_csrf_token(
@@ -117,7 +147,7 @@ def test_every_state_changing_route_needs_the_csrf_token(
 ) -> None:
     client, _ = logged_in
     changing = [(m, p) for m, p in _routes(client)
-                if m in {"POST", "PUT", "PATCH", "DELETE"} and (m, p) not in PUBLIC
+                if m in {"POST", "PUT", "PATCH", "DELETE"} and (m, p) not in PUBLIC | MACHINE
                 and not p.startswith("/setup")]
     assert len(changing) >= 8
     for method, path in changing:

@@ -20,9 +20,12 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Reachable without a session once setup is done (the manual's login page, static files).
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/session")}
+# Machines (docking stations, the dock RFID reader) carry the dock port token instead of a
+# session; their routes check it themselves.
+MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
 # The JSON login cannot carry a CSRF token yet; it only accepts application/json, which a
 # cross-site form cannot send without a CORS preflight we never answer.
-CSRF_EXEMPT = {("POST", "/api/v1/session")}
+CSRF_EXEMPT = {("POST", "/api/v1/session")} | MACHINE
 
 
 def _is_api(path: str) -> bool:
@@ -57,11 +60,13 @@ class AuthGate(BaseHTTPMiddleware):
                 request.state.csrf_expected = draft.csrf_token if draft else ""
                 request.state.language = draft.answers.language if draft else None
                 return await call_next(request)
-            if _is_api(path):
+            if _is_api(path) or (request.method, path) in MACHINE:
                 return JSONResponse({"detail": "setup has not been finished"}, status_code=503)
             return RedirectResponse("/setup", status_code=303)
         if path == "/setup" or path.startswith("/setup/"):
             return RedirectResponse("/login", status_code=303)
+        if (request.method, path) in MACHINE:
+            return await call_next(request)
         if (request.method, path) in PUBLIC or (request.method == "HEAD" and path == "/login"):
             return await self._prelogin(request, call_next)
         token = request.cookies.get(SESSION_COOKIE)

@@ -1,4 +1,4 @@
-"""Settings → System name, Date and time, Privacy; Support → System restore key; dashboard."""
+"""Settings → System name, Date and time, Privacy; Support → System restore key."""
 
 from __future__ import annotations
 
@@ -23,18 +23,6 @@ router = APIRouter(include_in_schema=False)
 def _settings(ctx: ControllerContext) -> Any:
     with ctx.factory() as session:
         return service.current(session)
-
-
-@router.get("/")
-async def dashboard(request: Request) -> Response:
-    """The dashboard: the system at a glance."""
-    ctx = ctx_of(request)
-    row = await run_in_threadpool(_settings, ctx)
-    now = ctx.clock.now()
-    return render(request, "system/dashboard.html", {
-        "s": row, "now_local": now.astimezone(ZoneInfo(row.timezone)),
-        "cloud_locations": setup.CLOUD_LOCATIONS,
-    })
 
 
 @router.get("/settings")

@@ -1,0 +1,1 @@
+"""Fixed and self-assign camera assignment, self-assign tags, holster sensor pairing."""

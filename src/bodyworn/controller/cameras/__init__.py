@@ -1,0 +1,1 @@
+"""Cameras: the registry, adding, assigning, removing, unlocking."""

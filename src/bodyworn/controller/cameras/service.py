@@ -1,0 +1,513 @@
+"""Cameras: the registry, adding over the dock link, assigning, removing, unlocking.
+
+Dock link calls happen outside database transactions: a camera that is slow to answer
+must not hold SQLite's one writer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.audit.service import record
+from bodyworn.controller.cameras.models import CameraRow
+from bodyworn.controller.identity import service as identity
+from bodyworn.controller.offload import service as offload_service
+from bodyworn.controller.outbox import service as outbox
+from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.system import service as system
+from bodyworn.controller.users import service as users
+from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
+from bodyworn.domain import assignment as rules
+from bodyworn.domain.clock import Clock
+
+if TYPE_CHECKING:
+    from bodyworn.controller.context import ControllerContext
+
+log = structlog.get_logger(__name__)
+LINK_ERRORS = (DockLinkError, httpx.HTTPError, ValueError)
+
+# The manual's note on reassigning: the CD's folders follow users, not cameras.
+CD_USER_STRUCTURE_NOTE = (
+    "Assigning a camera to a different user may affect the user structure in your content"
+    " destination. Make sure to update the user structure there as well if needed."
+)
+
+
+class CameraRefused(Exception):
+    """What the rules or the camera refused; nothing was changed."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class PassphraseWrong(CameraRefused):
+    """The super admin passphrase did not match."""
+
+    def __init__(self) -> None:
+        super().__init__("The Super admin passphrase is wrong.", 403)
+
+
+@dataclass(frozen=True)
+class CameraView:
+    """A camera as the manager shows it."""
+
+    serial: str
+    state: str
+    model: str
+    firmware: str
+    user_uuid: str | None
+    user_name: str
+    profile_name: str
+    docked: bool
+    station_serial: str | None
+    bay: int | None
+    locked: bool
+    info: dict[str, Any]
+    seen_at: datetime
+    added_at: datetime | None
+    live: bool = False
+
+    @property
+    def battery_charge(self) -> float | None:
+        """Charge 0..1 (None: not known yet)."""
+        value = (self.info.get("battery") or {}).get("charge")
+        return float(value) if value is not None else None
+
+    @property
+    def battery_hours(self) -> float:
+        """Hours of recording the battery holds."""
+        return float((self.info.get("battery") or {}).get("hours_left") or 0.0)
+
+    @property
+    def storage_hours(self) -> float:
+        """Hours of recording the free storage holds."""
+        return float((self.info.get("storage") or {}).get("hours_left") or 0.0)
+
+    @property
+    def storage_used_fraction(self) -> float | None:
+        """Used share of the camera's storage."""
+        storage = self.info.get("storage") or {}
+        capacity = storage.get("capacity_bytes")
+        return float(storage.get("used_bytes", 0)) / capacity if capacity else None
+
+    @property
+    def other_system(self) -> bool:
+        """Whether the camera says it belongs to another system."""
+        return not self.info.get("shipping_mode", True) and self.state == "new"
+
+    def facts(self) -> rules.CameraFacts:
+        """What the assignment rules need."""
+        return rules.CameraFacts(
+            serial=self.serial, added=self.state != "new", locked=self.locked,
+            docked=self.docked, firmware=self.firmware, battery_hours=self.battery_hours,
+            storage_hours=self.storage_hours,
+            user=self.user_uuid or (self.info.get("user_id") or None),
+            removal_pending=self.state == "removing")
+
+
+def _info(row: CameraRow) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(row.info_json or "{}")
+    return data
+
+
+def _view(session: Session, row: CameraRow, live: bool = False) -> CameraView:
+    user_name = profile_name = ""
+    if row.user_uuid:
+        try:
+            user = users.get(session, row.user_uuid)
+            user_name, profile_name = user.name, user.profile_name
+        except LookupError:  # removed in between: the foreign key clears it
+            pass
+    return CameraView(row.serial, row.state, row.model, row.firmware, row.user_uuid, user_name,
+                      profile_name, row.docked, row.station_serial, row.bay, row.locked,
+                      _info(row), row.seen_at, row.added_at, live)
+
+
+def _row(session: Session, serial: str) -> CameraRow:
+    row = session.get(CameraRow, serial)
+    if row is None:
+        raise LookupError(f"no camera {serial}")
+    return row
+
+
+def get(session: Session, serial: str) -> CameraView:
+    """One camera as last known; LookupError when there is none."""
+    return _view(session, _row(session, serial))
+
+
+def list_cameras(session: Session, state: str | None = None) -> list[CameraView]:
+    """Cameras by serial (only those in `state` when given)."""
+    stmt = select(CameraRow).order_by(CameraRow.serial)
+    if state is not None:
+        stmt = stmt.where(CameraRow.state == state)
+    return [_view(session, row) for row in session.scalars(stmt)]
+
+
+def docked_by_station(session: Session) -> dict[str, dict[int, tuple[str, str]]]:
+    """station serial -> bay -> (camera serial, camera state) for docked cameras."""
+    found: dict[str, dict[int, tuple[str, str]]] = {}
+    for row in session.scalars(select(CameraRow).where(CameraRow.docked.is_(True))):
+        if row.station_serial is not None and row.bay is not None:
+            found.setdefault(row.station_serial, {})[row.bay] = (row.serial, row.state)
+    return found
+
+
+def note_docked(session: Session, clock: Clock, serial: str, station: str, bay: int,
+                camera_url: str) -> None:
+    """A station reported the camera docked (a camera never seen before is new)."""
+    now = clock.now()
+    # A bay holds one camera: whatever the controller thought sat there has left.
+    for other in session.scalars(select(CameraRow).where(
+            CameraRow.station_serial == station, CameraRow.bay == bay,
+            CameraRow.serial != serial, CameraRow.docked.is_(True))):
+        other.docked = False
+    row = session.get(CameraRow, serial)
+    if row is None:
+        row = CameraRow(serial=serial, state="new", model="", firmware="", user_uuid=None,
+                        locked=False, info_json="{}", added_at=None, seen_at=now,
+                        docked=True)
+        session.add(row)
+    row.docked, row.station_serial, row.bay, row.camera_url = True, station, bay, camera_url
+    row.seen_at = now
+
+
+def note_undocked(session: Session, clock: Clock, serial: str, station: str, bay: int) -> None:
+    """A station reported the camera undocked; a new camera leaves the New list."""
+    row = session.get(CameraRow, serial)
+    if row is None:
+        return
+    if row.state == "new":
+        session.delete(row)
+        return
+    row.docked = False
+    row.seen_at = clock.now()
+
+
+def store_info(session: Session, clock: Clock, serial: str, info: Mapping[str, Any]) -> None:
+    """Keep what the camera said about itself (shown while it is undocked)."""
+    row = session.get(CameraRow, serial)
+    if row is None:
+        return
+    row.info_json = json.dumps(dict(info), sort_keys=True)
+    row.model = str(info.get("model") or row.model)[:64]
+    row.firmware = str(info.get("firmware") or row.firmware)[:32]
+    row.locked = bool(info.get("locked"))
+    row.seen_at = clock.now()
+
+
+def client_for(ctx: ControllerContext, serial: str) -> tuple[DockLinkClient, CameraRow]:
+    """A dock link client for a docked camera (CameraRefused when it is not docked)."""
+    with ctx.factory() as session:
+        row = _row(session, serial)
+        session.expunge(row)
+    if not row.docked or not row.camera_url:
+        raise CameraRefused(f"camera {serial} is not docked", 409)
+    return ctx.docklink(row.camera_url), row
+
+
+def refresh(ctx: ControllerContext, serial: str) -> CameraView:
+    """The camera read live over the dock link when docked; last known otherwise."""
+    with ctx.factory() as session:
+        row = _row(session, serial)
+        docked, url = row.docked, row.camera_url
+    info = None
+    if docked and url:
+        try:
+            with ctx.docklink(url) as client:
+                info = client.info()
+        except LINK_ERRORS as exc:
+            log.info("camera did not answer", camera=serial, error=str(exc))
+    with ctx.factory() as session, session.begin():
+        if info is not None:
+            store_info(session, ctx.clock, serial, info)
+        return _view(session, _row(session, serial), live=info is not None)
+
+
+def on_dock(ctx: ControllerContext, serial: str) -> bool:
+    """Bring a docked camera's record up to date; finish a pending removal. True: added."""
+    view = refresh(ctx, serial)
+    if not view.live:
+        return view.state == "added"
+    system_id = _system_id(ctx)
+    belongs = view.info.get("system_id") == system_id
+    with ctx.factory() as session, session.begin():
+        row = _row(session, serial)
+        if view.info.get("shipping_mode") and row.state != "new":
+            # Reset behind our back (or by a removal that finished): it is new again.
+            row.state, row.user_uuid, row.added_at = "new", None, None
+            return False
+        if row.state == "new" or not belongs:
+            return False
+    if view.state == "removing":
+        # Just docked, the camera restarts before it shows its recordings; keep trying.
+        watch_removal(ctx, serial)
+        return True
+    return True
+
+
+REMOVAL_WATCH_SECONDS = 300.0
+_watching: set[tuple[int, str]] = set()
+_watch_lock = threading.Lock()
+_CANCELLED_ATTR = "_bodyworn_removal_watches_cancelled"
+
+
+def cancel_removal_watches(ctx: ControllerContext) -> None:
+    """Stop every removal watch of this controller (shutdown, tests)."""
+    setattr(ctx, _CANCELLED_ATTR, True)
+
+
+def watch_removal(ctx: ControllerContext, serial: str, *, interval: float = 0.5,
+                  limit: float = REMOVAL_WATCH_SECONDS) -> None:
+    """Try to finish a pending removal until it succeeds, the camera leaves, or time is up."""
+    key = (id(ctx), serial)
+    with _watch_lock:
+        if key in _watching:
+            return
+        _watching.add(key)
+
+    def run() -> None:
+        deadline = time.monotonic() + limit
+        try:
+            while time.monotonic() < deadline:
+                if getattr(ctx, _CANCELLED_ATTR, False):
+                    return
+                with ctx.factory() as session:
+                    row = session.get(CameraRow, serial)
+                    if row is None or row.state != "removing" or not row.docked:
+                        return
+                try:
+                    finish_removal(ctx, serial, actor="system", source="dock")
+                    return
+                except CameraRefused as exc:
+                    log.debug("removal still waits", camera=serial, reason=exc.message)
+                except Exception:  # a broken watch must not take the controller down
+                    log.exception("removal watch failed", camera=serial)
+                    return
+                time.sleep(interval)
+        finally:
+            with _watch_lock:
+                _watching.discard(key)
+
+    threading.Thread(target=run, name=f"removal-{serial}", daemon=True).start()
+
+
+def _system_id(ctx: ControllerContext) -> str:
+    with ctx.factory() as session:
+        return identity.signing_identity(session).system_id
+
+
+def _device_payload(view: CameraView, active: bool = True) -> dict[str, Any]:
+    return {"active": active, "serial": view.serial, "model": view.model,
+            "firmware": view.firmware, "user_uuid": view.user_uuid}
+
+
+def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> CameraView:
+    """Add a new docked camera to this system: it will trust only this system's key."""
+    with ctx.factory() as session:
+        row = _row(session, serial)
+        if row.state != "new":
+            raise CameraRefused(f"camera {serial} is already added")
+        system_id = identity.signing_identity(session).system_id
+        public_pem = identity.public_key_pem(session)
+    client, _ = client_for(ctx, serial)
+    try:
+        with client:
+            client.add_to_system(system_id, public_pem)
+            info = client.info()
+    except LINK_ERRORS as exc:
+        with ctx.factory() as session, session.begin():
+            record(session, ctx.clock, actor=actor, action="camera.add", outcome="failure",
+                   detail=f"{serial}: {exc}", source=source)
+        raise CameraRefused(f"the camera refused to be added: {exc}") from exc
+    with ctx.factory() as session, session.begin():
+        store_info(session, ctx.clock, serial, info)
+        row = _row(session, serial)
+        row.state, row.added_at = "added", ctx.clock.now()
+        view = _view(session, row, live=True)
+        outbox.enqueue(session, ctx.clock, "device", serial, "upsert", _device_payload(view))
+        record(session, ctx.clock, actor=actor, action="camera.add",
+               detail=f"{serial} ({view.model}, {view.firmware})", source=source)
+        return view
+
+
+def assignment_mode(session: Session) -> rules.Mode:
+    """Fixed or self-assign, as setup decided."""
+    return rules.Mode(system.current(session).camera_assignment)
+
+
+def camera_user_label(user: users.UserView) -> str:
+    """What the camera shows as its user (the overlay's user ID; the uuid when none)."""
+    return user.user_id or user.uuid
+
+
+def push_user(ctx: ControllerContext, serial: str) -> bool:
+    """Send a docked camera its user, profile and holster sensor; False when not docked."""
+    from bodyworn.controller.assignment import service as assignment
+
+    with ctx.factory() as session, session.begin():
+        row = _row(session, serial)
+        if not row.docked or not row.camera_url or row.state != "added":
+            return False
+        url, user_uuid = row.camera_url, row.user_uuid
+        profile = label = holster = None
+        if user_uuid is not None:
+            user = users.get(session, user_uuid)
+            profile = profiles.get(session, ctx.clock, user.profile_id).profile
+            label = camera_user_label(user)
+            holster = assignment.holster_serial(session, user_uuid)
+    with ctx.docklink(url) as client:
+        info = client.configure(profile=profile, user_id=label, holster=holster)
+    with ctx.factory() as session, session.begin():
+        store_info(session, ctx.clock, serial, info)
+    return True
+
+
+def assign(ctx: ControllerContext, serial: str, user_uuid: str | None, *, actor: str,
+           source: str) -> tuple[CameraView, str]:
+    """Assign (or with None, unassign) a camera in a fixed system; pushed when docked.
+
+    Returns the camera and a notice (the CD user structure note, or why the push waits).
+    """
+    view = refresh(ctx, serial)
+    with ctx.factory() as session, session.begin():
+        refusal = rules.fixed_assign_refusal(assignment_mode(session), view.facts())
+        if refusal is None and user_uuid is not None:
+            try:
+                users.get(session, user_uuid)
+            except LookupError:
+                refusal = "no such user"
+        if refusal is not None:
+            record(session, ctx.clock, actor=actor, action="camera.assign", outcome="denied",
+                   detail=f"{serial}: {refusal}", source=source)
+            raise CameraRefused(refusal)
+        row = _row(session, serial)
+        before = row.user_uuid
+        row.user_uuid = user_uuid
+        session.flush()
+        changed = _view(session, row)
+        outbox.enqueue(session, ctx.clock, "device", serial, "upsert", _device_payload(changed))
+        record(session, ctx.clock, actor=actor, action="camera.assign",
+               detail=f"{serial}: {before or 'nobody'} -> {user_uuid or 'nobody'}",
+               source=source)
+    notice = CD_USER_STRUCTURE_NOTE if before and before != user_uuid else ""
+    try:
+        pushed = push_user(ctx, serial)
+    except LINK_ERRORS as exc:
+        pushed = False
+        log.info("assignment push failed", camera=serial, error=str(exc))
+    if not pushed:
+        notice = (notice + " " if notice else "") + "The camera gets it at its next docking."
+    with ctx.factory() as session:
+        return get(session, serial), notice
+
+
+def removal_blocked_reason(session: Session, serial: str,
+                           client: DockLinkClient | None = None) -> str | None:
+    """Why a camera cannot be factory reset yet (None: everything is at the CD).
+
+    Both must hold: nothing of the camera's evidence is pending in the offload engine
+    (in the spool, or not yet at the CD), and the camera's own manifest is empty.
+    """
+    pending = offload_service.pending_for_camera(session, serial)
+    if pending:
+        return "evidence is not at the content destination yet: " + "; ".join(pending)
+    if client is None:
+        return "the camera is not docked"
+    try:
+        manifest = client.manifest()
+    except LINK_ERRORS as exc:
+        return f"the camera's recordings could not be read: {exc}"
+    left = len(manifest.get("recordings") or [])
+    return f"{left} recording(s) are not offloaded yet" if left else None
+
+
+def finish_removal(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> None:
+    """Factory reset a docked camera that has nothing left to offload, and forget it."""
+    client, _ = client_for(ctx, serial)
+    with client:
+        with ctx.factory() as session:
+            reason = removal_blocked_reason(session, serial, client)
+        if reason is not None:
+            raise CameraRefused(reason)
+        try:
+            client.factory_reset()
+        except LINK_ERRORS as exc:
+            raise CameraRefused(f"the camera refused the reset: {exc}") from exc
+    with ctx.factory() as session, session.begin():
+        view = get(session, serial)
+        session.delete(_row(session, serial))
+        outbox.enqueue(session, ctx.clock, "device", serial, "deactivate",
+                       _device_payload(view, active=False))
+        record(session, ctx.clock, actor=actor, action="camera.remove",
+               detail=f"{serial}: factory reset, back in shipping mode", source=source)
+
+
+def remove(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> str:
+    """Remove a camera: now when docked and offloaded, else pending until its next docking.
+
+    Returns "removed" or "pending".
+    """
+    with ctx.factory() as session, session.begin():
+        row = _row(session, serial)
+        if row.state == "new":
+            raise CameraRefused("a camera that was never added has nothing to remove")
+        if row.state != "removing":
+            row.state = "removing"
+            record(session, ctx.clock, actor=actor, action="camera.remove.request",
+                   detail=serial, source=source)
+        docked = row.docked
+    if docked:
+        try:
+            finish_removal(ctx, serial, actor=actor, source=source)
+            return "removed"
+        except CameraRefused as exc:
+            log.info("removal waits", camera=serial, reason=exc.message)
+            watch_removal(ctx, serial)
+    return "pending"
+
+
+def unlock(ctx: ControllerContext, serial: str, passphrase: str, *, actor: str,
+           source: str) -> CameraView:
+    """Unlock a locked docked camera after the super admin passphrase was given."""
+    with ctx.factory() as session, session.begin():
+        _row(session, serial)
+        if not identity.passphrase_matches(session, passphrase):
+            record(session, ctx.clock, actor=actor, action="camera.unlock", outcome="denied",
+                   detail=f"{serial}: wrong super admin passphrase", source=source)
+            ok = False
+        else:
+            ok = True
+    if not ok:
+        raise PassphraseWrong()
+    client, _ = client_for(ctx, serial)
+    try:
+        with client:
+            info = client.unlock()
+    except LINK_ERRORS as exc:
+        with ctx.factory() as session, session.begin():
+            record(session, ctx.clock, actor=actor, action="camera.unlock", outcome="failure",
+                   detail=f"{serial}: {exc}", source=source)
+        raise CameraRefused(f"the camera refused to unlock: {exc}") from exc
+    with ctx.factory() as session, session.begin():
+        store_info(session, ctx.clock, serial, info)
+        record(session, ctx.clock, actor=actor, action="camera.unlock", detail=serial,
+               source=source)
+        return get(session, serial)
+
+
+def set_user(session: Session, serial: str, user_uuid: str | None) -> None:
+    """Record who holds a camera (self-assign does it on a tap and when it lapses)."""
+    _row(session, serial).user_uuid = user_uuid

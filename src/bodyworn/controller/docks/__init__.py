@@ -1,0 +1,1 @@
+"""Docking stations, their bays, and the dock events they post."""

@@ -1,0 +1,221 @@
+"""Docking stations: the dock port token, dock and undock events, the stations list."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bodyworn.devices import docklink as proto
+from bodyworn.domain.clock import Clock
+
+if TYPE_CHECKING:
+    from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.docks.models import DockingStationRow
+
+log = structlog.get_logger(__name__)
+TOKEN_FILE = "dock_port_token"  # noqa: S105 - a file name, not a secret
+_token_cache: dict[Path, str] = {}
+_token_lock = threading.Lock()
+_CAMERA_PATH = f"{proto.PREFIX}/cameras/"
+
+
+def ensure_token(data_dir: Path) -> str:
+    """The dock port token, created (mode 0600) the first time a controller starts."""
+    path = data_dir / TOKEN_FILE
+    with _token_lock:
+        cached = _token_cache.get(path)
+        if cached is not None:
+            return cached
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            token = path.read_text(encoding="ascii").strip()
+        else:
+            token = secrets.token_urlsafe(32)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(token + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        _token_cache[path] = token
+        return token
+
+
+def token_matches(data_dir: Path, authorization: str | None) -> bool:
+    """Whether an `Authorization: Bearer …` header carries the dock port token."""
+    if not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return False
+    return hmac.compare_digest(given.strip().encode(), ensure_token(data_dir).encode())
+
+
+@dataclass(frozen=True)
+class DockEvent:
+    """One dock or undock a station reported."""
+
+    station_serial: str
+    bay: int
+    event: str
+    camera_serial: str
+    camera_url: str
+
+    @property
+    def station_url(self) -> str:
+        """The station's base URL, from the camera URL it sent."""
+        return self.camera_url.split(_CAMERA_PATH, 1)[0]
+
+
+class BadEvent(ValueError):
+    """An event that does not follow docs/dock-link.md."""
+
+
+def parse_event(data: Mapping[str, Any]) -> DockEvent:
+    """Check an event's JSON whole; BadEvent names the first wrong field."""
+    def text(name: str, limit: int) -> str:
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise BadEvent(f"{name}: text of 1-{limit} characters")
+        return value.strip()
+
+    station, serial = text("station_serial", 32), text("camera_serial", 32)
+    url = text("camera_url", 512)
+    bay = data.get("bay")
+    if not isinstance(bay, int) or isinstance(bay, bool) or not 0 <= bay < 64:
+        raise BadEvent("bay: a number from 0")
+    if data.get("event") not in ("dock", "undock"):
+        raise BadEvent("event: dock or undock")
+    if not url.startswith(("http://", "https://")) or not url.endswith(_CAMERA_PATH + serial):
+        raise BadEvent("camera_url: the camera's dock link URL")
+    return DockEvent(station, bay, str(data["event"]), serial, url)
+
+
+def station_facts(station_url: str) -> dict[str, Any] | None:
+    """The station's own description (model, bays), or None when it does not answer."""
+    try:
+        response = httpx.get(f"{station_url}{proto.PREFIX}/station", timeout=5)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def record_station(session: Session, clock: Clock, event: DockEvent,
+                   facts: Mapping[str, Any] | None) -> None:
+    """Remember the station (made on its first event)."""
+    now = clock.now()
+    row = session.get(DockingStationRow, event.station_serial)
+    bays = len(facts.get("bays") or []) if facts else 0
+    model = str(facts.get("model") or "") if facts else ""
+    if row is None:
+        session.add(DockingStationRow(
+            serial=event.station_serial, model=model[:64], bays=max(bays, event.bay + 1),
+            station_url=event.station_url, first_seen_at=now, last_event_at=now))
+        return
+    row.bays = max(bays or row.bays, event.bay + 1)
+    row.model = model[:64] or row.model
+    row.station_url = event.station_url
+    row.last_event_at = now
+
+
+@dataclass(frozen=True)
+class BayView:
+    """One bay and what sits in it."""
+
+    bay: int
+    camera_serial: str | None
+    camera_state: str | None
+
+
+@dataclass(frozen=True)
+class StationView:
+    """A docking station with its bays."""
+
+    serial: str
+    model: str
+    station_url: str
+    last_event_at: datetime
+    bays: list[BayView] = field(default_factory=list)
+
+
+def list_stations(session: Session) -> list[StationView]:
+    """Every station with its bays and the camera docked in each."""
+    from bodyworn.controller.cameras import service as cameras
+
+    docked = cameras.docked_by_station(session)
+    views = []
+    for row in session.scalars(select(DockingStationRow).order_by(DockingStationRow.serial)):
+        in_bays = docked.get(row.serial, {})
+        bays = [BayView(i, *(in_bays.get(i) or (None, None))) for i in range(row.bays)]
+        views.append(StationView(row.serial, row.model, row.station_url, row.last_event_at,
+                                 bays))
+    return views
+
+
+# ---- what the controller does on an event --------------------------------------------
+
+_workers: list[threading.Thread] = []
+_workers_lock = threading.Lock()
+
+
+def handle_event(ctx: ControllerContext, event: DockEvent) -> None:
+    """Record an event, bring the camera's record up to date, start the on-dock work."""
+    from bodyworn.controller.assignment import service as assignment
+    from bodyworn.controller.cameras import service as cameras
+
+    facts = station_facts(event.station_url)
+    with ctx.factory() as session, session.begin():
+        record_station(session, ctx.clock, event, facts)
+        if event.event == "dock":
+            cameras.note_docked(session, ctx.clock, event.camera_serial, event.station_serial,
+                                event.bay, event.camera_url)
+        else:
+            cameras.note_undocked(session, ctx.clock, event.camera_serial,
+                                  event.station_serial, event.bay)
+    if event.event == "undock":
+        assignment.on_undock(ctx, event.camera_serial)
+        return
+    added = cameras.on_dock(ctx, event.camera_serial)
+    if added:
+        assignment.on_dock(ctx, event.camera_serial)
+        _start_listeners(ctx, event.camera_serial, event.camera_url)
+
+
+def _start_listeners(ctx: ControllerContext, serial: str, camera_url: str) -> None:
+    if not ctx.dock_listeners:
+        return
+
+    def run() -> None:
+        for listener in list(ctx.dock_listeners):
+            try:
+                with ctx.docklink(camera_url) as client:
+                    listener(serial, client)
+            except Exception:  # one listener's failure must not stop the next
+                log.exception("dock listener failed", camera=serial)
+
+    thread = threading.Thread(target=run, name=f"on-dock-{serial}", daemon=True)
+    with _workers_lock:
+        _workers[:] = [t for t in _workers if t.is_alive()]
+        _workers.append(thread)
+    thread.start()
+
+
+def wait_for_listeners(timeout: float = 10.0) -> None:
+    """Wait for on-dock work started so far (tests and an orderly shutdown)."""
+    with _workers_lock:
+        threads = list(_workers)
+    for thread in threads:
+        thread.join(timeout)

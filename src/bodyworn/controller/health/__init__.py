@@ -1,0 +1,1 @@
+"""The dashboard: every device with its status, and the issues that need attention."""

@@ -1,0 +1,153 @@
+"""The dashboard: controllers, docking stations and cameras in LED colours, and issues."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bodyworn.controller.assignment import service as assignment
+from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.docks import service as docks
+from bodyworn.controller.system import service as system
+from bodyworn.devices.feedback import Colour, Pattern
+
+if TYPE_CHECKING:
+    from bodyworn.controller.context import ControllerContext
+
+# The manual's controller storage warning: amber below 8 % free.
+LOW_STORAGE_FRACTION = 0.08
+_CD_HEALTH_ATTR = "_bodyworn_cd_health"
+
+# Replaceable in tests: how full the data directory's disk is.
+disk_usage: Callable[[Path], Any] = shutil.disk_usage
+
+
+@dataclass(frozen=True)
+class CdHealth:
+    """Whether the content destination answers, as the offload engine last found it."""
+
+    ok: bool = True
+    detail: str = ""
+    checked_at: datetime | None = None
+
+
+def set_cd_health(ctx: ControllerContext, ok: bool, detail: str = "") -> None:
+    """Record the content destination connection's state (the offload engine calls this)."""
+    setattr(ctx, _CD_HEALTH_ATTR, CdHealth(ok, detail, ctx.clock.now()))
+
+
+def cd_health(ctx: ControllerContext) -> CdHealth:
+    """The content destination connection's last known state (fine until told otherwise)."""
+    found = getattr(ctx, _CD_HEALTH_ATTR, None)
+    return found if isinstance(found, CdHealth) else CdHealth()
+
+
+@dataclass(frozen=True)
+class Lamp:
+    """A status drawn like an LED: colour, pattern, and words for the hover title."""
+
+    colour: str
+    pattern: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something that needs attention, and the page that fixes it."""
+
+    kind: str
+    message: str
+    link: str
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    system_name: str
+    system_id: str
+    timezone: str
+    camera_assignment: str
+    power_line_frequency: int
+    cloud_extensions: bool
+    cloud_location: str | None
+    controllers: list[dict[str, Any]] = field(default_factory=list)
+    stations: list[dict[str, Any]] = field(default_factory=list)
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _led(text: str) -> tuple[str, str]:
+    """("pulsing amber" | "green" | "off") -> (colour, pattern)."""
+    words = text.split()
+    colour = next((w for w in words if w in {c.value for c in Colour}), Colour.OFF.value)
+    pattern = next((w for w in words if w in {p.value for p in Pattern}), Pattern.STEADY.value)
+    return colour, Pattern.OFF.value if colour == Colour.OFF.value else pattern
+
+
+def camera_lamp(view: cameras.CameraView) -> Lamp:
+    """A camera's status lamp: its docking LED while docked, its operation LED out of it."""
+    leds = view.info.get("leds") or {}
+    if view.locked:
+        return Lamp(Colour.AMBER.value, Pattern.FLASHING.value, "locked")
+    if view.state == "new":
+        return Lamp(Colour.AMBER.value, Pattern.FLASHING.value, "not added")
+    led = leds.get("docking" if view.docked else "operation", "off")
+    colour, pattern = _led(str(led))
+    return Lamp(colour, pattern, str(led))
+
+
+def build(ctx: ControllerContext) -> Dashboard:
+    """Gather the dashboard (lapsing expired self-assign windows on the way)."""
+    assignment.expire_windows(ctx)
+    usage = disk_usage(ctx.data_dir)
+    free = usage.free / usage.total if usage.total else 1.0
+    cd = cd_health(ctx)
+    with ctx.factory() as session:
+        s = system.current(session)
+        board = Dashboard(s.system_name, s.system_id, s.timezone, s.camera_assignment,
+                          s.power_line_frequency, s.cloud_extensions, s.cloud_location)
+        views = cameras.list_cameras(session)
+        stations = docks.list_stations(session)
+    colour, why = Colour.GREEN.value, "running"
+    if free < LOW_STORAGE_FRACTION:
+        colour, why = Colour.AMBER.value, "storage space is low"
+        board.issues.append(Issue("low_storage", f"System controller storage space is low:"
+                                  f" {free:.0%} free", "/support/restore-key"))
+    if not cd.ok:
+        colour, why = Colour.RED.value, "content destination connection failed"
+        board.issues.append(Issue("cd_failed", "Lost connection to content destination"
+                                  + (f": {cd.detail}" if cd.detail else ""),
+                                  "/settings/destination"))
+    board.controllers.append({
+        "name": s.system_name, "role": "primary", "free_fraction": free,
+        "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
+    })
+    for station in stations:
+        used = sum(1 for bay in station.bays if bay.camera_serial)
+        board.stations.append({
+            "serial": station.serial, "model": station.model, "bays": station.bays,
+            "lamp": Lamp(Colour.GREEN.value, Pattern.STEADY.value,
+                         f"{used} of {len(station.bays)} bays in use"),
+            "last_event_at": station.last_event_at,
+        })
+    for view in views:
+        lamp = camera_lamp(view)
+        board.cameras.append({"serial": view.serial, "state": view.state,
+                              "user_name": view.user_name, "docked": view.docked,
+                              "station": view.station_serial, "bay": view.bay,
+                              "locked": view.locked, "lamp": lamp})
+        if view.locked:
+            board.issues.append(Issue("camera_locked", f"Camera {view.serial} is locked",
+                                      f"/cameras/{view.serial}"))
+        if view.state == "new" and view.docked:
+            board.issues.append(Issue("camera_new", f"Camera {view.serial} is not added",
+                                      "/devices/new"))
+        if view.state == "removing":
+            board.issues.append(Issue("camera_removing", f"Camera {view.serial} will be"
+                                      " removed at its next docking", f"/cameras/{view.serial}"))
+    return board

@@ -1,0 +1,1 @@
+"""Camera → spool → content destination: the exactly-once offload state machine."""

@@ -1,0 +1,64 @@
+"""Transfer state per recording and per clip: the one source of truth of where evidence is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bodyworn.store.db import Base
+from bodyworn.store.types import UTCDateTime
+
+
+class OffloadRecording(Base):
+    """One recording seen in a camera's manifest, and how far it got towards the CD."""
+
+    __tablename__ = "offload_recording"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The camera's recording id (it includes the camera serial, so it is unique system wide).
+    recording_id: Mapped[str] = mapped_column(String(128), unique=True)
+    camera_serial: Mapped[str] = mapped_column(String(64), index=True)
+    # The manifest entry without its clips, as the camera described it (for the CD metadata).
+    manifest_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    # Where the CD holds it (recording or rejected-content container), once known.
+    container: Mapped[str | None] = mapped_column(String(256))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class OffloadClip(Base):
+    """One clip of a recording: on the camera, in the spool, at the CD; released by the camera."""
+
+    __tablename__ = "offload_clip"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_pk: Mapped[int] = mapped_column(
+        ForeignKey("offload_recording.id", ondelete="CASCADE"), index=True
+    )
+    camera_serial: Mapped[str] = mapped_column(String(64), index=True)
+    # The camera's clip name: unique on the camera, the key of every dock link clip call.
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    index: Mapped[int] = mapped_column(Integer)
+    # Bytes; a clip may pass 2 GiB (long clips at high bit rates).
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+    end: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    in_spool_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The camera accepted our signed deletion confirmation (or no longer had the clip).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    at_cd_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    spool_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

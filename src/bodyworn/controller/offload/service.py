@@ -1,0 +1,318 @@
+"""The offload tables' rules: what is where, what comes next, what may be pruned.
+
+Every function works in the caller's transaction; each transition is written so that
+doing it twice is the same as doing it once (a restart repeats the step it crashed in).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bodyworn.controller.offload import states
+from bodyworn.controller.offload.models import OffloadClip, OffloadRecording
+from bodyworn.devices.docklink import parse_time
+from bodyworn.domain.clock import Clock
+
+HISTORY = timedelta(days=3)
+
+
+def _recording_doc(recording: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
+    doc = {k: v for k, v in recording.items() if k != "clips"}
+    doc.update(extra)
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False)
+
+
+def record_manifest(
+    session: Session,
+    clock: Clock,
+    serial: str,
+    recording: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> OffloadRecording | None:
+    """Note a recording and its clips from a camera's manifest (known ones are left as they are).
+
+    A recording listed without clips (a camera never lists one) is not noted: None.
+    """
+    if not recording.get("clips"):
+        return None
+    now = clock.now()
+    row = session.scalar(
+        select(OffloadRecording).where(OffloadRecording.recording_id == recording["id"])
+    )
+    if row is None:
+        row = OffloadRecording(
+            recording_id=str(recording["id"]), camera_serial=serial,
+            manifest_json=_recording_doc(recording, extra or {}), state=states.ON_CAMERA,
+            attempts=0, created_at=now, updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+    known = set(session.scalars(select(OffloadClip.name).where(
+        OffloadClip.recording_pk == row.id)))
+    added = False
+    for clip in recording.get("clips", []):
+        if clip["name"] in known:
+            continue
+        session.add(OffloadClip(
+            recording_pk=row.id, camera_serial=serial, name=str(clip["name"]),
+            index=int(clip["index"]), size=int(clip["size"]), sha256=str(clip["sha256"]),
+            start=parse_time(clip["start"]), end=parse_time(clip["end"]),
+            state=states.ON_CAMERA, attempts=0, created_at=now, updated_at=now,
+        ))
+        added = True
+    if added and row.state not in (states.ON_CAMERA,):
+        # A clip we had not seen (a camera cannot add one to a finished recording, but a
+        # restored database might lack it): the recording must be delivered again whole.
+        row.state, row.updated_at = states.ON_CAMERA, now
+    session.flush()
+    return row
+
+
+def clip(session: Session, name: str) -> OffloadClip | None:
+    """A clip's row by its camera name."""
+    return session.scalar(select(OffloadClip).where(OffloadClip.name == name))
+
+
+def clips_of(session: Session, recording_pk: int) -> list[OffloadClip]:
+    """A recording's clips in order."""
+    return list(session.scalars(
+        select(OffloadClip).where(OffloadClip.recording_pk == recording_pk)
+        .order_by(OffloadClip.index)))
+
+
+def mark_in_spool(session: Session, clock: Clock, name: str, md5: str) -> None:
+    """Record that a clip is durably in the spool (and its recording, once all clips are)."""
+    row = clip(session, name)
+    if row is None:
+        raise LookupError(f"unknown clip {name}")
+    now = clock.now()
+    if row.state == states.ON_CAMERA:
+        row.state, row.md5, row.in_spool_at, row.updated_at = states.IN_SPOOL, md5, now, now
+        row.last_error = None
+    rec = session.get(OffloadRecording, row.recording_pk)
+    assert rec is not None
+    if rec.state == states.ON_CAMERA and all(
+        c.state in states.HELD for c in clips_of(session, rec.id)
+    ):
+        rec.state, rec.updated_at = states.IN_SPOOL, now
+    session.flush()
+
+
+def note_ingest_error(session: Session, clock: Clock, name: str, error: str) -> None:
+    """Count a failed ingest attempt of a clip (it stays on the camera)."""
+    row = clip(session, name)
+    if row is not None:
+        row.attempts += 1
+        row.last_error, row.updated_at = error[:2000], clock.now()
+
+
+def mark_released(session: Session, clock: Clock, name: str) -> None:
+    """Record that the camera deleted a clip we hold."""
+    row = clip(session, name)
+    if row is not None and row.released_at is None:
+        row.released_at = row.updated_at = clock.now()
+
+
+def note_gone(session: Session, clock: Clock, serial: str, listed: set[str]) -> None:
+    """Mark held clips the camera no longer lists as released (our confirmation landed)."""
+    # A camera deletes a clip only on our signed confirmation, which is sent only for held
+    # clips; a lost reply (or a crash right after it) leaves released_at unset until now.
+    rows = session.scalars(select(OffloadClip).where(
+        OffloadClip.camera_serial == serial, OffloadClip.released_at.is_(None),
+        OffloadClip.state.in_(states.HELD))).all()
+    for row in rows:
+        if row.name not in listed:
+            row.released_at = row.updated_at = clock.now()
+
+
+def deliverable(session: Session, now: datetime, limit: int) -> list[OffloadRecording]:
+    """Recordings due for delivery, taken in turn from each camera (oldest first per camera)."""
+    rows = session.scalars(
+        select(OffloadRecording)
+        .where(OffloadRecording.state.in_(states.DELIVERABLE))
+        .order_by(OffloadRecording.created_at, OffloadRecording.id)
+    ).all()
+    per_camera: dict[str, list[OffloadRecording]] = defaultdict(list)
+    for row in rows:
+        if row.next_attempt_at is None or row.next_attempt_at <= now:
+            per_camera[row.camera_serial].append(row)
+    # Round robin: one camera with a long backlog does not starve the others.
+    picked: list[OffloadRecording] = []
+    queues = list(per_camera.values())
+    while queues and len(picked) < limit:
+        for queue in list(queues):
+            if len(picked) >= limit:
+                break
+            picked.append(queue.pop(0))
+            if not queue:
+                queues.remove(queue)
+    return picked
+
+
+def mark_delivering(session: Session, clock: Clock, recording_pk: int) -> None:
+    """Count a delivery attempt (the state says the CD may hold part of it)."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    rec.state, rec.attempts, rec.updated_at = states.DELIVERING, rec.attempts + 1, clock.now()
+
+
+def mark_outcome(
+    session: Session, clock: Clock, recording_pk: int, state: str, container: str | None,
+    reason: str | None = None,
+) -> None:
+    """Record where the CD put a recording (at_cd, rejected) or that it never will."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    now = clock.now()
+    rec.state, rec.container, rec.updated_at = state, container, now
+    rec.completed_at, rec.next_attempt_at, rec.last_error = now, None, reason
+    for row in clips_of(session, rec.id):
+        row.state, row.updated_at = state, now
+        if state in states.DONE:
+            row.at_cd_at = now
+
+
+def mark_failed(
+    session: Session, clock: Clock, recording_pk: int, error: str, retry_in: timedelta
+) -> None:
+    """Record a failed delivery and when to try again."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    now = clock.now()
+    rec.last_error, rec.next_attempt_at, rec.updated_at = error[:2000], now + retry_in, now
+
+
+def spool_to_remove(session: Session) -> list[OffloadClip]:
+    """Clips the CD holds whose spool file is still to be removed."""
+    return list(session.scalars(select(OffloadClip).where(
+        OffloadClip.state.in_(states.DONE), OffloadClip.spool_removed_at.is_(None))))
+
+
+def mark_spool_removed(session: Session, clock: Clock, clip_ids: Sequence[int]) -> None:
+    """Record that these clips left the spool."""
+    now = clock.now()
+    for row in session.scalars(select(OffloadClip).where(OffloadClip.id.in_(clip_ids))):
+        row.spool_removed_at = now
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Forget recordings finished more than three days ago whose clips all left the camera."""
+    old = session.scalars(select(OffloadRecording).where(
+        OffloadRecording.state.in_(states.DONE), OffloadRecording.completed_at < now - HISTORY
+    )).all()
+    gone = [
+        r.id for r in old
+        if all(c.released_at is not None and c.spool_removed_at is not None
+               for c in clips_of(session, r.id))
+    ]
+    if gone:
+        session.execute(delete(OffloadClip).where(OffloadClip.recording_pk.in_(gone)))
+        session.execute(delete(OffloadRecording).where(OffloadRecording.id.in_(gone)))
+    return len(gone)
+
+
+def pending_for_camera(session: Session, serial: str) -> list[str]:
+    """What of a camera's evidence is not at the CD yet, one line each (empty: nothing)."""
+    lines: list[str] = []
+    recs = session.scalars(select(OffloadRecording).where(
+        OffloadRecording.camera_serial == serial,
+        OffloadRecording.state.not_in(states.DONE)).order_by(OffloadRecording.id)).all()
+    for rec in recs:
+        clips = clips_of(session, rec.id)
+        on_camera = sum(1 for c in clips if c.state == states.ON_CAMERA)
+        label = states.LABELS[rec.state].lower()
+        line = f"Recording {rec.recording_id}: {label}"
+        if on_camera:
+            line += f" ({on_camera} of {len(clips)} clips still on the camera)"
+        if rec.state == states.NOT_TRANSFERRED:
+            line += "; download it from the transfer page"
+        elif rec.last_error:
+            line += f"; last error: {rec.last_error[:120]}"
+        lines.append(line)
+    # A clip at the CD that the camera has not deleted yet is safe: it does not block.
+    return lines
+
+
+def any_pending(session: Session) -> list[str]:
+    """Pending lines for every camera (resetting the system is refused while any exist)."""
+    serials = session.scalars(select(OffloadRecording.camera_serial).distinct()).all()
+    return [line for s in sorted(serials) for line in pending_for_camera(session, s)]
+
+
+@dataclass
+class ClipView:
+    """One clip's transfer state for the manager."""
+
+    id: int
+    name: str
+    size: int
+    state: str
+    label: str
+    on_camera: bool
+    in_controller: bool
+    at_cd: bool
+    downloadable: bool
+
+
+@dataclass
+class RecordingView:
+    """One recording's transfer state for the manager."""
+
+    recording_id: str
+    state: str
+    label: str
+    container: str | None
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+    completed_at: datetime | None
+    clips: list[ClipView] = field(default_factory=list)
+
+
+@dataclass
+class CameraTransfers:
+    """One camera's recordings, newest first."""
+
+    serial: str
+    recordings: list[RecordingView] = field(default_factory=list)
+
+
+def transfers(session: Session, serial: str | None = None) -> list[CameraTransfers]:
+    """Transfer state per camera, recording and clip (the page and the API show this)."""
+    stmt = select(OffloadRecording).order_by(OffloadRecording.camera_serial,
+                                             OffloadRecording.id.desc())
+    if serial is not None:
+        stmt = stmt.where(OffloadRecording.camera_serial == serial)
+    cameras: dict[str, CameraTransfers] = {}
+    for rec in session.scalars(stmt):
+        view = RecordingView(
+            rec.recording_id, rec.state, states.LABELS[rec.state], rec.container, rec.attempts,
+            rec.last_error, rec.updated_at, rec.completed_at,
+        )
+        for c in clips_of(session, rec.id):
+            view.clips.append(ClipView(
+                c.id, c.name, c.size, c.state, states.LABELS[c.state],
+                on_camera=c.released_at is None,
+                in_controller=c.state != states.ON_CAMERA and c.spool_removed_at is None,
+                at_cd=c.state in states.DONE,
+                downloadable=c.state == states.NOT_TRANSFERRED and c.spool_removed_at is None,
+            ))
+        cameras.setdefault(rec.camera_serial, CameraTransfers(rec.camera_serial)).recordings.append(
+            view)
+    return list(cameras.values())
+
+
+def downloadable_clip(session: Session, clip_id: int) -> OffloadClip | None:
+    """A not-transferred clip still in the spool, for download from the manager."""
+    row = session.get(OffloadClip, clip_id)
+    if row is None or row.state != states.NOT_TRANSFERRED or row.spool_removed_at is not None:
+        return None
+    return row

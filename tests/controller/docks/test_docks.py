@@ -1,0 +1,74 @@
+"""Dock events: the dock port token, new cameras appearing, stations with their bays."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from fastapi.testclient import TestClient
+
+from bodyworn.controller.docks.service import TOKEN_FILE, parse_event
+from tests.controller.device_rig import Rig
+
+
+def test_token_file_is_private_and_shown_on_the_docking_stations_page(rig: Rig) -> None:
+    path = rig.ctx.data_dir / TOKEN_FILE
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert rig.token in rig.client.get("/docks").text
+
+
+def test_events_without_the_token_are_refused_and_change_nothing(rig: Rig) -> None:
+    event = {"station_serial": "DOCK0009", "bay": 0, "event": "dock",
+             "camera_serial": "B8A44F000009",
+             "camera_url": "http://127.0.0.1:9/docklink/v1/cameras/B8A44F000009"}
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": rig.token}):
+        r = rig.client.post("/docklink/v1/events", json=event, headers=headers)
+        assert r.status_code == 401
+    assert rig.api("GET", "/api/v1/docks").json() == []
+
+
+def test_malformed_events_are_refused() -> None:
+    import pytest
+
+    from bodyworn.controller.docks.service import BadEvent
+
+    good = {"station_serial": "D1", "bay": 0, "event": "dock", "camera_serial": "C1",
+            "camera_url": "http://h/docklink/v1/cameras/C1"}
+    assert parse_event(good).station_url == "http://h"
+    for change in ({"bay": -1}, {"event": "eject"}, {"camera_url": "http://h/x"},
+                   {"station_serial": ""}, {"bay": True}):
+        with pytest.raises(BadEvent):
+            parse_event({**good, **change})
+
+
+def test_an_unadded_camera_appears_under_new_and_the_station_lists_it(rig: Rig) -> None:
+    rig.dock("B8A44F000001", 3)
+    leds = rig.cameras["B8A44F000001"].feedback().leds
+    assert {str(state) for state in leds.values()} == {"flashing amber"}
+    new = rig.client.get("/devices/new").text
+    assert "B8A44F000001" in new
+    docks = rig.api("GET", "/api/v1/docks").json()
+    assert docks[0]["serial"] == "DOCK0001" and len(docks[0]["bays"]) == 8
+    assert docks[0]["bays"][3] == {"bay": 3, "camera_serial": "B8A44F000001",
+                                   "camera_state": "new"}
+    page = rig.client.get("/docks").text
+    assert "DOCK0001" in page and "B8A44F000001" in page
+    rig.undock("B8A44F000001")
+    assert "B8A44F000001" not in rig.client.get("/devices/new").text
+
+
+def test_dock_listeners_run_for_added_cameras_only(rig: Rig) -> None:
+    seen: list[tuple[str, str]] = []
+    rig.ctx.dock_listeners.append(lambda serial, client: seen.append(
+        (serial, client.info()["serial"])))
+    rig.dock("B8A44F000001")
+    assert seen == []
+    assert rig.api("POST", "/api/v1/cameras/B8A44F000001/add").status_code == 200
+    rig.undock("B8A44F000001")
+    rig.dock("B8A44F000001")
+    assert seen == [("B8A44F000001", "B8A44F000001")]
+
+
+def test_a_controller_not_set_up_tells_stations_to_wait(client: TestClient) -> None:
+    r = client.post("/docklink/v1/events", json={})
+    assert r.status_code == 503

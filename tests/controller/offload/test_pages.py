@@ -1,0 +1,40 @@
+"""The transfer page, its API twin and the download of what the CD can never take."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from bodyworn.controller.app import create_app
+from bodyworn.destination.swift import FaultRule
+from tests.controller.conftest import login
+from tests.controller.offload.conftest import Rig, camera_clips
+
+
+def test_transfers_page_and_api_show_where_each_clip_is(rig: Rig) -> None:
+    cam = rig.camera()
+    rig.deliver()
+    rig.cd.faults.append(FaultRule(400, "", methods=frozenset({"PUT"})))
+    rig.record(cam)
+    clips = camera_clips(cam)
+    rig.dock(cam)
+    rig.deliver()
+    with TestClient(create_app(rig.ctx), base_url="https://testserver") as client:
+        assert client.get("/api/v1/transfers").status_code == 401
+        login(client)
+        page = client.get("/transfers")
+        assert page.status_code == 200
+        assert cam.serial in page.text and "Not transferred" in page.text
+        data = client.get("/api/v1/transfers").json()
+        recs = data["cameras"][0]["recordings"]
+        assert recs[0]["state"] == "not_transferred"
+        views = recs[0]["clips"]
+        assert {c["name"] for c in views} == set(clips)
+        assert all(c["downloadable"] and not c["on_camera"] and c["in_controller"]
+                   for c in views)
+        first = views[0]
+        got = client.get(f"/transfers/clips/{first['id']}/download")
+        assert got.status_code == 200
+        assert rig.engine is not None
+        assert got.content == rig.engine.spool.path(cam.serial, first["name"]).read_bytes()
+        assert client.get("/transfers/clips/999999/download").status_code == 404
+        assert client.get("/api/v1/transfers", params={"camera": "nope"}).json()["cameras"] == []
