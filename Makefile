@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest debian-deps clean
+.PHONY: demo test lint typecheck pytest debian-deps clean fault
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,9 @@ pytest: $(STAMP) debian-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+fault: $(STAMP)
+	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_faults.py -k random
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
