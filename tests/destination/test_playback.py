@@ -30,7 +30,7 @@ def test_camera_clip_becomes_browser_mp4(tmp_path: Path, raw_audio: bool) -> Non
     with av.open(str(tmp_path / "c.mp4")) as f:
         samples = sum(frame.samples for frame in f.decode(audio=0))
         rate = f.streams.audio[0].codec_context.sample_rate
-    assert 1.9 < samples / rate < 2.2
+    assert abs(samples / rate - 2.05) < 0.15  # about two seconds of audio
     with av.open(str(tmp_path / "c.mp4")) as f:
         assert sum(1 for _ in f.decode(video=0)) >= 1
 
