@@ -8,12 +8,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
@@ -24,6 +25,7 @@ from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
 
 CONTROLLER_DIR = Path(__file__).parent
+T = TypeVar("T")
 
 
 def _template_dirs() -> list[str]:
@@ -105,6 +107,15 @@ class ControllerContext:
     # The offload engine (offload.engine.OffloadEngine), made by create_app unless a test
     # put its own here; its `cd_storage_full` is the CD-health flag until health/ has one.
     offload: Any = None
+
+    async def transact(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(session, clock, *args, **kwargs)` in one transaction, off the event loop."""
+
+        def work() -> T:
+            with self.factory() as session, session.begin():
+                return fn(session, self.clock, *args, **kwargs)
+
+        return await run_in_threadpool(work)
 
     def docklink(self, camera_url: str) -> DockLinkClient:
         """A dock link client that signs as this system (the caller closes it)."""

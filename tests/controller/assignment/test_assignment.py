@@ -194,3 +194,18 @@ def test_readiness_settings_page(self_assign_rig: Rig) -> None:
     assert r.status_code == 422
     r = rig.form("/settings/self-assign", {"shift_hours": "30"})
     assert r.status_code == 422 and "24" in r.text
+
+
+def test_a_paired_tag_can_be_removed_once(self_assign_rig: Rig) -> None:
+    rig = self_assign_rig
+    anna = rig.user("Anna Berg", "officer-1")
+    _pair(rig, anna)
+    assert rig.api("DELETE", f"/api/v1/users/{anna}/tag").status_code == 204
+    assert rig.api("GET", f"/api/v1/users/{anna}/equipment").json()["tag"] is None
+    assert rig.api("DELETE", f"/api/v1/users/{anna}/tag").status_code == 404
+    _pair(rig, anna)
+    page = rig.form(f"/users/{anna}/equipment/tag/remove", {}).text
+    assert "The self-assign tag is removed." in page
+    assert rig.api("GET", f"/api/v1/users/{anna}/equipment").json()["tag"] is None
+    again = rig.form(f"/users/{anna}/equipment/tag/remove", {}).text
+    assert "No tag is paired." in again

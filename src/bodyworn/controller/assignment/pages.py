@@ -79,15 +79,9 @@ async def tag_tap(request: Request, user_uuid: str) -> Response:
 @router.post("/users/{user_uuid}/equipment/tag/remove")
 async def tag_remove(request: Request, user_uuid: str) -> Response:
     """Unpair the user's self-assign tag."""
-    ctx = ctx_of(request)
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.remove_tag(session, ctx.clock, user_uuid, actor=_actor(request),
-                               source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await ctx_of(request).transact(service.remove_tag, user_uuid, actor=_actor(request),
+                                       source=source_of(request))
     except LookupError:
         return await _partial(request, user_uuid, error="No tag is paired.")
     return await _partial(request, user_uuid, notice="The self-assign tag is removed.")
@@ -147,14 +141,9 @@ async def policy_submit(request: Request) -> Response:
     except ValueError:
         return await policy_page(request, error="Hours per shift must be a number.")
     firmware = str(form.get("firmware") or "").strip() or None
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.set_policy(session, ctx.clock, hours, firmware, actor=_actor(request),
-                               source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await ctx.transact(service.set_policy, hours, firmware, actor=_actor(request),
+                           source=source_of(request))
     except service.AssignmentRefused as exc:
         return await policy_page(request, error=exc.message)
     return await policy_page(request, saved=True)
@@ -267,15 +256,9 @@ async def api_tag_tap(request: Request, user_uuid: str,
 @api.delete("/users/{user_uuid}/tag", status_code=204)
 async def api_tag_remove(request: Request, user_uuid: str) -> Response:
     """Unpair the user's self-assign tag."""
-    ctx = ctx_of(request)
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.remove_tag(session, ctx.clock, user_uuid, actor=_actor(request),
-                               source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await ctx_of(request).transact(service.remove_tag, user_uuid, actor=_actor(request),
+                                       source=source_of(request))
     except LookupError:
         return JSONResponse({"detail": "no tag paired"}, status_code=404)
     return Response(status_code=204)
@@ -326,15 +309,9 @@ async def get_policy(request: Request) -> dict[str, Any]:
 @api.put("/assignment/settings", response_model=None)
 async def put_policy(request: Request, body: PolicyBody) -> Response | dict[str, Any]:
     """Change self-assign readiness (firmware null: the newest among the cameras)."""
-    ctx = ctx_of(request)
-
-    def work() -> dict[str, Any]:
-        with ctx.factory() as session, session.begin():
-            p = service.set_policy(session, ctx.clock, body.shift_hours, body.firmware,
-                                   actor=_actor(request), source=source_of(request))
-            return {"shift_hours": p.shift_hours, "firmware": p.firmware}
-
     try:
-        return await run_in_threadpool(work)
+        p = await ctx_of(request).transact(service.set_policy, body.shift_hours, body.firmware,
+                                           actor=_actor(request), source=source_of(request))
     except service.AssignmentRefused as exc:
         return _refused(exc)
+    return {"shift_hours": p.shift_hours, "firmware": p.firmware}

@@ -167,13 +167,9 @@ async def delete_profile(request: Request, profile_id: RowIdPath) -> Response:
     """Remove a profile that no user has and that is not the default (else 409)."""
     ctx = ctx_of(request)
 
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.remove(session, ctx.clock, profile_id, actor=request.state.account.username,
-                           source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await ctx.transact(service.remove, profile_id, actor=request.state.account.username,
+                           source=source_of(request))
     except service.ProfileRefused as exc:
         return _errors(exc.errors, 409)
     except LookupError:

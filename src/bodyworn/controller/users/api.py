@@ -243,13 +243,9 @@ async def delete_user(request: Request, user_uuid: str) -> Response:
     """Remove a user here; the content destination keeps it, marked inactive."""
     ctx = ctx_of(request)
 
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.remove(session, ctx.clock, user_uuid, actor=request.state.account.username,
-                           source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await ctx.transact(service.remove, user_uuid, actor=request.state.account.username,
+                           source=source_of(request))
     except LookupError:
         return _missing(user_uuid)
     return Response(status_code=204)
