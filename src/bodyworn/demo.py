@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 HOST = "127.0.0.1"
 STATIONS, BAYS, CAMERAS = 2, 8, 16
 SPEED = 60.0
+# Ctrl-C must stop the demo even while a browser holds connections open.
+SHUTDOWN_GRACE = 5
 STATE_FILE = "demo.json"
 CREDENTIALS_FILE = "credentials.txt"
 CONNECTION_FILE = "connection.json"
@@ -355,7 +357,8 @@ def run_demo(
     cert, key = ensure_default_certificate(controller_dir)
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=state.controller_port,
                                            log_level="warning", proxy_headers=False,
-                                           ssl_certfile=str(cert), ssl_keyfile=str(key)))
+                                           ssl_certfile=str(cert), ssl_keyfile=str(key),
+                                           timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
     console.print("bodyworn demo", style="bold")
     console.print(f"  Manager:             {manager_url}", markup=False)

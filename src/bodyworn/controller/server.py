@@ -35,5 +35,6 @@ def serve(
     if console is not None:
         state = "ready" if ctx.set_up else "not set up yet: open it to run the setup wizard"
         console.print(f"Controller on {scheme}://{host}:{port}/ ({state})", markup=False)
+    # A browser holding keep-alive connections must not keep the controller from stopping.
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
-                proxy_headers=False, **ssl)  # type: ignore[arg-type]
+                proxy_headers=False, timeout_graceful_shutdown=10, **ssl)  # type: ignore[arg-type]

@@ -66,6 +66,8 @@ async def make_server(
             log_level=log_level,
             ssl_certfile=cert,
             ssl_keyfile=key,
+            # Open browser or client connections must not keep the CD from stopping.
+            timeout_graceful_shutdown=5,
         )
     )
 
