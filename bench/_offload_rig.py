@@ -50,9 +50,9 @@ def reset_peak_rss() -> bool:
     return True
 
 
-def write_random(path: Path, size: int) -> str:
-    """Write `size` random bytes to `path`; its sha256."""
-    sha = hashlib.sha256()
+def write_random(path: Path, size: int) -> tuple[str, str]:
+    """Write `size` random bytes to `path`; their sha256 and md5 (a camera keeps both)."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         left = size
@@ -60,8 +60,9 @@ def write_random(path: Path, size: int) -> str:
             block = os.urandom(min(CHUNK, left))
             fh.write(block)
             sha.update(block)
+            md5.update(block)
             left -= len(block)
-    return sha.hexdigest()
+    return sha.hexdigest(), md5.hexdigest()
 
 
 class RandomClipSink:
@@ -75,7 +76,7 @@ class RandomClipSink:
         from bodyworn.devices.video import ContainerType, clip_name
 
         path = self.directory / clip_name(clip.start, recording.id, ContainerType.MKV)
-        clip.sha256 = write_random(path, self.size)
+        clip.sha256, clip.md5 = write_random(path, self.size)
         clip.path, clip.size = path, self.size
 
 

@@ -71,6 +71,12 @@ class FakeCD:
         self.log: list[Logged] = []
         self.etag_override: dict[str, str] = {}
         self.auth_count = 0
+        # Object PUTs matching `slow_puts` are held `slow_seconds` before they are answered;
+        # `most_puts_at_once` is the largest number of object PUTs ever in flight together.
+        self.slow_puts: re.Pattern[str] | None = None
+        self.slow_seconds = 0.0
+        self.puts_in_flight = 0
+        self.most_puts_at_once = 0
 
     def fault(self, method: str, path: str, status: int, times: int = 1, **kw: object) -> None:
         self.faults.append(Fault(method, re.compile(path), status, times, **kw))  # type: ignore[arg-type]
@@ -89,6 +95,15 @@ class FakeCD:
         path = "/" + request.path_params["path"]
         headers = {k.lower(): v for k, v in request.headers.items()}
         body = await request.body()
+        slow = (request.method == "PUT" and self.slow_puts is not None
+                and self.slow_puts.search(path) is not None)
+        if slow:
+            self.puts_in_flight += 1
+            self.most_puts_at_once = max(self.most_puts_at_once, self.puts_in_flight)
+            try:
+                await asyncio.sleep(self.slow_seconds)
+            finally:
+                self.puts_in_flight -= 1
         resp = await self._dispatch(request.method, path, headers, body, request)
         self.log.append(
             Logged(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -125,6 +127,16 @@ async def test_503_waits_for_retry_after_then_succeeds(
     assert [r.status for r in clip_puts] == [503, 201]
     # The retry re-read the file from its first byte.
     assert clip_puts[1].body_md5 == hashlib.md5(rec.clips[0].path.read_bytes()).hexdigest()
+
+
+async def test_a_busy_login_waits_for_retry_after_too(fake: FakeCD, conn: CDConnection) -> None:
+    fake.fault("GET", r"^/auth/v1\.0$", 503, times=1, headers={"Retry-After": "1"})
+    async with CDClient(conn, retry=FAST) as client:
+        began = time.monotonic()
+        await client.put_user(CDUser("u-1", "Al"))
+        waited = time.monotonic() - began
+    assert waited >= 0.9  # the FAST policy alone would wait 0.01 s
+    assert [r.status for r in fake.requests("GET") if r.path == "/auth/v1.0"] == [503, 200]
 
 
 async def test_500_and_timeouts_retry_then_give_up(
@@ -437,3 +449,73 @@ async def test_a_deleted_system_container_is_made_again(fake: FakeCD, conn: CDCo
         del fake.containers["Users"]
         await client.put_user(CDUser("u-2", "Bo"))
     assert ("Users", "u-2") in fake.objects
+
+
+async def test_clips_of_a_recording_go_up_a_few_at_a_time(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    fake.slow_puts, fake.slow_seconds = re.compile(r"\.mkv$"), 0.2
+    rec = make_recording(tmp_path, clips=5)
+    async with CDClient(conn, retry=FAST, clip_uploads=3) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "delivered"
+    assert fake.most_puts_at_once == 3
+    stored = sorted(n for (c, n) in fake.objects if c == result.container and n.endswith(".mkv"))
+    assert len(stored) == 5
+    # Complete only after every clip: the POST comes after the last clip PUT finished.
+    log = [r for r in fake.log if r.path.startswith(f"/v1.0/abc/{result.container}")]
+    assert log[-1].method == "POST"
+
+
+async def test_one_clip_refused_stops_the_others_and_the_recording_is_rerouted(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    # Without rejected content: the recording is not transferred; the other uploads of it
+    # were cancelled rather than left running on their own.
+    fake.slow_puts, fake.slow_seconds = re.compile(r"_08(35|40|45|50)00_\d+\.mkv$"), 0.5
+    fake.fault("PUT", r"_083000_\d+\.mkv$", 400)
+    rec = make_recording(tmp_path, clips=5)
+    async with CDClient(conn, retry=FAST, clip_uploads=5) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "not_transferred" and "400" in (result.reason or "")
+    await asyncio.sleep(0.7)  # longer than the held uploads: none of them lands later
+    assert not [n for (c, n) in fake.objects if n.endswith(".mkv")]
+
+
+async def test_clips_stored_early_are_checked_not_resent_unless_changed(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    rec = make_recording(tmp_path, clips=3)
+    async with CDClient(conn, retry=FAST) as client:
+        early: dict[str, str] = {}
+        for clip in rec.clips[:2]:
+            early.update(await client.store_clip(rec, clip))
+        name = next(iter({c for (c, _) in fake.objects if c != "System"}))
+        assert fake.containers[name]["status"] == "Transferring"
+        assert len(early) == 2
+        # One early object is lost at the CD before the recording is delivered.
+        lost = sorted(early)[1]
+        del fake.objects[(name, lost)]
+        fake.log.clear()
+        result = await client.deliver_recording(rec, early=early)
+    assert result.outcome == "delivered"
+    put = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")
+           if r.path.endswith(".mkv")]
+    kept = sorted(early)[0]
+    assert kept not in put and lost in put and len(put) == 2, put
+    assert fake.containers[name]["status"] == "Complete"
+    assert {n for (c, n) in fake.objects if c == name} >= set(early)
+
+
+async def test_nothing_is_stored_early_into_a_complete_recording(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        await client.deliver_recording(rec)
+        fake.log.clear()
+        assert await client.store_clip(rec, rec.clips[0]) == {}
+    assert [r.method for r in fake.log] == ["HEAD"]

@@ -174,3 +174,21 @@ async def test_large_clip_streams_in_constant_memory(swift: SwiftInstance, tmp_p
     assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 48 MiB clip"
     head = Raw(swift, "bwfull").head(f"{result.container}/{result.objects[0]}")
     assert int(head.headers["Content-Length"]) == size
+
+
+async def test_a_wrong_camera_md5_is_replaced_by_our_own_after_swift_refuses_it(
+    swift: SwiftInstance, tmp_path: Path
+) -> None:
+    rec = make_recording(tmp_path, clips=2, clip_bytes=4096)
+    real = [hashlib.md5(c.path.read_bytes()).hexdigest() for c in rec.clips]
+    # The first clip's md5 as the camera announced it is wrong; the second one is right.
+    wrong = replace(rec.clips[0], md5="0" * 32)
+    rec = replace(rec, clips=(wrong, replace(rec.clips[1], md5=real[1])))
+    conn = connection(swift, "bwfull", full_store_and_read=True)
+    async with CDClient(conn, retry=RETRY) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "delivered"
+    raw = Raw(swift, "bwfull")
+    clips = sorted(o for o in result.objects if o.endswith((".mkv", ".mp4")))
+    etags = [raw.head(f"{result.container}/{o}").headers["Etag"].strip('"') for o in clips]
+    assert sorted(etags) == sorted(real)

@@ -23,6 +23,7 @@ from bodyworn.cdclient import CDConnection, RetryPolicy
 from bodyworn.cdclient.conformance import run_conformance
 from bodyworn.destination.cli import destination_app, parse_fault
 from bodyworn.destination.config import connection_file_for, load_destination
+from bodyworn.destination.swift import FaultKind
 from bodyworn.domain.connection_file import parse_connection_file
 
 SWIFT = Path(sys.executable).parent / "swift"
@@ -70,8 +71,16 @@ def test_connection_file_https_and_encryption(tmp_path: Path) -> None:
 def test_parse_fault() -> None:
     rule = parse_fault("Users/=503:2")
     assert (rule.prefix, rule.status, rule.times) == ("Users/", 503, 2)
+    assert rule.kind is FaultKind.STATUS
     assert parse_fault("auth=500").times is None
-    for bad in ("Users/", "x=200", "x=5xx", "x=503:0"):
+    assert (parse_fault("auth=reset:1").kind, parse_fault("auth=reset:1").times) == (
+        FaultKind.RESET, 1)
+    assert parse_fault("=cut").kind is FaultKind.CUT and parse_fault("=cut").prefix == ""
+    slow = parse_fault("Devices/=slow2.5:3")
+    assert (slow.kind, slow.delay, slow.times) == (FaultKind.SLOW, 2.5, 3)
+    assert parse_fault("Users/=expire-tokens").kind is FaultKind.EXPIRE_TOKENS
+    for bad in ("Users/", "x=200", "x=5xx", "x=503:0", "x=slow", "x=slow0", "x=slow-1",
+                "x=resets", "x=cut:0"):
         with pytest.raises(typer.BadParameter):
             parse_fault(bad)
 
@@ -124,6 +133,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         str(pw),
         "--fault",
         "Devices/FAULTY=507",
+        "--fault",
+        "Devices/DROPPED=reset",
     ]
     # Output goes to a file: a pipe nobody reads would stall the server once it fills.
     log = data.parent / "server.log"
@@ -165,6 +176,8 @@ def test_server_process_answers_auth_browser_and_faults(server: Running) -> None
     storage = r.headers["X-Storage-Url"]
     assert httpx.put(f"{storage}/Devices", headers=token).status_code == 201
     assert httpx.put(f"{storage}/Devices/FAULTY", headers=token, content=b"").status_code == 507
+    with pytest.raises(httpx.TransportError):
+        httpx.put(f"{storage}/Devices/DROPPED", headers=token, content=b"")
     output = server.log.read_text()
     assert "FAULT INJECTION ON" in output and "Evidence browser:" in output
     assert PASSWORD not in output  # a password from a file is never echoed

@@ -95,3 +95,77 @@ def test_removal_only_when_told_and_idempotent(tmp_path: Path) -> None:
 def test_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="not a spool name"):
         Spool(tmp_path).path(SERIAL, name)
+
+
+class Raw:
+    """A RawStream over bytes that hands out at most `step` bytes per read."""
+
+    def __init__(self, data: bytes, step: int = 100_000, fail_after: int | None = None):
+        self.data, self.pos, self.step, self.fail_after = data, 0, step, fail_after
+        self.closed = False
+
+    def readinto(self, buffer: memoryview) -> int:
+        if self.fail_after is not None and self.pos >= self.fail_after:
+            raise ConnectionResetError("the camera went away")
+        n = min(len(buffer), self.step, len(self.data) - self.pos)
+        if self.fail_after is not None:
+            n = min(n, self.fail_after - self.pos)
+        buffer[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_raw_stream_is_received_over_many_buffers_with_both_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bodyworn.store.spool as spool_mod
+
+    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)  # several buffers, reused
+    spool = Spool(tmp_path)
+    sources: list[Raw] = []
+
+    def read(have: int) -> Raw:
+        sources.append(Raw(DATA[have:]))
+        return sources[-1]
+
+    entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, read)
+    assert (entry.sha256, entry.md5) == (SHA, MD5)
+    assert spool.path(SERIAL, NAME).read_bytes() == DATA
+    assert sources[0].closed
+
+
+def test_a_raw_stream_broken_mid_way_keeps_what_arrived_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bodyworn.store.spool as spool_mod
+
+    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
+    spool = Spool(tmp_path)
+    with pytest.raises(ConnectionResetError):
+        spool.ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Raw(DATA, fail_after=450_000))
+    # The block being filled when the link broke is kept too: nothing is asked for twice.
+    assert spool.part_size(SERIAL, NAME) == 450_000
+    asked: list[int] = []
+
+    def rest(have: int) -> Raw:
+        asked.append(have)
+        return Raw(DATA[have:])
+
+    entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, rest)
+    assert asked == [450_000]
+    assert (entry.sha256, entry.md5) == (SHA, MD5)
+    assert spool.path(SERIAL, NAME).read_bytes() == DATA
+
+
+def test_the_cameras_md5_is_kept_and_not_recomputed(tmp_path: Path) -> None:
+    # The CD checks uploads against the camera's md5; the spool checks the sha256 only.
+    announced = "f" * 32
+    entry = Spool(tmp_path).ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Raw(DATA[have:]),
+                                   md5=announced)
+    assert entry.md5 == announced
+    with pytest.raises(SpoolMismatch):
+        Spool(tmp_path / "other").ingest(SERIAL, NAME, len(DATA), SHA,
+                                         lambda have: Raw(DATA[:-1] + b"?"), md5=MD5)

@@ -74,8 +74,13 @@ class FileBody:
         self.chunk_bytes = chunk_bytes
         self._size = path.stat().st_size
         self._md5 = md5
+        self.md5_given = md5 is not None
         self._on_chunk = on_chunk
         self.streams_opened = 0
+
+    def forget_md5(self) -> None:
+        """Drop a given md5: the next `md5()` is taken over the file itself."""
+        self._md5, self.md5_given = None, False
 
     @property
     def size(self) -> int:

@@ -54,6 +54,7 @@ from bodyworn.cdclient.errors import (
 from bodyworn.cdclient.records import (
     CDDevice,
     CDUser,
+    ClipFile,
     RecordingUpload,
     bookmark_metadata,
     clip_metadata,
@@ -174,8 +175,11 @@ class CDClient:
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_clip_bytes: Callable[[int], None] | None = None,
+        clip_uploads: int = 3,
     ) -> None:
         self.connection = connection
+        # Clips of one recording sent at once (a CD is many disks behind one endpoint).
+        self._clip_uploads = max(1, clip_uploads)
         # Called with each chunk's size as clip bytes are sent (progress bars); a retried
         # upload reports its bytes again.
         self._on_clip_bytes = on_clip_bytes
@@ -238,6 +242,8 @@ class CDClient:
         conn = self.connection
         problems: list[str] = []
         transient = False
+        # The soonest any busy auth endpoint said to come back (Retry-After), if one did.
+        retry_after: float | None = None
         for uri in conn.uris:
             try:
                 resp = await self._http.get(
@@ -255,7 +261,11 @@ class CDClient:
                 continue
             if not 200 <= status < 300:
                 problems.append(f"{uri}: HTTP {status}")
-                transient = transient or status >= 500 or status == 429
+                if status >= 500 or status == 429:
+                    transient = True
+                    wait = parse_retry_after(resp.headers.get("Retry-After"), self._clock.now())
+                    if wait is not None:
+                        retry_after = wait if retry_after is None else min(retry_after, wait)
                 continue
             token = resp.headers.get("X-Auth-Token")
             storage = resp.headers.get("X-Storage-Url")
@@ -271,7 +281,7 @@ class CDClient:
             return
         message = "authentication failed: " + "; ".join(problems)
         if transient:
-            raise _Retryable(message)
+            raise _Retryable(message, retry_after=retry_after)
         if all("credentials refused" in p for p in problems):
             raise CDAuthError(message, status=401)
         raise CDProtocolError(message)
@@ -346,6 +356,12 @@ class CDClient:
                 # server stopped reading for; a fresh login costs one small request.
                 self._forget_token(token)
                 raise _Retryable(f"{method} {url}: {exc!r}") from exc
+            if resp.status_code == 422 and isinstance(body, FileBody) and body.md5_given:
+                # The bytes did not match the md5 we sent, which came from the camera: the
+                # retry sends our own, taken over the file (its sha256 was checked at ingest).
+                given = await body.md5()
+                body.forget_md5()
+                log.warning("cd.md5_mismatch", url=url, given=given, actual=await body.md5())
             if resp.status_code == 401 and not renewed:
                 log.info("cd.reauthenticate", url=url)
                 self._forget_token(token)
@@ -400,7 +416,8 @@ class CDClient:
         body: ObjectBody,
         metadata: Mapping[str, str | None],
         content_type: str,
-    ) -> None:
+    ) -> str:
+        """PUT one object; the md5 it was stored with (the CD checked it)."""
         headers = metadata_headers("object", metadata)
         headers["Content-Type"] = content_type
         path = _object_path(container, name)
@@ -413,6 +430,20 @@ class CDClient:
             self._containers.discard(container)
             await self._ensure_container(container)
             await self._request("PUT", path, ok=frozenset({201}), headers=headers, body=body)
+        return await body.md5()
+
+    async def _holds(self, container: str, sums: Mapping[str, str]) -> bool:
+        """True when the CD holds every object named in `sums` with that md5 as its ETag."""
+        for name, md5 in sums.items():
+            try:
+                resp = await self._request(
+                    "HEAD", _object_path(container, name), ok=frozenset({200})
+                )
+            except CDNotFound:
+                return False
+            if resp.headers.get("Etag", "").strip('"') != md5:
+                return False
+        return True
 
     async def _get_small(self, container: str, name: str) -> httpx.Response | None:
         """GET an object, or None when it is missing or not ours to read."""
@@ -561,8 +592,29 @@ class CDClient:
 
     # --- recordings ---------------------------------------------------------------------------
 
-    async def deliver_recording(self, rec: RecordingUpload) -> DeliveryResult:
-        """Store a whole recording and mark it Complete; a 400 routes it per capabilities."""
+    async def store_clip(self, rec: RecordingUpload, clip: ClipFile) -> dict[str, str]:
+        """Store one clip of a recording ahead of the rest of it: {object name: md5}.
+
+        For a recording still arriving: its container is made (`Transferring`) and the clip
+        stored now, so `deliver_recording(rec, early=...)` later checks these objects with
+        a HEAD instead of sending them again. Nothing is written into a Complete container.
+        """
+        name = recording_container_name(rec.user_uuid, rec.bwc_serial, rec.trigger_on_time)
+        existing = await self.object_metadata(name)
+        if existing is not None and meta_get(existing, "Status") == "Complete":
+            return {}
+        if existing is None:
+            await self._ensure_container(name, recording_metadata(rec, name, "Transferring"))
+        return dict(await self._put_clip(name, rec, clip))
+
+    async def deliver_recording(
+        self, rec: RecordingUpload, *, early: Mapping[str, str] | None = None
+    ) -> DeliveryResult:
+        """Store a whole recording and mark it Complete; a 400 routes it per capabilities.
+
+        `early`: objects `store_clip` already stored ({name: md5}); each is checked at the
+        CD (present, same ETag) and only sent again when it is not there as it was.
+        """
         # Safe to call again after a crash: objects are overwritten, and a container that
         # is already Complete is left alone (the controller never touches it again).
         if not rec.clips:
@@ -578,7 +630,7 @@ class CDClient:
             return DeliveryResult("delivered", name, reason="already Complete at the CD")
         try:
             objects = await self._store_recording(
-                name, recording_metadata(rec, name, "Transferring"), rec, caps
+                name, recording_metadata(rec, name, "Transferring"), rec, caps, early or {}
             )
             await self._request(
                 "POST",
@@ -616,23 +668,30 @@ class CDClient:
         meta: Mapping[str, str | None],
         rec: RecordingUpload,
         caps: Capabilities,
+        early: Mapping[str, str] | None = None,
     ) -> tuple[str, ...]:
         await self._ensure_container(container, meta)
-        stored: list[str] = []
         ctype = self.connection.container_type
-        for clip in rec.clips:
+        slots = asyncio.Semaphore(self._clip_uploads)
+        early = early or {}
+
+        async def put_clip(clip: ClipFile) -> list[str]:
             obj = clip_object_name(clip.start, rec.recording_id, ctype)
-            body = FileBody(
-                clip.path, self._chunk_bytes, md5=clip.md5, on_chunk=self._on_clip_bytes
-            )
-            stored += await self._put_content(
-                container,
-                obj,
-                body,
-                clip_metadata(clip, ctype),
-                _CLIP_CONTENT_TYPES[ctype],
-                clip.start,
-            )
+            names = [key_object_name(obj), obj] if self._public_key is not None else [obj]
+            async with slots:
+                if all(n in early for n in names) and await self._holds(
+                    container, {n: early[n] for n in names}
+                ):
+                    return names
+                return [n for n, _ in await self._put_clip(container, rec, clip)]
+
+        try:
+            # The first failure cancels the other uploads of the recording.
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(put_clip(clip)) for clip in rec.clips]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        stored = [name for task in tasks for name in task.result()]
         if rec.gnss_track and caps.supports(STORE_GNSS_TRACK):
             obj = gnss_object_name(rec.start_time, rec.recording_id, rec.bwc_serial)
             stored += await self._put_content(
@@ -656,6 +715,20 @@ class CDClient:
                 stored.append(obj)
         return tuple(stored)
 
+    async def _put_clip(
+        self, container: str, rec: RecordingUpload, clip: ClipFile
+    ) -> list[tuple[str, str]]:
+        ctype = self.connection.container_type
+        body = FileBody(clip.path, self._chunk_bytes, md5=clip.md5, on_chunk=self._on_clip_bytes)
+        return await self._put_content_sums(
+            container,
+            clip_object_name(clip.start, rec.recording_id, ctype),
+            body,
+            clip_metadata(clip, ctype),
+            _CLIP_CONTENT_TYPES[ctype],
+            clip.start,
+        )
+
     async def _put_content(
         self,
         container: str,
@@ -665,21 +738,35 @@ class CDClient:
         content_type: str,
         start: datetime,
     ) -> list[str]:
-        """PUT a clip or GNSS object, encrypted with its `.key` object when asked."""
+        sent = await self._put_content_sums(container, obj, plain, meta, content_type, start)
+        return [name for name, _ in sent]
+
+    async def _put_content_sums(
+        self,
+        container: str,
+        obj: str,
+        plain: FileBody | BytesBody,
+        meta: Mapping[str, str | None],
+        content_type: str,
+        start: datetime,
+    ) -> list[tuple[str, str]]:
+        """PUT a clip or GNSS object, encrypted with its `.key` object when asked.
+
+        [(object name, md5 stored)], the key object first.
+        """
         if self._public_key is None:
-            await self._put_object(container, obj, plain, meta, content_type)
-            return [obj]
+            return [(obj, await self._put_object(container, obj, plain, meta, content_type))]
         enc = new_object_encryption(self._public_key, self.connection.public_key_id or "")
         key_name = key_object_name(obj)
         # Key first: a CD that processes a clip as soon as it lands finds its key there.
-        await self._put_object(
+        key_md5 = await self._put_object(
             container,
             key_name,
             BytesBody(enc.key_file.to_bytes()),
             key_metadata(start),
             "application/json",
         )
-        await self._put_object(
+        obj_md5 = await self._put_object(
             container, obj, EncryptedBody(plain, enc.content_key), meta, "application/octet-stream"
         )
-        return [key_name, obj]
+        return [(key_name, key_md5), (obj, obj_md5)]

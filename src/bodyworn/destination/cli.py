@@ -24,26 +24,46 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DATA_DIR_HELP = "Data directory of the content destination (settings, keys, stored evidence)."
 FAULT_HELP = (
-    "FOR TESTS ONLY: answer STATUS to requests whose <container>/<object> path (or 'auth') "
-    "starts with PREFIX, COUNT times or always. Repeatable. Example: Users/=503:2"
+    "FOR TESTS ONLY: PREFIX=ACTION[:COUNT] misbehaves on requests whose "
+    "<container>/<object> path (or 'auth') starts with PREFIX, COUNT times or always. "
+    "ACTION is a STATUS (4xx/5xx) to answer, "
+    "'reset' (drop the connection first), 'cut' (carry out, drop mid-answer), "
+    "'slowSECONDS' (answer late) or 'expire-tokens' (invalidate every token so far). "
+    "Repeatable. Examples: Users/=503:2, auth=reset:1, Devices/=slow3"
 )
-_FAULT = re.compile(r"^(?P<prefix>[^=]*)=(?P<status>\d{3})(?::(?P<count>\d+))?$")
+_FAULT = re.compile(
+    r"^(?P<prefix>[^=]*)="
+    r"(?P<action>\d{3}|reset|cut|expire-tokens|slow(?P<seconds>\d+(?:\.\d+)?))"
+    r"(?::(?P<count>\d+))?$"
+)
 
 
 def parse_fault(text: str) -> FaultRule:
-    """Parse `PREFIX=STATUS[:COUNT]` into a fault rule; raises typer.BadParameter."""
+    """Parse `PREFIX=ACTION[:COUNT]` into a fault rule; raises typer.BadParameter."""
     from bodyworn.destination.swift import FaultRule
 
     m = _FAULT.match(text)
     if not m:
-        raise typer.BadParameter(f"{text!r} is not PREFIX=STATUS[:COUNT]", param_hint="--fault")
-    status = int(m["status"])
-    if not 400 <= status <= 599:
-        raise typer.BadParameter(f"status {status} is not a 4xx or 5xx", param_hint="--fault")
+        raise typer.BadParameter(f"{text!r} is not PREFIX=ACTION[:COUNT]", param_hint="--fault")
     count = int(m["count"]) if m["count"] is not None else None
     if count == 0:
         raise typer.BadParameter("COUNT must be at least 1", param_hint="--fault")
-    return FaultRule(status=status, prefix=m["prefix"], times=count)
+    prefix, action = m["prefix"], m["action"]
+    if action == "reset":
+        return FaultRule.reset(prefix, times=count)
+    if action == "cut":
+        return FaultRule.cut(prefix, times=count)
+    if action == "expire-tokens":
+        return FaultRule.expire_tokens(prefix, times=count)
+    if m["seconds"] is not None:
+        seconds = float(m["seconds"])
+        if seconds <= 0:
+            raise typer.BadParameter("slow needs more than 0 seconds", param_hint="--fault")
+        return FaultRule.slow(prefix, seconds, times=count)
+    status = int(action)
+    if not 400 <= status <= 599:
+        raise typer.BadParameter(f"status {status} is not a 4xx or 5xx", param_hint="--fault")
+    return FaultRule(status=status, prefix=prefix, times=count)
 
 
 def _scheme(https: bool) -> str:

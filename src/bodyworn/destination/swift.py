@@ -12,10 +12,15 @@ merged metadata, object PUT and POST on their recording container's stored metad
 rejected-content containers need `StoreRejectedContent` published, and a recording
 whose Status is Complete is final (403 to any change). DELETE is refused (405):
 evidence is not removed through the API.
+
+For tests only, `FaultRule`s make it misbehave on purpose (error statuses, dropped
+connections, slow answers, tokens expiring), and `requests` counts what reached it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import re
@@ -23,9 +28,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from starlette.applications import Starlette
@@ -199,13 +206,43 @@ class TokenBook:
             return None
         return found[0]
 
+    def revoke_all(self) -> int:
+        """Make every token issued so far invalid now; returns how many there were."""
+        with self._lock:
+            count = len(self._tokens)
+            self._tokens.clear()
+        return count
+
+
+class FaultKind(StrEnum):
+    """What a test-only fault rule does to the requests it matches."""
+
+    # Answer `status` (with Retry-After when the rule has one); nothing is carried out.
+    STATUS = "status"
+    # Drop the connection before carrying out or answering anything: the client sees a
+    # transport error (the server closed, or reset, the connection), never a status.
+    RESET = "reset"
+    # Carry the request out, then drop the connection in the middle of the answer: half
+    # the body its Content-Length promised, or nothing at all when it has no body. The
+    # client cannot tell that the request took effect.
+    CUT = "cut"
+    # Sit on the request for `delay` seconds, then carry it out as usual; when the client
+    # gives up and hangs up first, nothing is carried out.
+    SLOW = "slow"
+    # Every token issued so far stops being valid, then the request goes on as usual
+    # (so a storage request carrying one of them is answered 401).
+    EXPIRE_TOKENS = "expire-tokens"
+
 
 @dataclass
 class FaultRule:
-    """Test-only fault injection: answer `status` to requests whose path starts with `prefix`.
+    """Test-only fault injection for requests whose path starts with `prefix`.
 
     `prefix` is matched against `auth` for the auth endpoint and `<container>/<object>`
-    for storage requests; `times` None means every time.
+    for storage requests (`""` for the account); `methods` None means any method,
+    `times` None means every time. `kind` says what happens (`FaultKind`); `status` and
+    `retry_after` are for `STATUS`, `delay` (seconds) for `SLOW`. RESET and CUT need a
+    real connection (the CD served by uvicorn): in-process there is none to drop.
     """
 
     status: int
@@ -213,6 +250,34 @@ class FaultRule:
     methods: frozenset[str] | None = None
     times: int | None = None
     retry_after: int | None = None
+    kind: FaultKind = FaultKind.STATUS
+    delay: float = 0.0
+    # How many requests this rule has answered so far.
+    hits: int = field(default=0, compare=False)
+
+    @classmethod
+    def reset(cls, prefix: str, *, methods: frozenset[str] | None = None,
+              times: int | None = None) -> FaultRule:
+        """Drop the connection before the request is carried out."""
+        return cls(0, prefix, methods, times, kind=FaultKind.RESET)
+
+    @classmethod
+    def cut(cls, prefix: str, *, methods: frozenset[str] | None = None,
+            times: int | None = None) -> FaultRule:
+        """Carry the request out, then drop the connection mid-answer."""
+        return cls(0, prefix, methods, times, kind=FaultKind.CUT)
+
+    @classmethod
+    def slow(cls, prefix: str, seconds: float, *, methods: frozenset[str] | None = None,
+             times: int | None = None) -> FaultRule:
+        """Wait `seconds` before carrying the request out."""
+        return cls(0, prefix, methods, times, kind=FaultKind.SLOW, delay=seconds)
+
+    @classmethod
+    def expire_tokens(cls, prefix: str, *, methods: frozenset[str] | None = None,
+                      times: int | None = None) -> FaultRule:
+        """Invalidate every token issued so far when a matching request arrives."""
+        return cls(0, prefix, methods, times, kind=FaultKind.EXPIRE_TOKENS)
 
     def take(self, method: str, path: str) -> bool:
         """True (and count one use) when this rule answers the request."""
@@ -224,7 +289,99 @@ class FaultRule:
             if self.times <= 0:
                 return False
             self.times -= 1
+        self.hits += 1
         return True
+
+
+@dataclass(frozen=True)
+class RequestCount:
+    """How many requests had reached the Swift API at one moment."""
+
+    total: int = 0
+    by_method: Mapping[str, int] = field(default_factory=dict)
+    logins: int = 0
+
+    def since(self, earlier: RequestCount) -> RequestCount:
+        """The requests that arrived after `earlier` was taken."""
+        methods = {m: n - earlier.by_method.get(m, 0) for m, n in self.by_method.items()}
+        return RequestCount(self.total - earlier.total,
+                            {m: n for m, n in methods.items() if n},
+                            self.logins - earlier.logins)
+
+
+class RequestCounter:
+    """Counts requests reaching the Swift API (per method, logins) and those still open.
+
+    For tests that bound how hard a client hits the CD; a request is counted when it
+    arrives, whatever its answer (faults included).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_method: Counter[str] = Counter()
+        self._logins = 0
+        self._open = 0
+
+    def arrived(self, method: str, *, login: bool) -> None:
+        """Note one request coming in."""
+        with self._lock:
+            self._by_method[method] += 1
+            self._logins += login
+            self._open += 1
+
+    def finished(self) -> None:
+        """Note one request done with (answered, dropped or abandoned)."""
+        with self._lock:
+            self._open -= 1
+
+    def snapshot(self) -> RequestCount:
+        """The counts now."""
+        with self._lock:
+            return RequestCount(sum(self._by_method.values()), dict(self._by_method),
+                                self._logins)
+
+    @property
+    def total(self) -> int:
+        """Requests so far."""
+        return self.snapshot().total
+
+    @property
+    def in_flight(self) -> int:
+        """Requests arrived but not finished yet."""
+        with self._lock:
+            return self._open
+
+
+def _fault_path(path: str) -> str | None:
+    """What fault prefixes are matched against: `auth`, `<container>/<object>`, or None."""
+    if path in ("/auth/v1.0", "/auth/v1"):
+        return "auth"
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[0] or parts[1] != "v1" or not parts[2]:
+        return None
+    return parts[3] if len(parts) == 4 else ""
+
+
+async def _drop_connection(receive: Receive) -> None:
+    """Abort the request's TCP connection (uvicorn's), then wait until the server sees it."""
+    # uvicorn hands the app a bound method of its per-request cycle, which holds the
+    # connection's transport; ASGI itself has no way to say "drop this connection".
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        raise RuntimeError("a reset or cut fault needs a connection served by uvicorn")
+    transport.abort()
+    # Once uvicorn notices the loss it neither answers 500 nor writes to the dead socket.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(5):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+def _content_length(start: Message) -> int:
+    for name, value in start.get("headers", []):
+        if bytes(name).lower() == b"content-length":
+            return int(value)
+    return 0
 
 
 class MetadataRejected(StoreError):
@@ -271,6 +428,7 @@ class SwiftApp:
         self.tokens = TokenBook(self.clock, token_ttl)
         self.careful = careful
         self.faults = list(faults)
+        self.requests = RequestCounter()
         self.routes = Starlette(
             routes=[
                 Route("/auth/v1.0", self.auth, methods=["GET"]),
@@ -288,21 +446,101 @@ class SwiftApp:
                 ),
             ]
         )
-        self.app: ASGIApp = TransIdMiddleware(self.routes)
+        self.app: ASGIApp = TransIdMiddleware(self._counted)
 
-    def _fault(self, method: str, path: str) -> Response | None:
-        for rule in self.faults:
+    def expire_tokens(self) -> int:
+        """Test aid: every token issued so far stops being valid now (the next use: 401)."""
+        count = self.tokens.revoke_all()
+        log.warning("tokens expired", count=count)
+        return count
+
+    def _fault(self, method: str, path: str) -> FaultRule | None:
+        # A copy: a test may change the rules while the server thread looks at them.
+        for rule in list(self.faults):
             if rule.take(method, path):
-                headers = (
-                    {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-                )
-                return PlainTextResponse("injected fault", status_code=rule.status, headers=headers)
+                return rule
         return None
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request, apply a matching fault rule, else route it."""
+        if scope["type"] != "http":
+            await self.routes(scope, receive, send)
+            return
+        method = str(scope["method"])
+        path = _fault_path(str(scope["path"]))
+        self.requests.arrived(method, login=path == "auth")
+        try:
+            rule = self._fault(method, path) if path is not None else None
+            if rule is None:
+                await self.routes(scope, receive, send)
+                return
+            log.warning("fault injected", kind=str(rule.kind), method=method, path=path)
+            await self._inject(rule, scope, receive, send)
+        finally:
+            self.requests.finished()
+
+    async def _inject(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        if rule.kind is FaultKind.STATUS:
+            headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+            answer = PlainTextResponse("injected fault", status_code=rule.status, headers=headers)
+            await answer(scope, receive, send)
+        elif rule.kind is FaultKind.EXPIRE_TOKENS:
+            self.expire_tokens()
+            await self.routes(scope, receive, send)
+        elif rule.kind is FaultKind.SLOW:
+            await self._slow(rule.delay, scope, receive, send)
+        elif rule.kind is FaultKind.RESET:
+            await _drop_connection(receive)
+        else:
+            await self._cut(scope, receive, send)
+
+    async def _slow(self, delay: float, scope: Scope, receive: Receive, send: Send) -> None:
+        # Take the request body in first (a busy server's socket buffers would too), then
+        # sit on it, watching for the client to hang up.
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+        watch = asyncio.ensure_future(receive())
+        done, _ = await asyncio.wait({watch}, timeout=delay)
+        if done:
+            log.info("slow fault: the client hung up first", path=scope["path"])
+            return
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+        replay: list[Message] = [
+            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ]
+
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.routes(scope, replayed, send)
+
+    async def _cut(self, scope: Scope, receive: Receive, send: Send) -> None:
+        left: list[int] = []  # body bytes still to pass on; empty: pass nothing on
+
+        async def cutting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                length = _content_length(message)
+                if scope["method"] != "HEAD" and length:
+                    left.append(length // 2)
+                    await send(message)
+            elif message["type"] == "http.response.body" and left and left[0] > 0:
+                part = bytes(message.get("body", b""))[: left[0]]
+                left[0] -= len(part)
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+
+        await self.routes(scope, receive, cutting)
+        await _drop_connection(receive)
 
     async def auth(self, request: Request) -> Response:
         """Swift v1.0 auth: X-Auth-User / X-Auth-Key for a token and storage URL."""
-        if (fault := self._fault("GET", "auth")) is not None:
-            return fault
         user = request.headers.get("x-auth-user", "")
         key = request.headers.get("x-auth-key", "")
         found = self.accounts.get(user)
@@ -324,11 +562,6 @@ class SwiftApp:
         )
 
     def _account_for(self, request: Request) -> str | Response:
-        path = request.path_params.get("container", "")
-        if "name" in request.path_params:
-            path = f"{path}/{request.path_params['name']}"
-        if (fault := self._fault(request.method, path)) is not None:
-            return fault
         m = _ACCOUNT.match(request.path_params["account"])
         if not m:
             return PlainTextResponse("Not Found", status_code=404)

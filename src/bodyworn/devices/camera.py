@@ -139,6 +139,7 @@ class Clip:
     path: Path | None = None
     size: int | None = None
     sha256: str | None = None
+    md5: str | None = None
 
     @property
     def duration(self) -> timedelta:

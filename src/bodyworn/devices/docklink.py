@@ -179,6 +179,8 @@ def clip_json(clip: Clip) -> dict[str, Any]:
         "duration_s": clip.duration.total_seconds(),
         "size": clip.size,
         "sha256": clip.sha256,
+        # The CD checks uploads against it; None from a camera that did not keep one.
+        "md5": clip.md5,
     }
 
 

@@ -7,12 +7,13 @@ camera through this one client, signing with the system identity private key.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -160,6 +161,47 @@ class DockLinkClient:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         return self.send("GET", f"/clips/{quote(name, safe='')}", headers=headers).content
 
+    def open_clip(self, name: str, offset: int = 0) -> ClipStream:
+        """The clip from byte `offset` on, as a stream that reads into caller buffers.
+
+        The bulk path of offloading: a plain HTTP/1.1 connection of its own whose body is
+        read straight into the caller's buffers (no per-block objects). Only for `http`
+        camera URLs; raises DockLinkError as `send` does.
+        """
+        split = urlsplit(self.camera_url)
+        if split.scheme != "http" or split.hostname is None:
+            raise ValueError(f"open_clip needs an http:// camera URL, not {self.camera_url}")
+        target = f"{split.path}/clips/{quote(name, safe='')}"
+        headers = {"Host": split.netloc}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        if self.identity is not None:
+            headers.update(sign_headers(self.identity, "GET", target, b"", clock=self.clock))
+        timeout = self._client.timeout.read
+        conn = http.client.HTTPConnection(split.hostname, split.port or 80, timeout=timeout)
+        try:
+            conn.request("GET", target, headers=headers)
+            response = conn.getresponse()
+            if response.status >= 300:
+                raw = response.read()
+                try:
+                    data = json.loads(raw)
+                    raise DockLinkError(response.status, str(data.get("reason", "")),
+                                        str(data.get("error", "")))
+                except ValueError:
+                    raise DockLinkError(response.status, "",
+                                        raw[:200].decode("utf-8", "replace")) from None
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            # The link, not the controller's disk: callers tell the two apart.
+            raise DockLinkError(0, "link", f"the camera could not be read: {exc!r}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        # A camera that ignores the range sends the whole clip: skip what is held.
+        skip = offset if offset and response.status != 206 else 0
+        return ClipStream(conn, response, skip)
+
     def download_clip(self, name: str, destination: Path, *, sha256: str, size: int) -> Path:
         """Fetch a clip into `destination`, resuming a partial file; check size and sha256.
 
@@ -288,6 +330,43 @@ class DockLinkClient:
         """Send the camera back to shipping mode (its recordings must be offloaded first)."""
         result: dict[str, Any] = self._json("POST", "/factory-reset")
         return result
+
+
+class ClipStream:
+    """A clip's body on its own connection; `readinto` fills caller buffers."""
+
+    def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse,
+                 skip: int = 0) -> None:
+        self._conn = conn
+        self._response = response
+        self._skip = skip
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Read into `buffer`; 0 once the body is over."""
+        while self._skip:
+            n = self._read(buffer[: min(self._skip, len(buffer))])
+            if not n:
+                return 0
+            self._skip -= n
+        return self._read(buffer)
+
+    def _read(self, buffer: memoryview) -> int:
+        try:
+            return self._response.readinto(buffer)
+        except (OSError, http.client.HTTPException) as exc:
+            # The camera went away mid-body (undocked): the link's error, not the disk's.
+            raise DockLinkError(0, "link", f"the clip stopped arriving: {exc!r}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._response.close()
+        self._conn.close()
+
+    def __enter__(self) -> ClipStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def _error(response: httpx.Response) -> DockLinkError:

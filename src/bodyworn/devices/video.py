@@ -137,6 +137,7 @@ class ClipFile:
     sha256: str
     duration: timedelta
     fidelity: Fidelity
+    md5: str | None = None
 
 
 def fidelity_label(fidelity: Fidelity) -> str:
@@ -430,13 +431,16 @@ class ClipWriter:
             self._sync()
             self._file.close()
             self._closed = True
-        digest = hashlib.sha256()
+        # Both hashes once, at the source: sha256 for the controller's check, md5 for the
+        # content destination's (it verifies uploads against it).
+        digest, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         with open(self.path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+                md5.update(block)
         return ClipFile(
             self.path, self.path.stat().st_size, digest.hexdigest(), self.spec.duration,
-            self.spec.fidelity,
+            self.spec.fidelity, md5.hexdigest(),
         )
 
     def abandon(self) -> None:
@@ -532,3 +536,4 @@ class ClipRenderer:
         written = write_clip(path, spec)
         self.files[path] = written
         clip.path, clip.size, clip.sha256 = path, written.size, written.sha256
+        clip.md5 = written.md5

@@ -1,26 +1,54 @@
 """The spool: clips held by the controller between the camera and the content destination.
 
-A clip is streamed into `<root>/<camera serial>/<clip name>.part`, hashed (sha256 and md5)
-on the way in, fsynced, checked against the size and sha256 the camera announced, and only
-then renamed to its final name (and the folder fsynced). A `.part` survives interruptions
-so the next attempt asks the camera only for the bytes it lacks. Files leave the spool only
-when `remove` is called.
+A clip is streamed into `<root>/<camera serial>/<clip name>.part`, hashed on the way in,
+fsynced, checked against the size and sha256 the camera announced, and only then renamed
+to its final name (and the folder fsynced). A `.part` survives interruptions so the next
+attempt asks the camera only for the bytes it lacks. Files leave the spool only when
+`remove` is called.
+
+The md5 the content destination checks uploads against is the camera's when its manifest
+gives one (the CD verifies it against the bytes it receives; the controller's own check is
+the sha256); otherwise the spool computes it too. Receiving and hashing overlap: the
+receiving thread reads straight into a few reusable buffers and writes them, one thread per
+hash digests them behind it (hashlib releases the GIL on large buffers).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 CHUNK = 1 << 20
+# Receive buffers of the pipelined path: big enough that per-block overhead vanishes,
+# few enough that memory stays flat (BUFFERS × BLOCK per ingest in flight).
+BLOCK = 4 << 20
+BUFFERS = 4
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
-# Given the number of bytes already held, yields the rest of the clip (from that offset).
-Reader = Callable[[int], Iterable[bytes]]
+
+@runtime_checkable
+class RawStream(Protocol):
+    """The rest of a clip as a stream that reads into caller-owned buffers."""
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill `buffer` as far as the stream allows; 0 at its end."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (also when not read to the end)."""
+        ...
+
+
+# Given the number of bytes already held, gives the rest of the clip (from that offset):
+# as blocks of bytes, or as a RawStream (the fast path).
+Reader = Callable[[int], Iterable[bytes] | RawStream]
 
 
 class SpoolMismatch(ValueError):
@@ -64,6 +92,97 @@ def _hashes(path: Path, limit: int | None = None) -> tuple[hashlib._Hash, hashli
     return sha, md5, done
 
 
+def _write_all(fh: object, view: memoryview) -> None:
+    write = fh.write  # type: ignore[attr-defined]
+    while view:
+        view = view[write(view):]
+
+
+def _read_full(source: RawStream, view: memoryview) -> tuple[int, Exception | None]:
+    """Fill `view` from `source` (short only at the stream's end or on an error).
+
+    An error is returned with the count read before it, so those bytes are still kept.
+    """
+    got = 0
+    while got < len(view):
+        try:
+            n = source.readinto(view[got:])
+        except Exception as exc:
+            return got, exc
+        if not n:
+            break
+        got += n
+    return got, None
+
+
+def _pump(source: RawStream, fh: object, hashers: list[hashlib._Hash], left: int) -> None:
+    """Copy up to `left` bytes from `source` to `fh` while other threads hash them.
+
+    This thread receives into a free buffer and writes it; each hasher has a thread that
+    digests the buffers in order; a buffer is reused once every hasher is done with it.
+    An error on either side stops both and is raised here.
+    """
+    free: queue.Queue[bytearray] = queue.Queue()
+    for _ in range(BUFFERS):
+        free.put(bytearray(min(BLOCK, max(left, 1))))
+    lanes: list[queue.Queue[tuple[bytearray, int] | None]] = [queue.Queue() for _ in hashers]
+    pending: dict[int, int] = {}
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def done_with(buf: bytearray) -> None:
+        with lock:
+            pending[id(buf)] -= 1
+            last = pending[id(buf)] == 0
+        if last:
+            free.put(buf)
+
+    def digest(h: hashlib._Hash, lane: queue.Queue[tuple[bytearray, int] | None]) -> None:
+        while (item := lane.get()) is not None:
+            buf, n = item
+            try:
+                if not failed:
+                    with memoryview(buf) as view:
+                        h.update(view[:n])
+            except BaseException as exc:  # pragma: no cover - hashing cannot fail
+                failed.append(exc)
+            finally:
+                done_with(buf)
+
+    workers = [threading.Thread(target=digest, args=(h, lane), daemon=True,
+                                name="spool-hash") for h, lane in zip(hashers, lanes,
+                                                                      strict=True)]
+    for w in workers:
+        w.start()
+    try:
+        while left > 0 and not failed:
+            buf = free.get()
+            with memoryview(buf) as whole:
+                view = whole[: min(len(buf), left)]
+                n, error = _read_full(source, view)
+                if n:
+                    _write_all(fh, view[:n])
+            if not n:
+                free.put(buf)
+                if error is not None:
+                    raise error
+                break
+            left -= n
+            with lock:
+                pending[id(buf)] = len(lanes)
+            for lane in lanes:
+                lane.put((buf, n))
+            if error is not None:
+                raise error
+    finally:
+        for lane in lanes:
+            lane.put(None)
+        for w in workers:
+            w.join()
+    if failed:  # pragma: no cover - see above
+        raise failed[0]
+
+
 class Spool:
     """Clips on disk under one root folder, one subfolder per camera."""
 
@@ -90,19 +209,24 @@ class Spool:
         part = self.part_path(serial, name)
         return part.stat().st_size if part.exists() else 0
 
-    def verify(self, serial: str, name: str, size: int, sha256: str) -> SpoolEntry | None:
+    def verify(self, serial: str, name: str, size: int, sha256: str,
+               *, md5: str | None = None) -> SpoolEntry | None:
         """The held clip when it is complete and equal to `size`/`sha256`, else None."""
         final = self.path(serial, name)
         if not final.is_file() or final.stat().st_size != size:
             return None
-        sha, md5, _ = _hashes(final)
+        sha, digest, _ = _hashes(final)
         if sha.hexdigest() != sha256:
             return None
-        return SpoolEntry(final, size, sha256, md5.hexdigest())
+        return SpoolEntry(final, size, sha256, md5 or digest.hexdigest())
 
-    def ingest(self, serial: str, name: str, size: int, sha256: str, read: Reader) -> SpoolEntry:
-        """Receive a clip whole (resuming a `.part`), check it, fsync and rename it in place."""
-        held = self.verify(serial, name, size, sha256)
+    def ingest(self, serial: str, name: str, size: int, sha256: str, read: Reader,
+               *, md5: str | None = None) -> SpoolEntry:
+        """Receive a clip whole (resuming a `.part`), check it, fsync and rename it in place.
+
+        `md5` is the camera's (see the module's note); without it the spool computes one.
+        """
+        held = self.verify(serial, name, size, sha256, md5=md5)
         if held is not None:
             return held
         final = self.path(serial, name)
@@ -113,20 +237,27 @@ class Spool:
             part.unlink()
             have = 0
         # The kept prefix is hashed again rather than trusted: it may predate a crash.
-        sha, md5, _ = _hashes(part, have) if have else (
+        sha, digest, _ = _hashes(part, have) if have else (
             hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0)
-        with open(part, "r+b" if have else "wb") as fh:
+        hashers = [sha] if md5 else [sha, digest]
+        with open(part, "r+b" if have else "wb", buffering=0) as fh:
             fh.seek(have)
             fh.truncate()
             try:
                 if have < size:
-                    for block in read(have):
-                        fh.write(block)
-                        sha.update(block)
-                        md5.update(block)
+                    source = read(have)
+                    if isinstance(source, RawStream):
+                        try:
+                            _pump(source, fh, hashers, size - have)
+                        finally:
+                            source.close()
+                    else:
+                        for block in source:
+                            _write_all(fh, memoryview(block))
+                            for h in hashers:
+                                h.update(block)
             finally:
                 # What did arrive is kept durably, so a resume never asks for it again.
-                fh.flush()
                 os.fsync(fh.fileno())
             got = fh.tell()
         if got != size or sha.hexdigest() != sha256:
@@ -137,7 +268,7 @@ class Spool:
             )
         os.replace(part, final)
         _fsync_dir(final.parent)
-        return SpoolEntry(final, size, sha256, md5.hexdigest())
+        return SpoolEntry(final, size, sha256, md5 or digest.hexdigest())
 
     def remove(self, serial: str, name: str) -> None:
         """Remove a clip (and any partial copy) from the spool; done when already gone."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,8 @@ class Rig:
 
     def new_engine(self, **config: Any) -> OffloadEngine:
         """A fresh engine over the same database and spool: a restarted controller."""
-        cfg = OffloadConfig(retry=FAST, interval_s=0.01, backoff_initial_s=1.0, **config)
+        settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0}
+        cfg = OffloadConfig(**{**settings, **config})
         self.engine = OffloadEngine(self.ctx, config=cfg, cd_factory=self.cd_client,
                                     autostart=False)
         self.ctx.offload = self.engine
@@ -246,22 +248,29 @@ def crash_once(monkeypatch: pytest.MonkeyPatch, target: object, name: str,
     """Make `target.name` crash on its first call (before it runs, or right after)."""
     real = getattr(target, name)
     calls = [0]
+    lock = threading.Lock()
+
+    def count() -> int:
+        # Clips of a camera are ingested by more than one thread: number calls atomically.
+        with lock:
+            calls[0] += 1
+            return calls[0]
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == 1 and not after:
+        n = count()
+        if n == 1 and not after:
             raise Crash(name)
         result = real(*args, **kwargs)
-        if calls[0] == 1 and after:
+        if n == 1 and after:
             raise Crash(name)
         return result
 
     async def awrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == 1 and not after:
+        n = count()
+        if n == 1 and not after:
             raise Crash(name)
         result = await real(*args, **kwargs)
-        if calls[0] == 1 and after:
+        if n == 1 and after:
             raise Crash(name)
         return result
 

@@ -6,12 +6,12 @@ import asyncio
 import errno
 import os
 import random
+import threading
 from collections import defaultdict
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from bodyworn.cdclient.client import CDClient
@@ -19,9 +19,25 @@ from bodyworn.controller.health.service import cd_health
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.destination.swift import FaultRule
-from bodyworn.devices.docklink_client import DockLinkClient
-from bodyworn.store.spool import Spool
+from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
+from bodyworn.store.spool import RawStream, Spool
 from tests.controller.offload.conftest import Crash, Rig, camera_clips, crash_once
+
+
+class _Counted:
+    """A clip stream that adds what it reads to the last entry of `reads`."""
+
+    def __init__(self, inner: RawStream, entry: list[tuple[int, int]]) -> None:
+        self.inner, self.entry = inner, entry
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = self.inner.readinto(buffer)
+        offset, got = self.entry[-1]
+        self.entry[-1] = (offset, got + n)
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 @pytest.fixture
@@ -30,13 +46,20 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]
     reads: dict[str, list[tuple[int, int]]] = defaultdict(list)
     real = OffloadEngine._stream
 
-    def counting(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
-                 ) -> Generator[bytes, None, None]:
-        reads[name].append((have, 0))
-        for block in real(self, camera, name, have):
-            offset, got = reads[name][-1]
-            reads[name][-1] = (offset, got + len(block))
+    def blocks(source: Iterable[bytes], entry: list[tuple[int, int]]
+               ) -> Generator[bytes, None, None]:
+        for block in source:
+            offset, got = entry[-1]
+            entry[-1] = (offset, got + len(block))
             yield block
+
+    def counting(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
+                 ) -> Iterable[bytes] | RawStream:
+        reads[name].append((have, 0))
+        source = real(self, camera, name, have)
+        if isinstance(source, RawStream):
+            return _Counted(source, reads[name])
+        return blocks(source, reads[name])
 
     monkeypatch.setattr(OffloadEngine, "_stream", counting)
     return reads
@@ -123,21 +146,32 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
     counting = OffloadEngine._stream
     cut = [True]
 
+    class Undocking:
+        """Some of the clip arrives, then the officer pulls the camera out."""
+
+        def __init__(self, inner: RawStream) -> None:
+            self.inner, self.reads = inner, 0
+
+        def readinto(self, buffer: memoryview) -> int:
+            self.reads += 1
+            if self.reads == 1:
+                return self.inner.readinto(buffer[: len(buffer) // 2])
+            found = rig.where(cam)
+            assert found is not None
+            found[0].take(cam)
+            raise DockLinkError(0, "link", "connection reset by peer")
+
+        def close(self) -> None:
+            self.inner.close()
+
     def undocking(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
-                  ) -> Generator[bytes, None, None]:
+                  ) -> Iterable[bytes] | RawStream:
         stream = counting(self, camera, name, have)
         if name == first and cut[0]:
             cut[0] = False
-            block = next(stream)
-            half = block[: len(block) // 2]
-            streamed[name][-1] = (have, len(half))  # the rest never reached the spool
-            yield half
-            stream.close()
-            found = rig.where(cam)
-            assert found is not None
-            found[0].take(cam)  # the officer pulls the camera out
-            raise httpx.ReadError("connection reset by peer")
-        yield from stream
+            assert isinstance(stream, RawStream), "the dock link is read into buffers"
+            return Undocking(stream)
+        return stream
 
     monkeypatch.setattr(OffloadEngine, "_stream", undocking)
     rig.dock(cam)
@@ -202,6 +236,21 @@ def test_503_is_retried_with_back_off(rig: Rig) -> None:
     assert len(rig.at_cd()) == 3
     with rig.ctx.factory() as session:
         assert service.pending_for_camera(session, cam.serial) == []
+
+
+def test_cd_health_returns_once_the_cd_answers_even_with_nothing_to_deliver(
+    rig: Rig,
+) -> None:
+    # No recordings at all: only the login, users, devices and categories show the CD is
+    # back, and the dashboard must say so rather than wait for a delivery.
+    rule = FaultRule(503, "auth", times=10)
+    rig.cd.faults.append(rule)
+    rig.deliver(passes=1)
+    assert not cd_health(rig.ctx).ok
+    rig.cd.faults.remove(rule)
+    rig.clock.advance(timedelta(minutes=1))
+    rig.deliver(passes=1)
+    assert cd_health(rig.ctx).ok
 
 
 def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
@@ -274,15 +323,18 @@ def test_killed_at_random_moments_until_done(
         rig.record(cam, seconds=rng.randint(10, 50))
     originals = {n: s for cam in cams for n, s in camera_clips(cam).items()}
     steps = [0]
+    step_lock = threading.Lock()
     kill_at = [rng.randint(1, 40)]
 
     def instrument(target: object, name: str, after: bool) -> None:
         real = getattr(target, name)
 
         def tick() -> None:
-            steps[0] += 1
-            if steps[0] == kill_at[0]:
-                raise Crash(f"{name} at step {steps[0]}")
+            with step_lock:  # ingest threads tick too: number the steps atomically
+                steps[0] += 1
+                step = steps[0]
+            if step == kill_at[0]:
+                raise Crash(f"{name} at step {step}")
 
         if asyncio.iscoroutinefunction(real):
             async def awrap(*a: Any, **k: Any) -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from bodyworn.controller.offload import service, states
 from tests.controller.offload.conftest import Rig, camera_clips, sha256_of
 
@@ -84,3 +88,123 @@ def test_pending_evidence_is_listed_until_it_is_at_the_cd(rig: Rig) -> None:
     with rig.ctx.factory() as session:
         assert service.pending_for_camera(session, cam.serial) == []
         assert service.any_pending(session) == []
+
+
+def test_a_recording_whole_in_the_spool_wakes_the_deliver_loop(rig: Rig) -> None:
+    import asyncio
+    import time
+
+    # The loop would otherwise sleep a minute between passes: delivery follows the dock
+    # within seconds because the ingest wakes it.
+    engine = rig.new_engine(interval_s=60.0)
+    cam = rig.camera()
+    rig.record(cam)
+    originals = camera_clips(cam)
+    passes = [0]
+    real = engine.run_once
+
+    async def counted() -> None:
+        passes[0] += 1
+        await real()
+
+    engine.run_once = counted  # type: ignore[method-assign]
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(engine.run(stop))
+        while passes[0] < 1:
+            await asyncio.sleep(0.01)
+        start = time.monotonic()
+        await asyncio.to_thread(rig.dock, cam)
+        while len(rig.at_cd()) < len(originals):
+            if time.monotonic() - start > 30:
+                break
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - start
+        stop.set()
+        await loop_task
+        return took
+
+    took = asyncio.run(scenario())
+    assert sorted(s for _, s in rig.at_cd().values()) == sorted(originals.values())
+    assert took < 30 and passes[0] >= 2
+
+
+def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from bodyworn.cdclient.client import CDClient
+    from bodyworn.controller.offload.engine import OffloadEngine
+
+    engine = rig.new_engine(interval_s=60.0)
+    cam = rig.camera()
+    rig.record(cam, seconds=130)  # four clips or more
+    originals = camera_clips(cam)
+    last = sorted(originals)[-1]
+    assert len(originals) >= 4
+    release = threading.Event()
+    real_stream = OffloadEngine._stream
+
+    def held(self: OffloadEngine, camera: Any, name: str, have: int) -> Any:
+        if name == last:
+            assert release.wait(30), "the last clip was never let through"
+        return real_stream(self, camera, name, have)
+
+    monkeypatch.setattr(OffloadEngine, "_stream", held)
+    puts: dict[str, int] = {}
+    real_put = CDClient._put_object
+
+    async def counting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> str:
+        puts[name] = puts.get(name, 0) + 1
+        return await real_put(self, container, name, *a, **k)
+
+    monkeypatch.setattr(CDClient, "_put_object", counting)
+
+    passes = [0]
+    real_pass = engine.run_once
+
+    async def counted_pass() -> None:
+        await real_pass()
+        passes[0] += 1
+
+    engine.run_once = counted_pass  # type: ignore[method-assign]
+
+    async def scenario() -> list[str]:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(engine.run(stop))
+        while passes[0] < 1:  # users and devices are at the CD: clips may go early
+            await asyncio.sleep(0.01)
+        docking = asyncio.create_task(asyncio.to_thread(rig.dock, cam))
+        early: list[str] = []
+        start = time.monotonic()
+        # Every clip but the held one reaches the CD, its recording still Transferring.
+        while len(early) < len(originals) - 1 and time.monotonic() - start < 30:
+            await asyncio.sleep(0.05)
+            early = list(rig.at_cd())
+        statuses = {rig.container_meta(c)["Status"] for c, _ in rig.at_cd().values()}
+        release.set()
+        await docking
+        while len(rig.at_cd()) < len(originals) and time.monotonic() - start < 60:
+            await asyncio.sleep(0.05)
+        for _ in range(100):  # the Complete POST follows the last clip
+            container = next(iter(rig.at_cd().values()))[0]
+            if rig.container_meta(container)["Status"] == "Complete":
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await loop_task
+        return [*early, *sorted(statuses)]
+
+    seen = asyncio.run(scenario())
+    assert seen[-1] == "Transferring" and len(seen) == len(originals)
+    at_cd = rig.at_cd()
+    assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
+    container = next(iter(at_cd.values()))[0]
+    assert rig.container_meta(container)["Status"] == "Complete"
+    # Sent once each: the delivery checked the early ones at the CD instead of resending.
+    assert all(puts[name] == 1 for name in at_cd), puts
+    assert all(r.state == states.AT_CD for r in rig.clip_rows())

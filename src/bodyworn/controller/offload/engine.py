@@ -15,7 +15,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -40,11 +40,12 @@ from bodyworn.cdclient.records import (
     RecordingUpload,
 )
 from bodyworn.controller.offload import service, states
+from bodyworn.controller.offload.slots import FairSlots
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.devices.docklink import parse_time
 from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
 from bodyworn.evidence.metadata import Location, MetadataError
-from bodyworn.store.spool import Spool, SpoolMismatch
+from bodyworn.store.spool import RawStream, Spool, SpoolMismatch
 
 if TYPE_CHECKING:
     from bodyworn.controller.context import ControllerContext
@@ -59,7 +60,13 @@ class OffloadConfig:
     """Tunables of the engine (the defaults suit one controller with a few docks)."""
 
     max_ingests: int = 4
+    # Clips of one camera in flight at once: while one is fsynced and confirmed, the next
+    # one is already arriving.
+    ingests_per_camera: int = 2
     max_deliveries: int = 4
+    # Clips of a recording still arriving that may go to the CD at once ahead of the rest
+    # (0: none; a recording is then sent once it is whole in the spool).
+    early_uploads: int = 2
     interval_s: float = 2.0
     backoff_initial_s: float = 5.0
     backoff_max_s: float = 600.0
@@ -83,6 +90,15 @@ def _version(text: str) -> tuple[int, ...]:
         return tuple(int(p) for p in text.split("."))
     except ValueError:
         return ()
+
+
+def _md5_of(clip: dict[str, Any]) -> str | None:
+    """The camera's md5 of a clip when its manifest gives a well-formed one."""
+    value = clip.get("md5")
+    if isinstance(value, str) and len(value) == 32 and all(
+            c in "0123456789abcdef" for c in value):
+        return value
+    return None
 
 
 def _location(doc: dict[str, Any] | None) -> Location | None:
@@ -112,7 +128,7 @@ class OffloadEngine:
         self._cd_factory = cd_factory
         self._cd: CDClient | None = None
         self._cd_source: str | None = None
-        self._ingest_slots = threading.BoundedSemaphore(self.config.max_ingests)
+        self._ingest_slots = FairSlots(self.config.max_ingests)
         self._categories: tuple[tuple[Category, ...], datetime] | None = None
         self._cd_backoff_until: datetime | None = None
         self._cd_failures = 0
@@ -124,6 +140,15 @@ class OffloadEngine:
         self.spool_trouble: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
+        # Set (from any thread, via `wake`) when a recording is ready: the loop starts its
+        # next pass at once instead of after `interval_s`.
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Objects stored ahead of their recording ({recording key: {object: md5}}); only a
+        # shortcut: the delivery checks each at the CD, and after a restart sends them again.
+        self._early: dict[int, dict[str, str]] = {}
+        self._early_slots: asyncio.Semaphore | None = None
+        self._early_tasks: dict[int, set[asyncio.Future[None]]] = {}
 
     # ---- the content destination -------------------------------------------------------
 
@@ -270,9 +295,37 @@ class OffloadEngine:
                                         {"bwc_model": model})
                 work.extend(rec.get("clips", []))
             service.note_gone(session, self.ctx.clock, serial, {str(c["name"]) for c in work})
-        for clip in work:
-            with self._ingest_slots:
-                self.ingest_clip(serial, camera, clip)
+        if self.config.ingests_per_camera <= 1 or len(work) <= 1:
+            for clip in work:
+                with self._ingest_slots.slot(serial):
+                    self.ingest_clip(serial, camera, clip)
+            return
+        # A few clips at a time, each in a fair slot; the first error ends the dock's work
+        # (the rest stays on the camera for the next dock), as it does one at a time.
+        todo = iter(work)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            while not errors:
+                with lock:
+                    clip = next(todo, None)
+                if clip is None:
+                    return
+                try:
+                    with self._ingest_slots.slot(serial):
+                        self.ingest_clip(serial, camera, clip)
+                except BaseException as exc:
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=worker, name=f"ingest-{serial}-{i}", daemon=True)
+                   for i in range(min(self.config.ingests_per_camera, len(work)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def ingest_clip(self, serial: str, camera: DockLinkClient, clip: dict[str, Any]) -> None:
         """One clip: into the spool and the tables unless already there, then released."""
@@ -291,7 +344,8 @@ class OffloadEngine:
         if state == states.ON_CAMERA:
             try:
                 entry = self.spool.ingest(serial, name, int(clip["size"]), str(clip["sha256"]),
-                                          lambda have: self._stream(camera, name, have))
+                                          lambda have: self._stream(camera, name, have),
+                                          md5=_md5_of(clip))
             except SpoolMismatch as exc:
                 with self._session() as session, session.begin():
                     service.note_ingest_error(session, self.ctx.clock, name, str(exc))
@@ -305,10 +359,22 @@ class OffloadEngine:
                 return
             self.spool_trouble = None
             with self._session() as session, session.begin():
-                service.mark_in_spool(session, self.ctx.clock, name, entry.md5)
+                rec_pk, whole = service.mark_in_spool(session, self.ctx.clock, name, entry.md5)
+            if whole:
+                self.wake()
+            else:
+                self._upload_early_soon(rec_pk, name)
         self.confirm(serial, camera, name, str(clip["sha256"]))
 
     def _stream(
+        self, camera: DockLinkClient, name: str, have: int
+    ) -> Iterable[bytes] | RawStream:
+        """The clip from byte `have` on: straight into the spool's buffers over http."""
+        if camera.camera_url.startswith("http://"):
+            return camera.open_clip(name, have)
+        return self._stream_blocks(camera, name, have)
+
+    def _stream_blocks(
         self, camera: DockLinkClient, name: str, have: int
     ) -> Generator[bytes, None, None]:
         from urllib.parse import quote
@@ -357,8 +423,12 @@ class OffloadEngine:
         except LookupError:
             return ""
 
-    def build_upload(self, session: Session, rec_pk: int) -> RecordingUpload:
-        """The CD upload of a recording from its manifest entry and its spooled clips."""
+    def build_upload(self, session: Session, rec_pk: int, *, held_only: bool = False
+                     ) -> RecordingUpload:
+        """The CD upload of a recording from its manifest entry and its spooled clips.
+
+        `held_only`: just the clips in the spool so far (a recording still arriving).
+        """
         import json
 
         from bodyworn.controller.offload.models import OffloadRecording
@@ -370,7 +440,10 @@ class OffloadEngine:
         clips = tuple(
             ClipFile(self.spool.path(serial, c.name), c.start, c.end, md5=c.md5)
             for c in service.clips_of(session, rec.id)
+            if not held_only or c.state == states.IN_SPOOL
         )
+        if not clips:
+            raise LookupError(f"recording {rec.recording_id} has no clip in the spool")
         trigger_on = parse_time(doc["trigger_on"])
         stopped = parse_time(doc["stopped_at"]) if doc.get("stopped_at") else clips[-1].stop
         trigger_off = parse_time(doc["trigger_off"]) if doc.get("trigger_off") else stopped
@@ -453,8 +526,12 @@ class OffloadEngine:
             await self._db(lambda s: service.mark_outcome(
                 s, clock, rec_pk, states.NOT_TRANSFERRED, None, upload))
             return
+        running = self._early_tasks.get(rec_pk)
+        if running:
+            # Let clips already on their way land first rather than send them twice.
+            await asyncio.gather(*running, return_exceptions=True)
         try:
-            result = await cd.deliver_recording(upload)
+            result = await cd.deliver_recording(upload, early=self._early.get(rec_pk))
         except (MetadataError, ValueError) as exc:
             # What the CD API cannot express (a name or value out of its rules) will never
             # be storable: kept here, downloadable, like a 400 without rejected content.
@@ -466,6 +543,7 @@ class OffloadEngine:
                  "not_transferred": states.NOT_TRANSFERRED}[result.outcome]
         await self._db(lambda s: service.mark_outcome(
             s, clock, rec_pk, state, result.container, result.reason))
+        self._early.pop(rec_pk, None)
         log.info("offload.delivered", recording=upload.recording_id, outcome=result.outcome,
                  container=result.container)
 
@@ -531,6 +609,11 @@ class OffloadEngine:
             self._health(True)
         elif failures:
             self._health(False, str(failures[0]))
+        elif self.cd_storage_full is None:
+            # Nothing was due, but users, devices and categories went through: the CD
+            # answers again (a full CD stays flagged until it accepts a recording).
+            self._cd_failures = 0
+            self._health(True)
         await self.remove_delivered_spool()
         await self._db(lambda s: service.prune(s, clock.now()))
 
@@ -562,16 +645,93 @@ class OffloadEngine:
             detail = f"out of storage: {detail}"
         set_cd_health(self.ctx, ok, detail[:300])
 
+    def _upload_early_soon(self, rec_pk: int, name: str) -> None:
+        """From an ingest thread: have the loop send this clip ahead of its recording."""
+        loop = self._loop
+        if loop is None or self.config.early_uploads < 1 or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+            loop.call_soon_threadsafe(self._start_early, rec_pk, name)
+
+    def _start_early(self, rec_pk: int, name: str) -> None:
+        task = asyncio.ensure_future(self._upload_early(rec_pk, name))
+        running = self._early_tasks.setdefault(rec_pk, set())
+        running.add(task)
+
+        def done(t: asyncio.Future[None]) -> None:
+            running.discard(t)
+            if not running and self._early_tasks.get(rec_pk) is running:
+                del self._early_tasks[rec_pk]
+
+        task.add_done_callback(done)
+
+    async def _upload_early(self, rec_pk: int, name: str) -> None:
+        """Store one spooled clip of a recording still arriving; any trouble: leave it.
+
+        Never needed for correctness: the recording's delivery sends what is not at the CD.
+        """
+        if self._early_slots is None:
+            self._early_slots = asyncio.Semaphore(max(1, self.config.early_uploads))
+        async with self._early_slots:
+            now = self.ctx.clock.now()
+            if self.cd_storage_full or (
+                    self._cd_backoff_until is not None and now < self._cd_backoff_until):
+                return
+            try:
+                cd = await self._client()
+                if await self._db(lambda s: bool(outbox.pending(s))):
+                    return  # users and devices go first; the delivery sends the clip
+                upload = await self._db(lambda s: self._early_upload_of(s, rec_pk))
+                if upload is None:
+                    return
+                clip = next((c for c in upload.clips if c.path.name == name), None)
+                if clip is None:
+                    return
+                sent = await cd.store_clip(upload, clip)
+            except (CDError, MetadataError, ValueError, LookupError, OSError,
+                    httpx.HTTPError) as exc:
+                log.info("offload.early_upload_skipped", recording=rec_pk, clip=name,
+                         error=str(exc))
+                return
+            self._early.setdefault(rec_pk, {}).update(sent)
+
+    def _early_upload_of(self, session: Session, rec_pk: int) -> RecordingUpload | None:
+        from bodyworn.controller.offload.models import OffloadRecording
+
+        rec = session.get(OffloadRecording, rec_pk)
+        if rec is None or rec.state != states.ON_CAMERA:
+            return None  # whole already (the delivery takes it) or done
+        return self.build_upload(session, rec_pk, held_only=True)
+
+    def wake(self) -> None:
+        """Start the deliver loop's next pass now (safe from any thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """The deliver loop: a pass, then a pause, until `stop` is set."""
+        """The deliver loop: a pass, then a pause (or a wake-up), until `stop` is set."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        wake = self._wake
         while not stop.is_set():
+            wake.clear()
             try:
                 await self.run_once()
             except Exception:
                 # The loop outlives any one bad pass; the tables say what to redo.
                 log.exception("offload.pass_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.config.interval_s)
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+            try:
+                await asyncio.wait(waits, timeout=self.config.interval_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+        self._loop = self._wake = None
+        for running in list(self._early_tasks.values()):
+            for task in list(running):
+                task.cancel()
         await self.aclose()
 
     def start(self) -> None:

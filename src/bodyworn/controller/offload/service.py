@@ -88,8 +88,11 @@ def clips_of(session: Session, recording_pk: int) -> list[OffloadClip]:
         .order_by(OffloadClip.index)))
 
 
-def mark_in_spool(session: Session, clock: Clock, name: str, md5: str) -> None:
-    """Record that a clip is durably in the spool (and its recording, once all clips are)."""
+def mark_in_spool(session: Session, clock: Clock, name: str, md5: str) -> tuple[int, bool]:
+    """Record that a clip is durably in the spool (and its recording, once all clips are).
+
+    The recording's key, and True when this made it whole in the spool (deliverable).
+    """
     row = clip(session, name)
     if row is None:
         raise LookupError(f"unknown clip {name}")
@@ -99,11 +102,13 @@ def mark_in_spool(session: Session, clock: Clock, name: str, md5: str) -> None:
         row.last_error = None
     rec = session.get(OffloadRecording, row.recording_pk)
     assert rec is not None
-    if rec.state == states.ON_CAMERA and all(
+    whole = rec.state == states.ON_CAMERA and all(
         c.state in states.HELD for c in clips_of(session, rec.id)
-    ):
+    )
+    if whole:
         rec.state, rec.updated_at = states.IN_SPOOL, now
     session.flush()
+    return rec.id, whole
 
 
 def note_ingest_error(session: Session, clock: Clock, name: str, error: str) -> None:
