@@ -181,6 +181,30 @@ def test_ranged_reads_resume_a_download(rig: Rig, tmp_path: Path) -> None:
     assert not bad.exists()
 
 
+def test_open_clip_splices_or_reads_the_body_from_any_offset(rig: Rig, tmp_path: Path) -> None:
+    client = _added(rig)
+    rig.record(seconds=30)
+    clip = client.manifest()["recordings"][0]["clips"][0]
+    whole = client.read_clip(clip["name"])
+    target = tmp_path / "spliced.bin"
+    for offset in (0, 1000):
+        with client.open_clip(clip["name"], offset) as stream, target.open("w+b") as fh:
+            assert stream.can_splice()
+            at = offset
+            while n := stream.splice_into(fh.fileno(), at, 64 * 1024):
+                at += n
+        assert target.read_bytes()[offset:] == whole[offset:]
+        assert at == len(whole)
+        # The same through caller buffers.
+        got = bytearray()
+        with client.open_clip(clip["name"], offset) as stream:
+            buf = bytearray(10_000)
+            while n := stream.readinto(memoryview(buf)):
+                got += buf[:n]
+        assert bytes(got) == whole[offset:]
+    _refused(lambda: client.open_clip("no-such-clip.mkv"), 404, "no_clip")
+
+
 def test_range_header_parsing() -> None:
     assert parse_range(None, 10) is None
     assert parse_range("bytes=2-4", 10) == (2, 4)

@@ -169,3 +169,50 @@ def test_the_cameras_md5_is_kept_and_not_recomputed(tmp_path: Path) -> None:
     with pytest.raises(SpoolMismatch):
         Spool(tmp_path / "other").ingest(SERIAL, NAME, len(DATA), SHA,
                                          lambda have: Raw(DATA[:-1] + b"?"), md5=MD5)
+
+
+class Spliced(Raw):
+    """A SpliceStream over bytes: `splice_into` writes with pwrite (the kernel's part)."""
+
+    def can_splice(self) -> bool:
+        return True
+
+    def splice_into(self, fd: int, offset: int, count: int) -> int:
+        import os
+
+        chunk = bytearray(min(count, self.step))
+        n = self.readinto(memoryview(chunk))
+        os.pwrite(fd, bytes(chunk[:n]), offset)
+        return n
+
+
+def test_a_spliced_stream_is_hashed_back_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bodyworn.store.spool as spool_mod
+
+    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
+    entry = Spool(tmp_path).ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Spliced(DATA))
+    assert (entry.sha256, entry.md5) == (SHA, MD5)
+    assert entry.path.read_bytes() == DATA
+
+
+def test_a_spliced_stream_broken_mid_way_keeps_what_arrived_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bodyworn.store.spool as spool_mod
+
+    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
+    spool = Spool(tmp_path)
+    with pytest.raises(ConnectionResetError):
+        spool.ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Spliced(DATA, fail_after=450_000))
+    assert spool.part_size(SERIAL, NAME) == 450_000
+    asked: list[int] = []
+
+    def rest(have: int) -> Spliced:
+        asked.append(have)
+        return Spliced(DATA[have:])
+
+    entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, rest)
+    assert asked == [450_000] and (entry.sha256, entry.md5) == (SHA, MD5)
+    assert entry.path.read_bytes() == DATA

@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 CHUNK = 1 << 20
 # Receive buffers of the pipelined path: big enough that per-block overhead vanishes,
 # few enough that memory stays flat (BUFFERS × BLOCK per ingest in flight).
-BLOCK = 4 << 20
+BLOCK = 1 << 20
 BUFFERS = 4
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
@@ -43,6 +43,19 @@ class RawStream(Protocol):
 
     def close(self) -> None:
         """Release the connection (also when not read to the end)."""
+        ...
+
+
+@runtime_checkable
+class SpliceStream(RawStream, Protocol):
+    """A RawStream that can also move its bytes into a file inside the kernel."""
+
+    def can_splice(self) -> bool:
+        """True when `splice_into` may be used (else read with `readinto`)."""
+        ...
+
+    def splice_into(self, fd: int, offset: int, count: int) -> int:
+        """Move up to `count` bytes into file `fd` at `offset`; how many (0 at the end)."""
         ...
 
 
@@ -183,6 +196,63 @@ def _pump(source: RawStream, fh: object, hashers: list[hashlib._Hash], left: int
         raise failed[0]
 
 
+def _pump_splice(source: SpliceStream, fd: int, hashers: list[hashlib._Hash], start: int,
+                 left: int) -> None:
+    """Move up to `left` bytes from `source` into `fd` from `start` in the kernel, while
+    one thread per hash reads them back from the page cache behind it.
+
+    What was written before an error stays written (and hashed) before it is raised.
+    """
+    cond = threading.Condition()
+    state = {"written": start, "done": False}
+    failed: list[BaseException] = []
+
+    def digest(h: hashlib._Hash) -> None:
+        pos, buf = start, bytearray(BLOCK)
+        try:
+            with memoryview(buf) as view:
+                while True:
+                    with cond:
+                        while state["written"] == pos and not state["done"]:
+                            cond.wait()
+                        high = state["written"]
+                    if pos >= high:
+                        return
+                    while pos < high:
+                        n = os.preadv(fd, [view[: min(len(buf), high - pos)]], pos)
+                        if n <= 0:  # pragma: no cover - the file is ours alone
+                            raise OSError(f"short read of the spool at {pos}")
+                        h.update(view[:n])
+                        pos += n
+        except BaseException as exc:  # pragma: no cover - reading back our own file
+            failed.append(exc)
+
+    workers = [threading.Thread(target=digest, args=(h,), daemon=True, name="spool-hash")
+               for h in hashers]
+    for w in workers:
+        w.start()
+    offset, since = start, 0
+    try:
+        while left > 0:
+            n = source.splice_into(fd, offset, min(left, BLOCK))
+            if not n:
+                break
+            offset, left, since = offset + n, left - n, since + n
+            if since >= BLOCK:
+                since = 0
+                with cond:
+                    state["written"] = offset
+                    cond.notify_all()
+    finally:
+        with cond:
+            state["written"], state["done"] = offset, True
+            cond.notify_all()
+        for w in workers:
+            w.join()
+    if failed:  # pragma: no cover - see above
+        raise failed[0]
+
+
 class Spool:
     """Clips on disk under one root folder, one subfolder per camera."""
 
@@ -240,13 +310,19 @@ class Spool:
         sha, digest, _ = _hashes(part, have) if have else (
             hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0)
         hashers = [sha] if md5 else [sha, digest]
-        with open(part, "r+b" if have else "wb", buffering=0) as fh:
+        with open(part, "r+b" if have else "w+b", buffering=0) as fh:
             fh.seek(have)
             fh.truncate()
             try:
                 if have < size:
                     source = read(have)
-                    if isinstance(source, RawStream):
+                    if isinstance(source, SpliceStream) and source.can_splice():
+                        try:
+                            _pump_splice(source, fh.fileno(), hashers, have, size - have)
+                        finally:
+                            fh.seek(0, os.SEEK_END)
+                            source.close()
+                    elif isinstance(source, RawStream):
                         try:
                             _pump(source, fh, hashers, size - have)
                         finally:

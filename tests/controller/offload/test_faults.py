@@ -20,7 +20,7 @@ from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.destination.swift import FaultRule
 from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
-from bodyworn.store.spool import RawStream, Spool
+from bodyworn.store.spool import RawStream, SpliceStream, Spool
 from tests.controller.offload.conftest import Crash, Rig, camera_clips, crash_once
 
 
@@ -30,11 +30,20 @@ class _Counted:
     def __init__(self, inner: RawStream, entry: list[tuple[int, int]]) -> None:
         self.inner, self.entry = inner, entry
 
-    def readinto(self, buffer: memoryview) -> int:
-        n = self.inner.readinto(buffer)
+    def _count(self, n: int) -> int:
         offset, got = self.entry[-1]
         self.entry[-1] = (offset, got + n)
         return n
+
+    def readinto(self, buffer: memoryview) -> int:
+        return self._count(self.inner.readinto(buffer))
+
+    def can_splice(self) -> bool:
+        return isinstance(self.inner, SpliceStream) and self.inner.can_splice()
+
+    def splice_into(self, fd: int, offset: int, count: int) -> int:
+        assert isinstance(self.inner, SpliceStream)
+        return self._count(self.inner.splice_into(fd, offset, count))
 
     def close(self) -> None:
         self.inner.close()
@@ -147,19 +156,28 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
     cut = [True]
 
     class Undocking:
-        """Some of the clip arrives, then the officer pulls the camera out."""
+        """Some of the clip arrives (moved in the kernel), then the camera is pulled out."""
 
-        def __init__(self, inner: RawStream) -> None:
+        def __init__(self, inner: SpliceStream) -> None:
             self.inner, self.reads = inner, 0
 
-        def readinto(self, buffer: memoryview) -> int:
-            self.reads += 1
-            if self.reads == 1:
-                return self.inner.readinto(buffer[: len(buffer) // 2])
+        def _pull(self) -> None:
             found = rig.where(cam)
             assert found is not None
             found[0].take(cam)
             raise DockLinkError(0, "link", "connection reset by peer")
+
+        def readinto(self, buffer: memoryview) -> int:
+            raise AssertionError("the dock link is spliced into the spool")
+
+        def can_splice(self) -> bool:
+            return self.inner.can_splice()
+
+        def splice_into(self, fd: int, offset: int, count: int) -> int:
+            self.reads += 1
+            if self.reads > 1:
+                self._pull()
+            return self.inner.splice_into(fd, offset, max(1, count // 2))
 
         def close(self) -> None:
             self.inner.close()
@@ -169,7 +187,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
         stream = counting(self, camera, name, have)
         if name == first and cut[0]:
             cut[0] = False
-            assert isinstance(stream, RawStream), "the dock link is read into buffers"
+            assert isinstance(stream, SpliceStream), "the dock link is spliced into the spool"
             return Undocking(stream)
         return stream
 

@@ -47,6 +47,8 @@ def test_a_backlog_does_not_go_before_a_camera_that_waits_its_turn() -> None:
     # In turn: B is served after one more of A's, not after all of them (A A A A B).
     assert slots.grants == ["A", "A", "B", "A", "A"]
     assert slots.stats["B"].granted == 1 and slots.stats["A"].granted == 4
+    # B waited through one grant to A (plus the one A held when B asked, not counted).
+    assert slots.stats["B"].most_passed_over == 1
 
 
 def test_slots_are_never_more_than_the_limit() -> None:

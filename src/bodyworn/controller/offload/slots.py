@@ -22,6 +22,8 @@ class SlotStats:
     granted: int = 0
     waited_s: float = 0.0
     longest_wait_s: float = 0.0
+    # The most slots given to others while one request of this key waited.
+    most_passed_over: int = 0
 
 
 @dataclass
@@ -41,6 +43,7 @@ class FairSlots:
         self._waiting: dict[str, _Waiting] = {}
         self._round: deque[str] = deque()
         self.stats: dict[str, SlotStats] = {}
+        self._granted_total = 0
         # Every grant in order (key), for tests that check no key was passed over.
         self.grants: list[str] = []
 
@@ -60,6 +63,7 @@ class FairSlots:
         ticket = object()
         asked = time.monotonic()
         with self._cond:
+            granted_before = self._granted_total
             waiting = self._waiting.setdefault(key, _Waiting())
             waiting.tickets.append(ticket)
             if key not in self._round:
@@ -78,6 +82,9 @@ class FairSlots:
             stats.granted += 1
             stats.waited_s += wait
             stats.longest_wait_s = max(stats.longest_wait_s, wait)
+            stats.most_passed_over = max(stats.most_passed_over,
+                                         self._granted_total - granted_before)
+            self._granted_total += 1
             self.grants.append(key)
             if len(self.grants) > 10_000:
                 del self.grants[:5_000]
