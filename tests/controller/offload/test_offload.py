@@ -208,3 +208,42 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     # Sent once each: the delivery checked the early ones at the CD instead of resending.
     assert all(puts[name] == 1 for name in at_cd), puts
     assert all(r.state == states.AT_CD for r in rig.clip_rows())
+
+
+def test_cameras_docked_together_read_the_cds_categories_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    from datetime import timedelta
+
+    from bodyworn.cdclient.errors import CDUnavailable
+    from bodyworn.controller.offload.engine import OffloadEngine
+
+    engine = rig.new_engine()
+    cams = [rig.camera(f"B8A44F00000{i}", station=i % 2) for i in range(1, 5)]
+    reads = [0]
+    real = OffloadEngine._fetch_categories_once
+    failing = [False]
+
+    async def counted(self: OffloadEngine) -> Any:
+        reads[0] += 1
+        if failing[0]:
+            raise CDUnavailable("the CD is down")
+        return await real(self)
+
+    monkeypatch.setattr(OffloadEngine, "_fetch_categories_once", counted)
+    threads = [threading.Thread(target=rig.dock, args=(c,)) for c in cams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert reads[0] == 1
+    # A day later the CD is down: one camera finds out, the next within a minute does not
+    # wait for it again (the list read before is used), a later one tries again.
+    rig.clock.advance(timedelta(days=1, minutes=1))
+    failing[0] = True
+    first = engine.categories()
+    assert first and engine.categories() == first and reads[0] == 2
+    rig.clock.advance(timedelta(minutes=2))
+    engine.categories()
+    assert reads[0] == 3

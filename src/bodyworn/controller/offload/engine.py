@@ -130,6 +130,8 @@ class OffloadEngine:
         self._cd_source: str | None = None
         self._ingest_slots = FairSlots(self.config.max_ingests)
         self._categories: tuple[tuple[Category, ...], datetime] | None = None
+        self._categories_lock = threading.Lock()
+        self._categories_failed_at: datetime | None = None
         self._cd_backoff_until: datetime | None = None
         self._cd_failures = 0
         # Set while the CD answers 507, cleared by the first delivery it accepts again
@@ -184,19 +186,28 @@ class OffloadEngine:
             self._cd = None
 
     def categories(self) -> tuple[Category, ...]:
-        """The CD's categories, read at most daily (from a worker thread: no event loop)."""
-        now = self.ctx.clock.now()
-        cached = self._categories
-        if cached is not None and now - cached[1] < self.config.categories_max_age:
-            return cached[0]
-        try:
-            found = asyncio.run(self._fetch_categories_once())
-        except (CDError, LookupError, httpx.HTTPError, RuntimeError) as exc:
-            # RuntimeError: called on a thread that runs an event loop; keep what we have.
-            log.info("offload.categories_unavailable", error=str(exc))
-            return cached[0] if cached else ()
-        self._categories = (found, now)
-        return found
+        """The CD's categories, read at most daily (from a worker thread: no event loop).
+
+        Cameras docked together ask at once: one of them reads, the others wait for it.
+        """
+        with self._categories_lock:
+            now = self.ctx.clock.now()
+            cached = self._categories
+            if cached is not None and now - cached[1] < self.config.categories_max_age:
+                return cached[0]
+            failed = self._categories_failed_at
+            if failed is not None and now - failed < timedelta(minutes=1):
+                # The CD just failed us: the cameras behind this one do not wait for it too.
+                return cached[0] if cached else ()
+            try:
+                found = asyncio.run(self._fetch_categories_once())
+            except (CDError, LookupError, httpx.HTTPError, RuntimeError) as exc:
+                # RuntimeError: called on a thread that runs an event loop; keep what we have.
+                log.info("offload.categories_unavailable", error=str(exc))
+                self._categories_failed_at = now
+                return cached[0] if cached else ()
+            self._categories, self._categories_failed_at = (found, now), None
+            return found
 
     async def _fetch_categories_once(self) -> tuple[Category, ...]:
         # A client of its own: the loop's client belongs to the loop's event loop.
