@@ -31,6 +31,7 @@ test: lint typecheck pytest
 
 fault: $(STAMP)
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_faults.py -k random
+	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_kill9.py -k random_moments
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

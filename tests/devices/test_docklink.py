@@ -455,3 +455,76 @@ def test_event_reporter_sends_the_dock_port_token() -> None:
         server.stop()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_events_wait_for_a_controller_that_is_down_and_reach_it_when_it_is_back() -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bodyworn.devices.docklink_server import EventReporter
+
+    seen: list[str] = []
+    problems: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            import json as json_mod
+
+            body = json_mod.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(f"{body['event']} {body['camera_serial']}")
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    with socket.socket() as probe:  # a port nothing listens on yet: the controller is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    station = DockingStation("DOCK0008", DockModel.W700)
+    server = DockLinkServer(station).start()
+    reporter = EventReporter(station, server, url, attempts=3, max_wait=0.2,
+                             on_error=problems.append)
+    httpd = None
+    try:
+        station.connect(url)
+        camera, _ = new_camera()
+        station.insert(camera)
+        station.take(camera)
+        assert not reporter.flush(timeout=1.0), "delivered to a controller that is down?"
+        assert problems and "still trying" in problems[0]
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        assert reporter.flush(timeout=10.0)
+        assert seen == [f"dock {camera.serial}", f"undock {camera.serial}"]  # in order
+        assert reporter.failed == [] and len(reporter.sent) == 2
+    finally:
+        reporter.close()
+        server.stop()
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+
+
+def test_a_station_server_stopped_from_two_threads_at_once_stops_once() -> None:
+    import threading
+
+    server = DockLinkServer(DockingStation("DOCK0009", DockModel.W700)).start()
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            server.stop()
+        except BaseException as exc:
+            errors.append(exc)
+
+    stoppers = [threading.Thread(target=stop) for _ in range(4)]
+    for t in stoppers:
+        t.start()
+    for t in stoppers:
+        t.join(10)
+    server.stop()
+    assert errors == []

@@ -24,7 +24,7 @@ from bodyworn.controller.cameras import pages as cameras_pages
 from bodyworn.controller.context import ControllerContext, make_templates, render
 from bodyworn.controller.destinations import pages as destination_pages
 from bodyworn.controller.docks import pages as docks_pages
-from bodyworn.controller.docks.service import ensure_token
+from bodyworn.controller.docks.service import ensure_token, resync_in_background
 from bodyworn.controller.health import pages as health_pages
 from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
@@ -84,7 +84,7 @@ def build_context(
 def create_app(ctx: ControllerContext) -> FastAPI:
     """The ASGI app for one controller."""
     if ctx.offload is None:
-        ctx.offload = OffloadEngine(ctx)
+        ctx.offload = OffloadEngine(ctx, config=ctx.settings.offload_config())
     if ctx.offload.on_dock not in ctx.dock_listeners:
         ctx.dock_listeners.append(ctx.offload.on_dock)
 
@@ -92,6 +92,9 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Background loops live as long as the server: started here, stopped cleanly.
         ctx.offload.start()
+        if ctx.offload.autostart:
+            # Cameras left docked while the controller was down carry on where they were.
+            resync_in_background(ctx)
         try:
             yield
         finally:

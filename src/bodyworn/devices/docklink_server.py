@@ -147,6 +147,7 @@ class DockLinkServer:
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._stop_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -170,12 +171,13 @@ class DockLinkServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
+        """Stop serving and release the port (again, or from two threads at once: once)."""
+        with self._stop_lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._httpd.shutdown()
+                thread.join()
+            self._httpd.server_close()
 
     def __enter__(self) -> DockLinkServer:
         return self.start()
@@ -649,7 +651,8 @@ class EventReporter:
     """Tells the controller a station is cabled to about every dock and undock.
 
     Events go out in order from one background thread, so a controller that reacts to an
-    event by calling the dock link never waits on the simulation that raised it.
+    event by calling the dock link never waits on the simulation that raised it; one the
+    controller is not there to take is kept and tried again until it is.
     """
 
     def __init__(
@@ -662,6 +665,7 @@ class EventReporter:
         attempts: int = 5,
         on_error: Callable[[str], None] | None = None,
         token: str | None = None,
+        max_wait: float = 5.0,
     ) -> None:
         self.station = station
         # The controller's dock port token: it refuses events without it.
@@ -673,8 +677,12 @@ class EventReporter:
         # installer replaces it; the dock port token is what the controller checks.
         self._client = client or httpx.Client(timeout=10, verify=False)  # noqa: S501
         self._attempts = attempts
+        self._max_wait = max_wait
         self._on_error = on_error
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        # Events raised and not yet delivered or given up on (for `flush`).
+        self._open = 0
+        self._open_cond = threading.Condition()
         self._closing = threading.Event()
         self.sent: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
@@ -685,6 +693,8 @@ class EventReporter:
         station.subscribe(self._on_bay_event)
 
     def _on_bay_event(self, event: BayEvent) -> None:
+        with self._open_cond:
+            self._open += 1
         self._queue.put({
             "station_serial": event.station,
             "bay": event.bay,
@@ -702,10 +712,19 @@ class EventReporter:
                 self._deliver(payload)
             finally:
                 self._queue.task_done()
+                if payload is not None:
+                    with self._open_cond:
+                        self._open -= 1
+                        self._open_cond.notify_all()
 
     def _deliver(self, payload: dict[str, Any]) -> None:
-        problem = ""
-        for attempt in range(self._attempts):
+        """Post one event. A controller that cannot be reached (or answers 5xx) is tried
+        again and again, the wait growing to `max_wait`: a station keeps what happened in
+        its bays until the controller is back (a restart loses nothing). A refusal (4xx)
+        is given up after `attempts` tries. Either way `on_error` hears of it once."""
+        problem, attempt, told = "", 0, False
+        while True:
+            refused = False
             try:
                 response = self._client.post(
                     f"{self.controller_url}{proto.EVENTS_PATH}",
@@ -716,12 +735,22 @@ class EventReporter:
                     self.sent.append(payload)
                     return
                 problem = f"controller answered {response.status_code}"
+                refused = response.status_code < 500
             except httpx.HTTPError as exc:
                 problem = str(exc) or type(exc).__name__
+            attempt += 1
+            if refused and attempt >= self._attempts:
+                break
+            if attempt == self._attempts and not told:
+                told = True
+                self._tell(payload, f"{problem}; still trying")
             # Closing cuts the back-off short: what is still undelivered is reported failed.
-            if self._closing.wait(0.1 * 2**attempt):
+            if self._closing.wait(min(0.1 * 2 ** min(attempt - 1, 16), self._max_wait)):
                 break
         self.failed.append(payload)
+        self._tell(payload, problem)
+
+    def _tell(self, payload: dict[str, Any], problem: str) -> None:
         if self._on_error is not None:
             self._on_error(
                 f"station {self.station.serial}: {payload['event']} of"
@@ -734,9 +763,11 @@ class EventReporter:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def flush(self) -> None:
-        """Wait until every event raised so far was delivered or given up on."""
-        self._queue.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event raised so far was delivered or given up on (True), or
+        `timeout` seconds passed (False)."""
+        with self._open_cond:
+            return self._open_cond.wait_for(lambda: self._open == 0, timeout)
 
     def close(self) -> None:
         """Stop: what is queued gets one more try each, without waiting between tries."""

@@ -352,7 +352,7 @@ class Simulation:
     def _wait_for_offload(self) -> None:
         deadline = time.monotonic() + self.offload_timeout
         for reporter in self.reporters:
-            reporter.flush()
+            reporter.flush(max(0.0, deadline - time.monotonic()))
         while True:
             with self.lock:
                 left = {c.serial: len(c.recordings) for c in self.cameras if c.docked}

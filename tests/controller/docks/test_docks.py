@@ -72,3 +72,22 @@ def test_dock_listeners_run_for_added_cameras_only(rig: Rig) -> None:
 def test_a_controller_not_set_up_tells_stations_to_wait(client: TestClient) -> None:
     r = client.post("/docklink/v1/events", json={})
     assert r.status_code == 503
+
+
+def test_a_restarted_controller_finds_the_cameras_still_in_their_bays(rig: Rig) -> None:
+    from bodyworn.controller.docks.service import resync_stations, wait_for_listeners
+    from tests.controller.device_rig import SERIALS
+
+    added, other = SERIALS[0], SERIALS[1]
+    rig.add(added)
+    rig.dock(other)  # docked, never added: recorded, no on-dock work
+    seen: list[str] = []
+    rig.ctx.dock_listeners.append(lambda serial, _client: seen.append(serial))
+    # The events are long gone; the station is asked what its bays hold.
+    found = resync_stations(rig.ctx)
+    wait_for_listeners()
+    assert sorted(found) == sorted([added, other])
+    assert seen == [added]
+    # A station that does not answer is passed over (its next event brings it back).
+    rig.server.stop()
+    assert resync_stations(rig.ctx) == []

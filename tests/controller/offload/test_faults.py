@@ -451,3 +451,34 @@ def test_a_user_id_the_cd_api_cannot_name_is_kept_as_not_transferred(rig: Rig) -
     assert camera_clips(cam) == {}, "held by the controller, so released by the camera"
     with rig.ctx.factory() as session:
         assert "download" in service.pending_for_camera(session, cam.serial)[0]
+
+
+def test_two_dock_events_for_one_camera_do_the_work_once(
+    rig: Rig, streamed: dict[str, list[tuple[int, int]]],
+) -> None:
+    # A repeated event, or a restart's resync racing a fresh one: the second listener
+    # waits for the first and then finds nothing left to do.
+    cam = rig.camera()
+    rig.record(cam, seconds=100)
+    originals = camera_clips(cam)
+    errors: list[BaseException] = []
+
+    def dock() -> None:
+        try:
+            rig.dock(cam)
+        except BaseException as exc:
+            errors.append(exc)
+
+    docks = [threading.Thread(target=dock) for _ in range(2)]
+    for t in docks:
+        t.start()
+    for t in docks:
+        t.join(60)
+    assert errors == []
+    assert camera_clips(cam) == {}
+    assert rig.engine is not None and rig.engine.spool_trouble is None
+    assert all(r.last_error is None and r.attempts == 0 for r in rig.clip_rows()), [
+        (r.name, r.last_error) for r in rig.clip_rows()]
+    assert all(len(reads) == 1 for reads in streamed.values()), streamed
+    rig.deliver()
+    _check_end_state(rig, originals, streamed)

@@ -247,3 +247,31 @@ def test_cameras_docked_together_read_the_cds_categories_once(
     rig.clock.advance(timedelta(minutes=2))
     engine.categories()
     assert reads[0] == 3
+
+
+def test_the_offload_limits_come_from_the_controllers_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+) -> None:
+    from pydantic import ValidationError
+
+    from bodyworn.controller.app import build_context, create_app
+    from bodyworn.controller.settings import ControllerSettings
+
+    for name, value in (("MAX_INGESTS", "7"), ("INGESTS_PER_CAMERA", "1"),
+                        ("MAX_DELIVERIES", "5"), ("EARLY_UPLOADS", "0"),
+                        ("INTERVAL_S", "0.5")):
+        monkeypatch.setenv(f"BODYWORN_OFFLOAD_{name}", value)
+    settings = ControllerSettings(data_dir=tmp_path / "data")
+    ctx = build_context(settings)
+    try:
+        create_app(ctx)
+        assert ctx.offload is not None
+        config = ctx.offload.config
+        assert (config.max_ingests, config.ingests_per_camera, config.max_deliveries,
+                config.early_uploads, config.interval_s) == (7, 1, 5, 0, 0.5)
+        assert ctx.offload._ingest_slots.limit == 7
+    finally:
+        ctx.engine.dispose()
+    monkeypatch.setenv("BODYWORN_OFFLOAD_MAX_INGESTS", "0")
+    with pytest.raises(ValidationError):
+        ControllerSettings(data_dir=tmp_path / "data")

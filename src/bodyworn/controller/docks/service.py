@@ -213,6 +213,45 @@ def _start_listeners(ctx: ControllerContext, serial: str, camera_url: str) -> No
     thread.start()
 
 
+def resync_stations(ctx: ControllerContext) -> list[str]:
+    """After a restart: ask each known station what its bays hold, as if it docked them.
+
+    A station reports a camera when it is docked, not again while it stays there, and an
+    event sent while the controller was down is lost; without this a camera docked across
+    a restart would keep its clips until it is taken out and put back. Each camera found
+    goes through `handle_event` (the on-dock work is one at a time per camera, so an event
+    arriving meanwhile is harmless). The serials found docked.
+    """
+    with ctx.factory() as session:
+        stations = [(r.serial, r.station_url) for r in session.scalars(
+            select(DockingStationRow).order_by(DockingStationRow.serial))]
+    found = []
+    for serial, station_url in stations:
+        facts = station_facts(station_url)
+        if not facts or facts.get("station_serial", serial) != serial:
+            continue  # not answering (or another station at that address): its next event
+        for bay in facts.get("bays") or []:
+            camera, url = bay.get("camera_serial"), bay.get("camera_url")
+            if not (isinstance(camera, str) and isinstance(url, str)
+                    and isinstance(bay.get("bay"), int)):
+                continue
+            try:
+                handle_event(ctx, DockEvent(serial, bay["bay"], "dock", camera, url))
+            except Exception:  # one camera's trouble must not stop the others
+                log.exception("resync failed", station=serial, camera=camera)
+                continue
+            found.append(camera)
+    return found
+
+
+def resync_in_background(ctx: ControllerContext) -> threading.Thread:
+    """`resync_stations` on a thread of its own (stations may be slow to answer)."""
+    thread = threading.Thread(target=resync_stations, args=(ctx,), name="dock-resync",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
 def wait_for_listeners(timeout: float = 10.0) -> None:
     """Wait for on-dock work started so far (tests and an orderly shutdown)."""
     with _workers_lock:

@@ -131,6 +131,8 @@ class OffloadEngine:
         self._ingest_slots = FairSlots(self.config.max_ingests)
         self._categories: tuple[tuple[Category, ...], datetime] | None = None
         self._categories_lock = threading.Lock()
+        self._dock_locks: dict[str, threading.Lock] = {}
+        self._dock_locks_guard = threading.Lock()
         self._categories_failed_at: datetime | None = None
         self._cd_backoff_until: datetime | None = None
         self._cd_failures = 0
@@ -226,7 +228,17 @@ class OffloadEngine:
     # ---- on dock -------------------------------------------------------------------------
 
     def on_dock(self, serial: str, camera: DockLinkClient) -> None:
-        """The dock listener: bring the camera up to date, then offload it."""
+        """The dock listener: bring the camera up to date, then offload it.
+
+        One at a time per camera: a repeated dock event (or a restart's resume racing a new
+        event) waits for the work under way and then finds it done.
+        """
+        with self._dock_locks_guard:
+            lock = self._dock_locks.setdefault(serial, threading.Lock())
+        with lock:
+            self._on_dock(serial, camera)
+
+    def _on_dock(self, serial: str, camera: DockLinkClient) -> None:
         try:
             info = self.wait_ready(camera)
             if info is None:
@@ -610,6 +622,11 @@ class OffloadEngine:
                     failures.append(exc)
                     await self._failed(rec_pk, str(exc), retry=True)
                     log.info("offload.delivery_failed", recording=rec_pk, error=str(exc))
+                except OSError as exc:
+                    # The spool cannot be read (a file gone or a failing disk): this
+                    # recording waits its back-off; the others go on.
+                    await self._failed(rec_pk, f"spool: {exc}", retry=True)
+                    log.error("offload.spool_unreadable", recording=rec_pk, error=str(exc))
 
         await asyncio.gather(*(one(pk) for pk in due))
         if full:
