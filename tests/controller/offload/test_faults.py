@@ -482,3 +482,20 @@ def test_two_dock_events_for_one_camera_do_the_work_once(
     assert all(len(reads) == 1 for reads in streamed.values()), streamed
     rig.deliver()
     _check_end_state(rig, originals, streamed)
+
+
+def test_a_spool_file_gone_fails_its_recording_and_not_the_others(rig: Rig) -> None:
+    first, second = rig.camera("B8A44F000001"), rig.camera("B8A44F000002", station=1)
+    rig.record(first)
+    rig.record(second)
+    rig.dock(first)
+    rig.dock(second)
+    assert rig.engine is not None
+    lost = next(r for r in rig.clip_rows() if r.camera_serial == first.serial)
+    rig.engine.spool.path(lost.camera_serial, lost.name).unlink()  # the disk lost it
+    rig.deliver(passes=3)
+    containers = {c for c, _ in rig.at_cd().values()}
+    assert len(containers) == 1, "the other camera's recording was delivered"
+    with rig.ctx.factory() as session:
+        pending = service.pending_for_camera(session, first.serial)
+    assert pending and "spool:" in " ".join(pending)
