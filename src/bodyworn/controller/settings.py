@@ -32,7 +32,7 @@ class ControllerSettings(BaseSettings):
     # once over all cameras, and per camera; recordings delivered at once; clips of a
     # recording still arriving sent ahead of it (0: none).
     offload_max_ingests: int = Field(default=4, ge=1, le=64)
-    offload_ingests_per_camera: int = Field(default=3, ge=1, le=8)
+    offload_ingests_per_camera: int = Field(default=4, ge=1, le=8)
     offload_max_deliveries: int = Field(default=4, ge=1, le=64)
     offload_early_uploads: int = Field(default=2, ge=0, le=16)
 

@@ -1,16 +1,17 @@
 """The spool: clips held by the controller between the camera and the content destination.
 
 A clip is streamed into `<root>/<camera serial>/<clip name>.part`, hashed on the way in,
-fsynced, checked against the size and sha256 the camera announced, and only then renamed
-to its final name (and the folder fsynced). A `.part` survives interruptions so the next
-attempt asks the camera only for the bytes it lacks. Files leave the spool only when
-`remove` is called.
+checked against the size and sha256 the camera announced, and only then renamed to its
+final name, the file and the folder fsynced before the call returns. A `.part` survives
+interruptions (fsynced as it is) so the next attempt asks the camera only for the bytes it
+lacks. Files leave the spool only when `remove` is called.
 
 The md5 the content destination checks uploads against is the camera's when its manifest
 gives one (the CD verifies it against the bytes it receives; the controller's own check is
-the sha256); otherwise the spool computes it too. Receiving and hashing overlap: the
-receiving thread reads straight into a few reusable buffers and writes them, one thread per
-hash digests them behind it (hashlib releases the GIL on large buffers).
+the sha256); otherwise the spool computes it too. Receiving and hashing overlap: the bytes
+are spliced from the socket into the file in the kernel (or read into a few reusable
+buffers and written), and one thread per hash digests them behind the writer (hashlib
+releases the GIL on large buffers).
 """
 
 from __future__ import annotations
@@ -332,17 +333,23 @@ class Spool:
                             _write_all(fh, memoryview(block))
                             for h in hashers:
                                 h.update(block)
-            finally:
+            except BaseException:
                 # What did arrive is kept durably, so a resume never asks for it again.
                 os.fsync(fh.fileno())
+                raise
             got = fh.tell()
-        if got != size or sha.hexdigest() != sha256:
-            part.unlink(missing_ok=True)
-            raise SpoolMismatch(
-                f"{name}: got {got} bytes with sha256 {sha.hexdigest()[:12]}…, "
-                f"expected {size} bytes with sha256 {sha256[:12]}…"
-            )
-        os.replace(part, final)
+            if got != size or sha.hexdigest() != sha256:
+                part.unlink(missing_ok=True)
+                raise SpoolMismatch(
+                    f"{name}: got {got} bytes with sha256 {sha.hexdigest()[:12]}…, "
+                    f"expected {size} bytes with sha256 {sha256[:12]}…"
+                )
+            # Checked, so it may take its name now; then the bytes and the name are made
+            # durable together (one journal commit where the file system allows) before
+            # anyone is told. Should power fail in between, `verify` finds the final file
+            # wrong and the clip, still unconfirmed on the camera, comes again.
+            os.replace(part, final)
+            os.fsync(fh.fileno())
         _fsync_dir(final.parent)
         return SpoolEntry(final, size, sha256, md5 or digest.hexdigest())
 

@@ -62,7 +62,7 @@ class OffloadConfig:
     max_ingests: int = 4
     # Clips of one camera in flight at once: while one is fsynced and confirmed, the next
     # one is already arriving.
-    ingests_per_camera: int = 3
+    ingests_per_camera: int = 4
     max_deliveries: int = 4
     # Clips of a recording still arriving that may go to the CD at once ahead of the rest
     # (0: none; a recording is then sent once it is whole in the spool).
