@@ -62,13 +62,14 @@ def child(args: dict[str, str]) -> dict[str, Any]:
             rigs.record_clips(rig, cam, recordings, clips)
         engine = rig.engine
         first: dict[str, float] = {}
-        real_ingest_clip = engine.ingest_clip
+        real_spool_ingest = engine.spool.ingest
 
-        def timed_ingest_clip(serial: str, camera: Any, clip: dict[str, Any]) -> None:
+        def timed_spool_ingest(serial: str, *args: Any, **kwargs: Any) -> Any:
+            # Called inside the ingest slot: the moment a camera's first clip starts moving.
             first.setdefault(serial, time.perf_counter())
-            real_ingest_clip(serial, camera, clip)
+            return real_spool_ingest(serial, *args, **kwargs)
 
-        engine.ingest_clip = timed_ingest_clip
+        engine.spool.ingest = timed_spool_ingest  # type: ignore[method-assign]
         set_up_peak = rigs.peak_rss_mib()
         assert rigs.reset_peak_rss(), "cannot reset VmHWM (/proc/self/clear_refs)"
         finished: dict[str, float] = {}

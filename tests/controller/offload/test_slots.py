@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,38 @@ def test_cameras_docked_together_each_get_a_clip_in_before_any_gets_a_second(rig
     assert all(camera_clips(c) == {} for c in cams)
     rig.deliver()
     assert sorted(s for _, s in rig.at_cd().values()) == sorted(originals.values())
+
+
+def test_a_clip_waiting_for_its_confirmation_does_not_hold_the_slot(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bodyworn.controller.offload.engine import OffloadEngine
+
+    # One slot, two clips of the camera in flight: while the first clip's confirmation
+    # hangs (a slow camera), the second clip is received all the same.
+    engine = rig.new_engine(max_ingests=1, ingests_per_camera=2)
+    cam = rig.camera()
+    rig.record(cam, seconds=70)
+    names = sorted(camera_clips(cam))
+    assert len(names) >= 2
+    hold, held = threading.Event(), threading.Event()
+    real = OffloadEngine.confirm
+
+    def slow_confirm(self: OffloadEngine, serial: str, camera: Any, name: str,
+                     sha256: str) -> None:
+        if not held.is_set():
+            held.set()
+            assert hold.wait(30)
+        real(self, serial, camera, name, sha256)
+
+    monkeypatch.setattr(OffloadEngine, "confirm", slow_confirm)
+    dock = threading.Thread(target=rig.dock, args=(cam,))
+    dock.start()
+    try:
+        assert held.wait(30)
+        # The other clip reaches the spool while the first one's confirmation waits.
+        _until(lambda: len(engine.spool.names(cam.serial)) >= 2)
+    finally:
+        hold.set()
+        dock.join(60)
+    assert camera_clips(cam) == {}

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -320,8 +321,7 @@ class OffloadEngine:
             service.note_gone(session, self.ctx.clock, serial, {str(c["name"]) for c in work})
         if self.config.ingests_per_camera <= 1 or len(work) <= 1:
             for clip in work:
-                with self._ingest_slots.slot(serial):
-                    self.ingest_clip(serial, camera, clip)
+                self.ingest_clip(serial, camera, clip, self._ingest_slots.slot(serial))
             return
         # A few clips at a time, each in a fair slot; the first error ends the dock's work
         # (the rest stays on the camera for the next dock), as it does one at a time.
@@ -336,8 +336,7 @@ class OffloadEngine:
                 if clip is None:
                     return
                 try:
-                    with self._ingest_slots.slot(serial):
-                        self.ingest_clip(serial, camera, clip)
+                    self.ingest_clip(serial, camera, clip, self._ingest_slots.slot(serial))
                 except BaseException as exc:
                     errors.append(exc)
 
@@ -350,8 +349,13 @@ class OffloadEngine:
         if errors:
             raise errors[0]
 
-    def ingest_clip(self, serial: str, camera: DockLinkClient, clip: dict[str, Any]) -> None:
-        """One clip: into the spool and the tables unless already there, then released."""
+    def ingest_clip(self, serial: str, camera: DockLinkClient, clip: dict[str, Any],
+                    slot: AbstractContextManager[None] | None = None) -> None:
+        """One clip: into the spool and the tables unless already there, then released.
+
+        `slot` (an ingest slot) is held while the clip is received and made durable only:
+        recording it and the camera's confirmation do not keep another clip waiting.
+        """
         name = str(clip["name"])
         with self._session() as session:
             row = service.clip(session, name)
@@ -366,9 +370,10 @@ class OffloadEngine:
             return
         if state == states.ON_CAMERA:
             try:
-                entry = self.spool.ingest(serial, name, int(clip["size"]), str(clip["sha256"]),
-                                          lambda have: self._stream(camera, name, have),
-                                          md5=_md5_of(clip))
+                with slot or contextlib.nullcontext():
+                    entry = self.spool.ingest(
+                        serial, name, int(clip["size"]), str(clip["sha256"]),
+                        lambda have: self._stream(camera, name, have), md5=_md5_of(clip))
             except SpoolMismatch as exc:
                 with self._session() as session, session.begin():
                     service.note_ingest_error(session, self.ctx.clock, name, str(exc))
