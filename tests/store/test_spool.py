@@ -118,48 +118,6 @@ class Raw:
         self.closed = True
 
 
-def test_a_raw_stream_is_received_over_many_buffers_with_both_hashes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bodyworn.store.spool as spool_mod
-
-    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)  # several buffers, reused
-    spool = Spool(tmp_path)
-    sources: list[Raw] = []
-
-    def read(have: int) -> Raw:
-        sources.append(Raw(DATA[have:]))
-        return sources[-1]
-
-    entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, read)
-    assert (entry.sha256, entry.md5) == (SHA, MD5)
-    assert spool.path(SERIAL, NAME).read_bytes() == DATA
-    assert sources[0].closed
-
-
-def test_a_raw_stream_broken_mid_way_keeps_what_arrived_and_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bodyworn.store.spool as spool_mod
-
-    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
-    spool = Spool(tmp_path)
-    with pytest.raises(ConnectionResetError):
-        spool.ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Raw(DATA, fail_after=450_000))
-    # The block being filled when the link broke is kept too: nothing is asked for twice.
-    assert spool.part_size(SERIAL, NAME) == 450_000
-    asked: list[int] = []
-
-    def rest(have: int) -> Raw:
-        asked.append(have)
-        return Raw(DATA[have:])
-
-    entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, rest)
-    assert asked == [450_000]
-    assert (entry.sha256, entry.md5) == (SHA, MD5)
-    assert spool.path(SERIAL, NAME).read_bytes() == DATA
-
-
 def test_the_cameras_md5_is_kept_and_not_recomputed(tmp_path: Path) -> None:
     # The CD checks uploads against the camera's md5; the spool checks the sha256 only.
     announced = "f" * 32
@@ -186,32 +144,45 @@ class Spliced(Raw):
         return n
 
 
-def test_a_spliced_stream_is_hashed_back_from_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+STREAMS = [Raw, Spliced]
+
+
+@pytest.mark.parametrize("kind", STREAMS, ids=["buffers", "splice"])
+def test_a_stream_arrives_over_many_blocks_with_both_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: type[Raw]
 ) -> None:
     import bodyworn.store.spool as spool_mod
 
-    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
-    entry = Spool(tmp_path).ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Spliced(DATA))
+    monkeypatch.setattr(spool_mod, "BLOCK", 300_000)  # several blocks, buffers reused
+    sources: list[Raw] = []
+
+    def read(have: int) -> Raw:
+        sources.append(kind(DATA[have:]))
+        return sources[-1]
+
+    entry = Spool(tmp_path).ingest(SERIAL, NAME, len(DATA), SHA, read)
     assert (entry.sha256, entry.md5) == (SHA, MD5)
     assert entry.path.read_bytes() == DATA
+    assert sources[0].closed
 
 
-def test_a_spliced_stream_broken_mid_way_keeps_what_arrived_and_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", STREAMS, ids=["buffers", "splice"])
+def test_a_stream_broken_mid_way_keeps_what_arrived_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: type[Raw]
 ) -> None:
     import bodyworn.store.spool as spool_mod
 
     monkeypatch.setattr(spool_mod, "BLOCK", 300_000)
     spool = Spool(tmp_path)
     with pytest.raises(ConnectionResetError):
-        spool.ingest(SERIAL, NAME, len(DATA), SHA, lambda have: Spliced(DATA, fail_after=450_000))
+        spool.ingest(SERIAL, NAME, len(DATA), SHA, lambda have: kind(DATA, fail_after=450_000))
+    # The block being filled when the link broke is kept too: nothing is asked for twice.
     assert spool.part_size(SERIAL, NAME) == 450_000
     asked: list[int] = []
 
-    def rest(have: int) -> Spliced:
+    def rest(have: int) -> Raw:
         asked.append(have)
-        return Spliced(DATA[have:])
+        return kind(DATA[have:])
 
     entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, rest)
     assert asked == [450_000] and (entry.sha256, entry.md5) == (SHA, MD5)
