@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from bodyworn.controller.events import EventBus
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.devices.docklink_client import DockLinkClient
@@ -101,12 +102,18 @@ class ControllerContext:
     system_name: str = ""
     wizard: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Named domain events (controller/events.py): services raise, features subscribe.
+    events: EventBus = field(default_factory=EventBus)
     # Called (in a worker thread) with (camera serial, dock link client) each time an added
     # camera docks, after docks/ has recorded it; offload/ registers the on-dock work here.
     dock_listeners: list[Callable[[str, DockLinkClient], None]] = field(default_factory=list)
     # The offload engine (offload.engine.OffloadEngine), made by create_app unless a test
     # put its own here; its `cd_storage_full` is the CD-health flag until health/ has one.
     offload: Any = None
+
+    def __post_init__(self) -> None:
+        # Events a service `emit`s in a session of this factory reach subscribers on commit.
+        self.events.bind(self.factory)
 
     async def transact(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(session, clock, *args, **kwargs)` in one transaction, off the event loop."""

@@ -1,0 +1,178 @@
+"""Named domain events and the small bus that carries them inside one controller process.
+
+A service raises an event; features that care (notifications, the cluster, metrics, the
+dashboard) subscribe to its type instead of being called by the service. Two ways in:
+
+- `bus.publish(event)`: now, on the caller's thread (for facts that are not in the
+  database, such as the content destination's health as the deliver loop found it);
+- `emit(session, event)`: once the session's transaction commits, and never if it rolls
+  back, so a subscriber never hears of a change that did not happen.
+
+Subscribers run on the publisher's thread, one after the other in the order they
+subscribed. They must be quick (queue work, do not do it) and they cannot stop the
+publisher: an exception is logged and the next subscriber runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
+
+_PENDING_KEY = "bodyworn.pending_events"
+
+
+class Event:
+    """Base of every domain event (frozen dataclasses below)."""
+
+
+@dataclass(frozen=True)
+class CameraDocked(Event):
+    """An added camera sits in a bay of one of this controller's docking stations."""
+
+    serial: str
+    station: str
+    bay: int
+
+
+@dataclass(frozen=True)
+class CameraUndocked(Event):
+    """A camera left its bay."""
+
+    serial: str
+    station: str
+    bay: int
+
+
+@dataclass(frozen=True)
+class RecordingDelivered(Event):
+    """A recording is whole and Complete at the content destination."""
+
+    recording_id: str
+    camera_serial: str
+    container: str
+
+
+@dataclass(frozen=True)
+class RecordingRejected(Event):
+    """A recording the content destination refused (stored as rejected content, or kept)."""
+
+    recording_id: str
+    camera_serial: str
+    reason: str
+    container: str | None = None
+
+
+class CdState(StrEnum):
+    """What the content destination's connection is, as the delivery last found it."""
+
+    OK = "ok"
+    LOST = "lost"
+    OUT_OF_STORAGE = "out_of_storage"
+
+
+@dataclass(frozen=True)
+class CdHealthChanged(Event):
+    """The content destination's state changed (published on a change only)."""
+
+    state: CdState
+    detail: str
+    at: datetime
+
+    @property
+    def ok(self) -> bool:
+        """Whether recordings can be delivered."""
+        return self.state is CdState.OK
+
+
+@dataclass(frozen=True)
+class StorageLow(Event):
+    """This controller's storage crossed the low mark (low=False when it recovered)."""
+
+    low: bool
+    free_fraction: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class UserChanged(Event):
+    """A body worn user was created, changed or removed."""
+
+    uuid: str
+    action: str  # "created" | "updated" | "removed"
+
+
+@dataclass(frozen=True)
+class SettingsChanged(Event):
+    """System settings changed; `keys` names which (e.g. {"timezone"})."""
+
+    keys: frozenset[str] = field(default_factory=frozenset)
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Subscribers by event type; publish calls each in turn (see the module's note)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], list[Handler]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
+        """Call `handler` with every event of `kind` (or a subclass); returns an unsubscribe."""
+        with self._lock:
+            self._handlers.setdefault(kind, []).append(handler)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                handlers = self._handlers.get(kind, [])
+                if handler in handlers:
+                    handlers.remove(handler)
+
+        return unsubscribe
+
+    def handlers_for(self, kind: type[Event]) -> list[Handler]:
+        """The handlers an event of this type reaches, in subscription order."""
+        with self._lock:
+            return [h for k in kind.__mro__ if isinstance(k, type) and issubclass(k, Event)
+                    for h in self._handlers.get(k, [])]
+
+    def publish(self, event: Event) -> None:
+        """Hand `event` to its subscribers now; a failing subscriber is logged and skipped."""
+        for handler in self.handlers_for(type(event)):
+            try:
+                handler(event)
+            except Exception:
+                log.exception("events.subscriber_failed", kind=type(event).__name__,
+                              handler=getattr(handler, "__qualname__", repr(handler)))
+
+    def bind(self, factory: Any) -> None:
+        """Publish the events `emit`ted in sessions of this sessionmaker after they commit."""
+        sa_event.listen(factory, "after_commit", self._after_commit)
+        sa_event.listen(factory, "after_soft_rollback", _after_rollback)
+
+    def _after_commit(self, session: Session) -> None:
+        pending: list[Event] = session.info.pop(_PENDING_KEY, [])
+        for event in pending:
+            self.publish(event)
+
+
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop(_PENDING_KEY, None)
+
+
+def emit(session: Session, event: Event) -> None:
+    """Publish `event` when this session's transaction commits (dropped on rollback)."""
+    session.info.setdefault(_PENDING_KEY, []).append(event)
