@@ -17,20 +17,12 @@ from bodyworn.devices.camera import (
     Power,
     Recording,
     StopReason,
-    unlock_message,
 )
 from bodyworn.devices.environment import Environment, Scene
-from bodyworn.devices.feedback import (
-    FLASHING_RED,
-    GREEN,
-    OFF,
-    PULSING_AMBER,
-    RED,
-    Button,
-    Led,
-    Sound,
-)
+from bodyworn.devices.feedback import Button, Led, Sound
 from bodyworn.devices.storage import Storage
+from bodyworn.docklink.wire import unlock_message
+from bodyworn.domain.led import FLASHING_RED, GREEN, OFF, PULSING_AMBER, RED
 from bodyworn.domain.profile import (
     CameraProfile,
     FrontIndicator,

@@ -8,8 +8,9 @@ import pytest
 
 from bodyworn.devices.camera import Camera, Power
 from bodyworn.devices.docking import BayEvent, DockError, DockingStation, DockModel
-from bodyworn.devices.feedback import FLASHING_AMBER, GREEN, OFF, PULSING_AMBER, Led
+from bodyworn.devices.feedback import Led
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.led import FLASHING_AMBER, GREEN, OFF, PULSING_AMBER
 from bodyworn.domain.profile import CameraProfile
 from tests.devices.factories import SYSTEM_ID, new_camera, public_pem
 

@@ -13,13 +13,15 @@ import httpx
 import pytest
 
 from bodyworn.controller.identity.keys import generate_identity_keypair
-from bodyworn.devices import docklink as proto
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
-from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError, Identity, sign_headers
 from bodyworn.devices.docklink_server import DockLinkServer, LinkError, parse_range
 from bodyworn.devices.gnss import Receiver, Route, Waypoint
 from bodyworn.devices.video import ClipRenderer
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.client import DockLinkClient, DockLinkError, Identity, sign_headers
+from bodyworn.docklink.messages import CameraInfo, DeleteResult, HolsterLink
+from bodyworn.docklink.signing import sign_with_pem
 from bodyworn.domain.clock import ManualClock
 from bodyworn.domain.profile import CameraProfile
 from tests.devices.factories import new_camera
@@ -117,15 +119,18 @@ def _refused(call: object, status: int, reason: str) -> DockLinkError:
 def test_shipping_mode_answers_info_and_add_only(rig: Rig) -> None:
     anyone = rig.client(identity=None)
     info = anyone.info()
-    assert info["shipping_mode"] and info["serial"] == rig.camera.serial
-    assert info["model"] == rig.camera.model and info["leds"]["docking"] == "flashing amber"
+    assert info.shipping_mode and info.serial == rig.camera.serial
+    assert info.model == rig.camera.model and str(info.leds["docking"]) == "flashing amber"
     _refused(anyone.manifest, 403, "shipping_mode")
     client = _added(rig)
     info = client.info()
-    assert info["system_id"] == SYSTEM_ID and info["user_id"] == "officer-17"
-    assert info["timezone"] == "Europe/Stockholm" and info["profile"]["name"] == "Patrol"
-    assert info["categories"] == ["Traffic", "Incident"]
-    assert set(info["battery"]) == {"charge", "hours_left"} and "used_bytes" in info["storage"]
+    assert info.system_id == SYSTEM_ID and info.user_id == "officer-17"
+    assert info.timezone == "Europe/Stockholm" and info.profile == PROFILE
+    assert info.categories == ("Traffic", "Incident")
+    assert 0 < info.battery.charge <= 1 and info.storage.used_bytes >= 0
+    # What the camera sends is exactly what the typed info writes back.
+    raw = client.send("GET").json()
+    assert CameraInfo.from_json(raw).to_json() == raw
     # Once added, the same unsigned request is refused, and a second add too.
     _refused(anyone.info, 403, "unsigned")
     _refused(lambda: client.add_to_system(SYSTEM_ID, rig.public_pem), 409, "already_added")
@@ -135,60 +140,63 @@ def test_manifest_lists_clips_and_metadata(rig: Rig) -> None:
     client = _added(rig)
     rig.record(seconds=90)
     manifest = client.manifest()
-    [recording] = manifest["recordings"]
-    assert recording["user_id"] == "officer-17" and recording["trigger"] == "button"
-    assert recording["categories"] == ["Traffic"] and recording["notes"] == [
-        "Speeding at the gate."
-    ]
-    assert recording["trigger_on"] and recording["trigger_off"]
-    assert recording["trigger_on_location"]["latitude"] == pytest.approx(59.33, abs=0.01)
-    assert recording["gnss_track"] and recording["timezone"] == "Europe/Stockholm"
-    clips = recording["clips"]
+    [recording] = manifest.recordings
+    assert recording.user_id == "officer-17" and recording.trigger == "button"
+    assert recording.categories == ("Traffic",)
+    assert recording.notes == ("Speeding at the gate.",)
+    assert recording.trigger_on and recording.trigger_off
+    assert recording.trigger_on_location is not None
+    assert recording.trigger_on_location.latitude == pytest.approx(59.33, abs=0.01)
+    assert recording.gnss_track and recording.timezone == "Europe/Stockholm"
+    clips = recording.clips
     assert len(clips) >= 3  # 95 s (pre-buffer included) split every 40 s
     for clip in clips:
-        path = rig.camera.recordings[0].clips[clip["index"]].path
-        assert path is not None and path.name == clip["name"]
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == clip["sha256"]
-        assert path.stat().st_size == clip["size"]
+        path = rig.camera.recordings[0].clips[clip.index].path
+        assert path is not None and path.name == clip.name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == clip.sha256
+        assert path.stat().st_size == clip.size
         found = probe(path)
         assert found.streams["video"] == "h264"
-        assert found.duration == pytest.approx(clip["duration_s"], abs=0.2)
+        assert found.duration == pytest.approx(clip.duration_s, abs=0.2)
+    # The JSON on the wire is what the typed manifest writes, byte for byte.
+    raw = client.send("GET", "/recordings").content
+    assert raw == json.dumps(manifest.to_json(), separators=(",", ":")).encode()
 
 
 def test_ranged_reads_resume_a_download(rig: Rig, tmp_path: Path) -> None:
     client = _added(rig)
     rig.record(seconds=30)
-    clip = client.manifest()["recordings"][0]["clips"][0]
-    head = client.read_clip(clip["name"], 0, 99)
-    whole = client.read_clip(clip["name"])
-    assert len(head) == 100 and whole[:100] == head and len(whole) == clip["size"]
-    assert client.read_clip(clip["name"], clip["size"] - 10) == whole[-10:]
-    response = client.send("GET", f"/clips/{clip['name']}", headers={"Range": "bytes=-5"})
+    clip = client.manifest().clips[0]
+    head = client.read_clip(clip.name, 0, 99)
+    whole = client.read_clip(clip.name)
+    assert len(head) == 100 and whole[:100] == head and len(whole) == clip.size
+    assert client.read_clip(clip.name, clip.size - 10) == whole[-10:]
+    response = client.send("GET", f"/clips/{clip.name}", headers={"Range": "bytes=-5"})
     assert response.status_code == 206 and response.content == whole[-5:]
-    assert response.headers["Content-Range"] == f"bytes {clip['size'] - 5}-{clip['size'] - 1}/" \
-        f"{clip['size']}"
-    _refused(lambda: client.read_clip(clip["name"], clip["size"] + 1), 416, "bad_range")
+    assert response.headers["Content-Range"] == f"bytes {clip.size - 5}-{clip.size - 1}/" \
+        f"{clip.size}"
+    _refused(lambda: client.read_clip(clip.name, clip.size + 1), 416, "bad_range")
     # A cut download resumes from where it stopped and ends equal to the manifest.
     partial = tmp_path / "partial.mkv"
     partial.write_bytes(whole[:1000])
-    client.download_clip(clip["name"], partial, sha256=clip["sha256"], size=clip["size"])
+    client.download_clip(clip.name, partial, sha256=clip.sha256, size=clip.size)
     assert partial.read_bytes() == whole
     # A corrupt partial file is caught by the sha256 and removed.
     bad = tmp_path / "bad.mkv"
     bad.write_bytes(b"x" * 1000)
     with pytest.raises(ValueError):
-        client.download_clip(clip["name"], bad, sha256=clip["sha256"], size=clip["size"])
+        client.download_clip(clip.name, bad, sha256=clip.sha256, size=clip.size)
     assert not bad.exists()
 
 
 def test_open_clip_splices_or_reads_the_body_from_any_offset(rig: Rig, tmp_path: Path) -> None:
     client = _added(rig)
     rig.record(seconds=30)
-    clip = client.manifest()["recordings"][0]["clips"][0]
-    whole = client.read_clip(clip["name"])
+    clip = client.manifest().clips[0]
+    whole = client.read_clip(clip.name)
     target = tmp_path / "spliced.bin"
     for offset in (0, 1000):
-        with client.open_clip(clip["name"], offset) as stream, target.open("w+b") as fh:
+        with client.open_clip(clip.name, offset) as stream, target.open("w+b") as fh:
             assert stream.can_splice()
             at = offset
             while n := stream.splice_into(fh.fileno(), at, 64 * 1024):
@@ -197,7 +205,7 @@ def test_open_clip_splices_or_reads_the_body_from_any_offset(rig: Rig, tmp_path:
         assert at == len(whole)
         # The same through caller buffers.
         got = bytearray()
-        with client.open_clip(clip["name"], offset) as stream:
+        with client.open_clip(clip.name, offset) as stream:
             buf = bytearray(10_000)
             while n := stream.readinto(memoryview(buf)):
                 got += buf[:n]
@@ -220,9 +228,9 @@ def test_range_header_parsing() -> None:
 def test_deletion_needs_the_systems_signed_confirmation(rig: Rig) -> None:
     client = _added(rig)
     rig.record(seconds=20)
-    [recording] = client.manifest()["recordings"]
-    [clip] = recording["clips"]
-    name, sha = clip["name"], clip["sha256"]
+    [recording] = client.manifest().recordings
+    [clip] = recording.clips
+    name, sha = clip.name, clip.sha256
     path = rig.camera.recordings[0].clips[0].path
     assert path is not None
 
@@ -232,20 +240,20 @@ def test_deletion_needs_the_systems_signed_confirmation(rig: Rig) -> None:
     _refused(lambda: unsigned.confirm_delete(name, sha, "c" * 32, "AAAA"), 403, "unsigned")
     # Signed request, but the confirmation is signed by some other key.
     other_private, _ = _keypair()
-    challenge = client.delete_challenge(name)
-    forged = proto.b64encode(proto.sign_with_pem(
+    challenge = client.delete_challenge(name).challenge
+    forged = proto.b64encode(sign_with_pem(
         other_private, proto.delete_base(rig.camera.serial, name, sha, challenge)
     ))
     _refused(lambda: client.confirm_delete(name, sha, challenge, forged), 403, "bad_confirmation")
     # The challenge was spent on that attempt.
-    good = proto.b64encode(proto.sign_with_pem(
+    good = proto.b64encode(sign_with_pem(
         rig.identity.private_key_pem, proto.delete_base(rig.camera.serial, name, sha, challenge)
     ))
     _refused(lambda: client.confirm_delete(name, sha, challenge, good), 403, "bad_challenge")
     # The right key, but over another clip's hash.
-    challenge = client.delete_challenge(name)
+    challenge = client.delete_challenge(name).challenge
     wrong_sha = "0" * 64
-    signed_wrong = proto.b64encode(proto.sign_with_pem(
+    signed_wrong = proto.b64encode(sign_with_pem(
         rig.identity.private_key_pem,
         proto.delete_base(rig.camera.serial, name, wrong_sha, challenge),
     ))
@@ -253,11 +261,11 @@ def test_deletion_needs_the_systems_signed_confirmation(rig: Rig) -> None:
              409, "sha256_mismatch")
     # A challenge for another clip name does not carry over.
     _refused(lambda: client.confirm_delete(name, sha, "made-up", good), 403, "bad_challenge")
-    assert path.exists() and client.manifest()["recordings"][0]["clips"] == [clip]
+    assert path.exists() and client.manifest().recordings[0].clips == (clip,)
 
     answer = client.delete_clip(name, sha)
-    assert answer == {"deleted": name, "recording": recording["id"], "recording_complete": True}
-    assert not path.exists() and client.manifest()["recordings"] == []
+    assert answer == DeleteResult(deleted=name, recording=recording.id, recording_complete=True)
+    assert not path.exists() and client.manifest().recordings == ()
     assert rig.camera.recordings == [] and rig.camera.storage.used_bytes == pytest.approx(0)
     _refused(lambda: client.delete_clip(name, sha), 404, "no_clip")
 
@@ -295,7 +303,7 @@ def test_replayed_nonce_skewed_clock_and_changed_body_are_refused(rig: Rig) -> N
     early = ManualClock(rig.link_clock.now() - timedelta(minutes=6))
     _refused(rig.client(clock=early).info, 403, "stale_timestamp")
     within = ManualClock(rig.link_clock.now() + timedelta(minutes=4))
-    assert rig.client(clock=within).info()["serial"] == rig.camera.serial
+    assert rig.client(clock=within).info().serial == rig.camera.serial
 
     body = json.dumps({"user_id": "officer-17"}).encode()
     headers = sign_headers(rig.identity, "PUT", f"{target}/config", body, clock=rig.link_clock)
@@ -306,18 +314,18 @@ def test_replayed_nonce_skewed_clock_and_changed_body_are_refused(rig: Rig) -> N
     moved = _raw(rig, "POST", "/factory-reset", b"", headers)
     assert moved.status_code == 403 and moved.json()["reason"] == "bad_signature"
     assert rig.camera.user_id == "officer-17" and not rig.camera.shipping_mode
-    assert client.info()["user_id"] == "officer-17"
+    assert client.info().user_id == "officer-17"
 
 
 def test_time_push_moves_the_cameras_link_clock(rig: Rig) -> None:
     client = _added(rig)
     ahead = rig.link_clock.now() + timedelta(minutes=6)
     info = client.configure(time=ahead)
-    assert info["time_offset_s"] == pytest.approx(360, abs=1)
+    assert info.time_offset_s == pytest.approx(360, abs=1)
     # The camera now runs 6 minutes ahead: a controller 8 minutes ahead is within its
     # window, one at the old time is not.
     later = ManualClock(rig.link_clock.now() + timedelta(minutes=8))
-    assert rig.client(clock=later).info()["serial"] == rig.camera.serial
+    assert rig.client(clock=later).info().serial == rig.camera.serial
     _refused(client.info, 403, "stale_timestamp")
 
 
@@ -336,12 +344,12 @@ def test_bad_configuration_changes_nothing(rig: Rig) -> None:
         _refused(lambda data=data: client.send("PUT", "/config", body=data), 400, reason)
     after = client.info()
     for key in ("timezone", "profile", "categories", "user_id"):
-        assert after[key] == before[key]
+        assert getattr(after, key) == getattr(before, key)
 
 
 def test_lock_unlock_firmware_and_factory_reset(rig: Rig) -> None:
     client = _added(rig)
-    assert client.lock()["locked"]
+    assert client.lock().locked
     _refused(client.manifest, 423, "locked")
     _refused(lambda: client.configure(timezone="UTC"), 423, "locked")
     private, _ = _keypair()
@@ -349,30 +357,29 @@ def test_lock_unlock_firmware_and_factory_reset(rig: Rig) -> None:
     _refused(impostor_unlock.unlock, 403, "bad_signature")
     # Our own signed request carrying an answer to the challenge signed by another key.
     challenge = client.send("GET", "/unlock-challenge").json()["challenge"]
-    wrong = proto.b64encode(proto.sign_with_pem(private, challenge.encode()))
+    wrong = proto.b64encode(sign_with_pem(private, challenge.encode()))
     body = json.dumps({"signature": wrong}).encode()
     _refused(lambda: client.send("POST", "/unlock", body=body), 403, "bad_unlock")
-    assert not client.unlock()["locked"]
+    assert not client.unlock().locked
     _refused(client.unlock, 409, "not_locked")
 
     answer = client.push_firmware("10.3.0.1", b"\x7fBWFW" + bytes(1000))
-    assert answer["firmware"] == "10.3.0.1"
-    assert answer["image_sha256"] == hashlib.sha256(b"\x7fBWFW" + bytes(1000)).hexdigest()
+    assert answer.firmware == "10.3.0.1"
+    assert answer.image_sha256 == hashlib.sha256(b"\x7fBWFW" + bytes(1000)).hexdigest()
     info = client.info()
-    assert info["firmware"] == "10.3.0.1" and info["busy"]
+    assert info.firmware == "10.3.0.1" and info.busy
     _refused(lambda: client.push_firmware("latest", b"x"), 400, "bad_firmware")
     _refused(lambda: client.push_firmware("10.3.0.2", b""), 400, "bad_firmware")
 
     rig.record(seconds=15)
     _refused(client.factory_reset, 409, "camera_refused")  # recordings not offloaded yet
-    for recording in client.manifest()["recordings"]:
-        for clip in recording["clips"]:
-            client.delete_clip(clip["name"], clip["sha256"])
-    assert client.factory_reset()["shipping_mode"]
+    for clip in client.manifest().clips:
+        client.delete_clip(clip.name, clip.sha256)
+    assert client.factory_reset().shipping_mode
     # Back in shipping mode the camera can join another system.
     private, public = _keypair()
     other = rig.client(identity=Identity("sys-new", private))
-    assert other.add_to_system("sys-new", public)["system_id"] == "sys-new"
+    assert other.add_to_system("sys-new", public).system_id == "sys-new"
     _refused(client.info, 403, "wrong_system")
 
 
@@ -387,7 +394,7 @@ def test_a_camera_not_in_the_station_or_an_unlinked_station_is_unreachable(rig: 
     # Just docked: info answers, offload waits for the restart.
     _refused(client.manifest, 503, "restarting")
     rig.clock.advance(timedelta(seconds=30))
-    assert client.manifest()["recordings"] == []
+    assert client.manifest().recordings == ()
     station = httpx.get(f"{rig.server.url}{proto.PREFIX}/station").json()
     assert station["bays"][0]["camera_url"] == client.camera_url
 
@@ -400,19 +407,19 @@ def test_profiles_round_trip_through_json() -> None:
 def test_holster_serial_is_configured_and_reported(rig: Rig) -> None:
     client = _added(rig)
     info = client.configure(holster="123456")
-    assert info["holster"] == {"serial": "123456", "state": "none"}
+    assert info.holster == HolsterLink(serial="123456", state="none")
     assert rig.camera.expected_holster == "123456"
     _refused(lambda: client.configure(holster="12345"), 400, "bad_holster")
-    assert client.configure(holster=None)["holster"]["serial"] is None
+    assert client.configure(holster=None).holster.serial is None
 
 
 def test_self_assign_gives_the_user_and_flashes_green(rig: Rig) -> None:
-    from bodyworn.devices.feedback import FLASHING_GREEN
+    from bodyworn.domain.led import FLASHING_GREEN
 
     client = _added(rig)
     client.configure(user_id=None)
     info = client.self_assign("officer-9", PROFILE)
-    assert info["user_id"] == "officer-9"
+    assert info.user_id == "officer-9"
     assert set(rig.camera.feedback().leds.values()) == {FLASHING_GREEN}
     _refused(lambda: client._json("POST", "/self-assign", {"user_id": ""}), 400, "bad_user")
     rig.camera.lock()

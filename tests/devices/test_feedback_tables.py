@@ -14,10 +14,7 @@ from bodyworn.devices.feedback import (
     ERROR_TABLE,
     LED_TABLE,
     LIFECYCLE_TABLE,
-    OFF,
-    PULSING_AMBER,
     Button,
-    Colour,
     DailyUseRow,
     Effect,
     ErrorRow,
@@ -30,6 +27,7 @@ from bodyworn.devices.feedback import (
     rows_by_key,
 )
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.led import OFF, PULSING_AMBER, Colour
 from bodyworn.domain.profile import CameraProfile, RecordingActivation, Trigger
 from tests.devices.factories import (
     added_docked,

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from bodyworn.devices.camera import Camera, StopReason
-from bodyworn.devices.feedback import GREEN, OFF, PULSING_AMBER, RED, Led
+from bodyworn.devices.feedback import Led
 from bodyworn.devices.holster import HolsterLink, HolsterSensor
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.led import GREEN, OFF, PULSING_AMBER, RED
 from bodyworn.domain.profile import Trigger
 from tests.devices.factories import assigned_docked
 

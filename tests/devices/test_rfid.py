@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bodyworn.devices.feedback import AMBER, GREEN, OFF
-from bodyworn.devices.rfid import EnrolmentError, Host, RfidReader, Tag, TagEnrolment, TagFrequency
+from bodyworn.devices.rfid import Host, RfidReader
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.led import AMBER, GREEN, OFF
+from bodyworn.domain.rfid import EnrolmentError, Tag, TagEnrolment, TagFrequency
 
 LF = Tag("0A1B2C3D4E", TagFrequency.LF_125KHZ)
 HF = Tag("04A1B2C3D4E5F6", TagFrequency.HF_13_56MHZ)

@@ -17,8 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from bodyworn.controller.identity.keys import generate_identity_keypair
-from bodyworn.devices import docklink as proto
-from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError, Identity
 from bodyworn.devices.scenario import example_scenarios
 from bodyworn.devices.simulate import (
     DockLayout,
@@ -26,6 +24,9 @@ from bodyworn.devices.simulate import (
     run_simulation,
     simulate_app,
 )
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.client import DockLinkClient, DockLinkError, Identity
+from bodyworn.docklink.messages import ClipEntry, Manifest, RecordingEntry
 from bodyworn.domain.profile import CameraProfile, OverlayField
 from tests.devices.media import probe
 
@@ -47,8 +48,8 @@ class StubController:
     private_pem: bytes
     public_pem: str
     events: list[dict[str, Any]] = field(default_factory=list)
-    offloaded: dict[str, dict[str, Any]] = field(default_factory=dict)
-    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    offloaded: dict[str, ClipEntry] = field(default_factory=dict)
+    recordings: dict[str, RecordingEntry] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     work: queue.Queue[dict[str, Any] | None] = field(default_factory=queue.Queue)
 
@@ -68,7 +69,7 @@ class StubController:
     def on_dock(self, event: dict[str, Any]) -> None:
         identity = Identity(SYSTEM_ID, self.private_pem)
         with DockLinkClient(event["camera_url"], identity) as client:
-            if client.info()["shipping_mode"]:
+            if client.info().shipping_mode:
                 client.add_to_system(SYSTEM_ID, self.public_pem)
                 number = int(event["camera_serial"][-6:])
                 client.configure(
@@ -78,20 +79,18 @@ class StubController:
             manifest = self._manifest(client)
             if manifest is None:
                 return
-            for recording in manifest["recordings"]:
-                self.recordings[recording["id"]] = recording
-                for clip in recording["clips"]:
-                    target = self.spool / clip["name"]
-                    client.download_clip(
-                        clip["name"], target, sha256=clip["sha256"], size=clip["size"]
-                    )
+            for recording in manifest.recordings:
+                self.recordings[recording.id] = recording
+                for clip in recording.clips:
+                    target = self.spool / clip.name
+                    client.download_clip(clip.name, target, sha256=clip.sha256, size=clip.size)
                     # Durable before the camera may delete: the rule that evidence is never lost.
                     with open(target, "rb") as handle:
-                        assert hashlib.sha256(handle.read()).hexdigest() == clip["sha256"]
-                    self.offloaded[clip["name"]] = clip
-                    client.delete_clip(clip["name"], clip["sha256"])
+                        assert hashlib.sha256(handle.read()).hexdigest() == clip.sha256
+                    self.offloaded[clip.name] = clip
+                    client.delete_clip(clip.name, clip.sha256)
 
-    def _manifest(self, client: DockLinkClient) -> dict[str, Any] | None:
+    def _manifest(self, client: DockLinkClient) -> Manifest | None:
         stop = threading.Event()
         for _ in range(400):
             try:
@@ -172,22 +171,22 @@ def test_shift_runs_against_a_stub_controller(
         assert not path.exists()  # deleted on the camera after the signed confirmation
         copy = stub.spool / path.name
         clip = stub.offloaded[path.name]
-        assert hashlib.sha256(copy.read_bytes()).hexdigest() == clip["sha256"]
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == clip.sha256
         found = probe(copy)
         assert found.streams["video"] == "h264" and found.streams["audio"] == "aac"
-        assert found.duration == pytest.approx(clip["duration_s"], abs=0.2)
+        assert found.duration == pytest.approx(clip.duration_s, abs=0.2)
 
     first, second = (report.recordings[f"B8A44F{n:06d}"] for n in (1, 2))
     assert len(first) == 2 and len(second) == 2
     button, fall = (stub.recordings[rid] for rid in first)
-    assert len(button["clips"]) == 2  # 12 minutes split at the 10-minute clip limit
-    assert button["categories"] == ["Traffic"] and button["notes"]
-    assert button["trigger_on_location"] is not None and button["gnss_track"]
-    assert fall["trigger"] == "fall" and fall["notes"] == ["Slipped on the quay; no injury."]
+    assert len(button.clips) == 2  # 12 minutes split at the 10-minute clip limit
+    assert button.categories == ("Traffic",) and button.notes
+    assert button.trigger_on_location is not None and button.gnss_track
+    assert fall.trigger == "fall" and fall.notes == ("Slipped on the quay; no injury.",)
     unholster, short = (stub.recordings[rid] for rid in second)
-    assert unholster["trigger"] == "unholster" and unholster["categories"] == ["Incident"]
-    assert short["trigger"] == "button" and short["stop_reason"] == "button"
-    assert unholster["user_id"] == "officer-2" and unholster["timezone"] == "Europe/Stockholm"
+    assert unholster.trigger == "unholster" and unholster.categories == ("Incident",)
+    assert short.trigger == "button" and short.stop_reason == "button"
+    assert unholster.user_id == "officer-2" and unholster.timezone == "Europe/Stockholm"
 
 
 def test_cli_runs_the_incident_scenario(

@@ -22,8 +22,8 @@ from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
 from bodyworn.devices.docklink_server import DockLinkServer, EventReporter
-from bodyworn.devices.feedback import FLASHING_GREEN
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.led import FLASHING_GREEN
 from tests.domain.connection_factory import connection_file_bytes
 from tests.e2e.conftest import Controller, _wait_until_answering, bodyworn_command, free_port
 

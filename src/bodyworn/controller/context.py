@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 from bodyworn.controller.events import EventBus
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.service import NtpMeasurer
-from bodyworn.devices.docklink_client import DockLinkClient
+from bodyworn.docklink.client import DockLinkClient
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
 

@@ -21,19 +21,10 @@ from bodyworn.devices import battery as battery_model
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.environment import Environment
 from bodyworn.devices.feedback import (
-    AMBER,
-    FLASHING_AMBER,
-    FLASHING_GREEN,
-    FLASHING_RED,
-    GREEN,
     MICROPHONE_OFF_STATE,
-    OFF,
-    PULSING_AMBER,
-    RED,
     Button,
     Feedback,
     Led,
-    LedState,
     Signal,
     Sound,
     all_leds,
@@ -41,8 +32,20 @@ from bodyworn.devices.feedback import (
 )
 from bodyworn.devices.gnss import Position, Receiver
 from bodyworn.devices.storage import Storage, bitrate, effective_pre_buffer
-from bodyworn.devices.trust import SignatureVerifier, check_public_key_pem, verify_signature
+from bodyworn.docklink.signing import SignatureVerifier, check_public_key_pem, verify_signature
+from bodyworn.docklink.wire import unlock_message
 from bodyworn.domain.clock import Clock
+from bodyworn.domain.led import (
+    AMBER,
+    FLASHING_AMBER,
+    FLASHING_GREEN,
+    FLASHING_RED,
+    GREEN,
+    OFF,
+    PULSING_AMBER,
+    RED,
+    LedState,
+)
 from bodyworn.domain.profile import (
     CameraProfile,
     FrontIndicator,
@@ -70,9 +73,6 @@ POWER_OFF_HOLD = 5.0
 STOP_HOLD = 4.0
 FUNCTION_HOLD = 3.0
 SILENT_HOLD = 3.0
-
-UNLOCK_CONTEXT = b"bodyworn camera unlock v1\n"
-
 
 class CameraError(Exception):
     """A request the camera cannot carry out in its present state."""
@@ -184,11 +184,6 @@ class Recording:
 
 
 ClipSink = Callable[[Recording, Clip], None]
-
-
-def unlock_message(serial: str, nonce: str) -> bytes:
-    """The bytes a controller signs to unlock the camera `serial` for challenge `nonce`."""
-    return UNLOCK_CONTEXT + f"{serial}\n{nonce}".encode()
 
 
 def _after(start: datetime, hours: float) -> datetime:

@@ -26,9 +26,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from bodyworn.devices import docklink as proto
 from bodyworn.devices.camera import Camera, CameraError, Clip, Recording
 from bodyworn.devices.docking import BayEvent, DockingStation
+from bodyworn.devices.docklink_messages import info_of, manifest_of, offloadable_clips
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.messages import (
+    DeleteChallenge,
+    DeleteResult,
+    FirmwareAccepted,
+    StationBay,
+    StationEvent,
+    StationListing,
+)
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.profile import ProfileError
 
@@ -209,27 +218,21 @@ class DockLinkServer:
             raise LinkError(HTTPStatus.NOT_FOUND, "not_found", "not a dock link path")
         rest = parts[len(prefix) :]
         if rest == ["station"] and request.method == "GET":
-            return _json_reply(HTTPStatus.OK, self._station_json())
+            return _json_reply(HTTPStatus.OK, self._station_listing().to_json())
         if len(rest) < 2 or rest[0] != "cameras":
             raise LinkError(HTTPStatus.NOT_FOUND, "not_found", "not a dock link path")
         camera = self._camera(rest[1])
         return self._camera_route(camera, request, rest[2:])
 
-    def _station_json(self) -> dict[str, Any]:
-        bays = [
-            {
-                "bay": index,
-                "camera_serial": camera.serial if camera else None,
-                "camera_url": self.camera_url(camera.serial) if camera else None,
-            }
+    def _station_listing(self) -> StationListing:
+        bays = tuple(
+            StationBay(index, camera.serial, self.camera_url(camera.serial))
+            if camera else StationBay(index)
             for index, camera in enumerate(self.station.bays)
-        ]
-        return {
-            "station_serial": self.station.serial,
-            "model": self.station.model.value,
-            "link_up": self.station.link_up,
-            "bays": bays,
-        }
+        )
+        return StationListing(
+            self.station.serial, self.station.model.value, self.station.link_up, bays
+        )
 
     def _camera(self, serial: str) -> Camera:
         if not self.station.link_up:
@@ -337,12 +340,12 @@ class DockLinkServer:
     # ---- operations -------------------------------------------------------------------
 
     def _info(self, camera: Camera) -> _Reply:
-        data = proto.info_json(
+        info = info_of(
             camera,
             time=self.link_time(camera.serial),
             time_offset=self._link(camera.serial).time_offset,
         )
-        return _json_reply(HTTPStatus.OK, data)
+        return _json_reply(HTTPStatus.OK, info.to_json())
 
     def _add(self, camera: Camera, request: _Request) -> _Reply:
         if not camera.shipping_mode:
@@ -375,13 +378,13 @@ class DockLinkServer:
 
     def _manifest(self, camera: Camera) -> _Reply:
         self._require_offload_ready(camera)
-        return _json_reply(HTTPStatus.OK, proto.manifest_json(camera))
+        return _json_reply(HTTPStatus.OK, manifest_of(camera).to_json())
 
     def _find_clip(self, camera: Camera, name: str) -> tuple[Recording, Clip]:
         for recording in camera.recordings:
             if recording.stopped_at is None:
                 continue
-            for clip in proto.offloadable_clips(recording):
+            for clip in offloadable_clips(recording):
                 if clip.path is not None and clip.path.name == name:
                     return recording, clip
         raise LinkError(HTTPStatus.NOT_FOUND, "no_clip", f"no clip {name} on this camera")
@@ -413,10 +416,7 @@ class DockLinkServer:
         challenge = secrets.token_urlsafe(24)
         expires = now + CHALLENGE_LIFETIME
         link.challenges[challenge] = (name, expires)
-        return _json_reply(
-            HTTPStatus.OK,
-            {"clip": name, "challenge": challenge, "expires": proto.format_time(expires)},
-        )
+        return _json_reply(HTTPStatus.OK, DeleteChallenge(name, challenge, expires).to_json())
 
     def _delete(self, camera: Camera, name: str, request: _Request) -> _Reply:
         self._require_offload_ready(camera)
@@ -462,8 +462,7 @@ class DockLinkServer:
         clip.path.unlink(missing_ok=True)
         remaining = recording in camera.recordings
         return _json_reply(
-            HTTPStatus.OK,
-            {"deleted": name, "recording": recording.id, "recording_complete": not remaining},
+            HTTPStatus.OK, DeleteResult(name, recording.id, not remaining).to_json()
         )
 
     def _configure(self, camera: Camera, request: _Request) -> _Reply:
@@ -532,14 +531,11 @@ class DockLinkServer:
         if not request.body:
             raise LinkError(HTTPStatus.BAD_REQUEST, "bad_firmware", "the firmware image is empty")
         camera.install_firmware(versions[0], self.firmware_install_time)
-        return _json_reply(
-            HTTPStatus.ACCEPTED,
-            {
-                "firmware": versions[0],
-                "image_sha256": hashlib.sha256(request.body).hexdigest(),
-                "install_seconds": self.firmware_install_time.total_seconds(),
-            },
+        accepted = FirmwareAccepted(
+            versions[0], hashlib.sha256(request.body).hexdigest(),
+            self.firmware_install_time.total_seconds(),
         )
+        return _json_reply(HTTPStatus.ACCEPTED, accepted.to_json())
 
     def _lock(self, camera: Camera) -> _Reply:
         camera.lock()
@@ -679,13 +675,13 @@ class EventReporter:
         self._attempts = attempts
         self._max_wait = max_wait
         self._on_error = on_error
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[StationEvent | None] = queue.Queue()
         # Events raised and not yet delivered or given up on (for `flush`).
         self._open = 0
         self._open_cond = threading.Condition()
         self._closing = threading.Event()
-        self.sent: list[dict[str, Any]] = []
-        self.failed: list[dict[str, Any]] = []
+        self.sent: list[StationEvent] = []
+        self.failed: list[StationEvent] = []
         self._thread = threading.Thread(
             target=self._run, name=f"dock-events-{station.serial}", daemon=True
         )
@@ -695,13 +691,13 @@ class EventReporter:
     def _on_bay_event(self, event: BayEvent) -> None:
         with self._open_cond:
             self._open += 1
-        self._queue.put({
-            "station_serial": event.station,
-            "bay": event.bay,
-            "event": "dock" if event.docked else "undock",
-            "camera_serial": event.camera.serial,
-            "camera_url": self.server.camera_url(event.camera.serial),
-        })
+        self._queue.put(StationEvent(
+            station_serial=event.station,
+            bay=event.bay,
+            event="dock" if event.docked else "undock",
+            camera_serial=event.camera.serial,
+            camera_url=self.server.camera_url(event.camera.serial),
+        ))
 
     def _run(self) -> None:
         while True:
@@ -717,7 +713,7 @@ class EventReporter:
                         self._open -= 1
                         self._open_cond.notify_all()
 
-    def _deliver(self, payload: dict[str, Any]) -> None:
+    def _deliver(self, payload: StationEvent) -> None:
         """Post one event. A controller that cannot be reached (or answers 5xx) is tried
         again and again, the wait growing to `max_wait`: a station keeps what happened in
         its bays until the controller is back (a restart loses nothing). A refusal (4xx)
@@ -728,7 +724,7 @@ class EventReporter:
             try:
                 response = self._client.post(
                     f"{self.controller_url}{proto.EVENTS_PATH}",
-                    json=payload,
+                    json=payload.to_json(),
                     headers=self._headers(),
                 )
                 if response.status_code < 300:
@@ -750,11 +746,11 @@ class EventReporter:
         self.failed.append(payload)
         self._tell(payload, problem)
 
-    def _tell(self, payload: dict[str, Any], problem: str) -> None:
+    def _tell(self, payload: StationEvent, problem: str) -> None:
         if self._on_error is not None:
             self._on_error(
-                f"station {self.station.serial}: {payload['event']} of"
-                f" {payload['camera_serial']} not delivered: {problem}"
+                f"station {self.station.serial}: {payload.event} of"
+                f" {payload.camera_serial} not delivered: {problem}"
             )
 
     def _headers(self) -> dict[str, str]:

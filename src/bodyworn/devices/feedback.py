@@ -4,6 +4,8 @@ Every LED state, button action and error signal a simulated camera can show is l
 here once. The camera model computes its output from its state; the tests drive a camera
 into each row's condition and compare its output with the row, so a row here is a promise
 the simulator keeps. Wording is ours; the facts (colour, pattern, sound) follow the manual.
+The colours, patterns and LED states themselves are `bodyworn.domain.led`, shared with the
+manager.
 """
 
 from __future__ import annotations
@@ -12,32 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
 
-
-class Colour(StrEnum):
-    """Colour an LED shows."""
-
-    OFF = "off"
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-
-    @property
-    def css(self) -> str:
-        """A colour a web page can paint this LED with."""
-        return {"off": "#3b3f45", "green": "#2f9e44", "amber": "#f08c00", "red": "#e03131"}[
-            self.value
-        ]
-
-
-class Pattern(StrEnum):
-    """How an LED is lit: flashing is a hard on/off blink, pulsing a slow fade."""
-
-    OFF = "off"
-    STEADY = "steady"
-    FLASHING = "flashing"
-    PULSING = "pulsing"
+from bodyworn.domain.led import (
+    AMBER,
+    FLASHING_AMBER,
+    FLASHING_GREEN,
+    FLASHING_RED,
+    GREEN,
+    OFF,
+    PULSING_AMBER,
+    RED,
+    LedState,
+)
 
 
 class Sound(StrEnum):
@@ -81,18 +69,6 @@ class Button(StrEnum):
     TOP = "top"
 
 
-class LedState(NamedTuple):
-    """One LED's colour and pattern."""
-
-    colour: Colour
-    pattern: Pattern
-
-    def __str__(self) -> str:
-        if self.pattern is Pattern.OFF:
-            return "off"
-        return f"{self.pattern.value} {self.colour.value}"
-
-
 _LED_LABELS = {
     Led.DOCKING: "Docking status",
     Led.RECORDING: "Recording status",
@@ -103,15 +79,6 @@ _LED_LABELS = {
     Led.WIRELESS: "Wireless connectivity status",
     Led.EXTENSION: "Camera extension",
 }
-
-OFF = LedState(Colour.OFF, Pattern.OFF)
-GREEN = LedState(Colour.GREEN, Pattern.STEADY)
-AMBER = LedState(Colour.AMBER, Pattern.STEADY)
-RED = LedState(Colour.RED, Pattern.STEADY)
-FLASHING_GREEN = LedState(Colour.GREEN, Pattern.FLASHING)
-FLASHING_AMBER = LedState(Colour.AMBER, Pattern.FLASHING)
-FLASHING_RED = LedState(Colour.RED, Pattern.FLASHING)
-PULSING_AMBER = LedState(Colour.AMBER, Pattern.PULSING)
 
 # The manual says the microphone LED "lights up" without naming a colour; amber is ours.
 MICROPHONE_OFF_STATE = AMBER

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera, Holster
-from bodyworn.devices.feedback import FLASHING_GREEN
 from bodyworn.devices.holster import PAIRING_TIME, HolsterLink, HolsterSensor
+from bodyworn.domain.led import FLASHING_GREEN
 from tests.controller.device_rig import Rig
 
 TAG = "125kHz:0123456789"

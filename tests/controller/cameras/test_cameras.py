@@ -11,7 +11,7 @@ from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.outbox.models import CdPendingObject
 from bodyworn.devices.camera import DEFAULT_FIRMWARE
-from bodyworn.devices.feedback import FLASHING_RED
+from bodyworn.domain.led import FLASHING_RED
 from tests.controller.conftest import PASSPHRASE
 from tests.controller.device_rig import Rig
 

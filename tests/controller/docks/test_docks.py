@@ -7,7 +7,7 @@ import stat
 
 from fastapi.testclient import TestClient
 
-from bodyworn.controller.docks.service import TOKEN_FILE, parse_event
+from bodyworn.controller.docks.service import TOKEN_FILE
 from tests.controller.device_rig import Rig
 
 
@@ -30,15 +30,16 @@ def test_events_without_the_token_are_refused_and_change_nothing(rig: Rig) -> No
 def test_malformed_events_are_refused() -> None:
     import pytest
 
-    from bodyworn.controller.docks.service import BadEvent
+    from bodyworn.docklink.errors import MessageError
+    from bodyworn.docklink.messages import StationEvent
 
     good = {"station_serial": "D1", "bay": 0, "event": "dock", "camera_serial": "C1",
             "camera_url": "http://h/docklink/v1/cameras/C1"}
-    assert parse_event(good).station_url == "http://h"
+    assert StationEvent.from_json(good).station_url == "http://h"
     for change in ({"bay": -1}, {"event": "eject"}, {"camera_url": "http://h/x"},
                    {"station_serial": ""}, {"bay": True}):
-        with pytest.raises(BadEvent):
-            parse_event({**good, **change})
+        with pytest.raises(MessageError):
+            StationEvent.from_json({**good, **change})
 
 
 def test_an_unadded_camera_appears_under_new_and_the_station_lists_it(rig: Rig) -> None:
@@ -60,7 +61,7 @@ def test_an_unadded_camera_appears_under_new_and_the_station_lists_it(rig: Rig) 
 def test_dock_listeners_run_for_added_cameras_only(rig: Rig) -> None:
     seen: list[tuple[str, str]] = []
     rig.ctx.dock_listeners.append(lambda serial, client: seen.append(
-        (serial, client.info()["serial"])))
+        (serial, client.info().serial)))
     rig.dock("B8A44F000001")
     assert seen == []
     assert rig.api("POST", "/api/v1/cameras/B8A44F000001/add").status_code == 200

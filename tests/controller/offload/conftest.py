@@ -39,11 +39,11 @@ from bodyworn.destination.config import (
 from bodyworn.destination.swift import SwiftApp
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
-from bodyworn.devices.docklink_client import DockLinkClient
 from bodyworn.devices.docklink_server import DockLinkServer
 from bodyworn.devices.environment import Environment
 from bodyworn.devices.gnss import Receiver, Route, Waypoint
 from bodyworn.devices.video import ClipRenderer, Fidelity
+from bodyworn.docklink.client import DockLinkClient
 from bodyworn.domain.clock import ManualClock
 from bodyworn.domain.profile import CameraProfile
 from tests.controller.conftest import set_up

@@ -19,7 +19,7 @@ from bodyworn.controller.health.service import cd_health
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.destination.swift import FaultRule
-from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
+from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.store.spool import RawStream, SpliceStream, Spool
 from tests.controller.offload.conftest import Crash, Rig, camera_clips, crash_once
 

@@ -64,10 +64,10 @@ def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> No
     rig.dock(cam)
     with rig.client(cam) as link:
         info = link.info()
-    assert info["firmware"] == "10.9.0.1"
-    assert info["timezone"] == "Europe/Stockholm"
-    assert "Use of force" in info["categories"]  # the CD's list, not the test's two
-    assert info["profile"]["name"] == "Default"
+    assert info.firmware == "10.9.0.1"
+    assert info.timezone == "Europe/Stockholm"
+    assert "Use of force" in info.categories  # the CD's list, not the test's two
+    assert info.profile.name == "Default"
     assert camera_clips(cam) == {}
     # Up to date: the next dock pushes no firmware again.
     (firmware / "10.9.0.1.bin").unlink()

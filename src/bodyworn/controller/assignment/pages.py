@@ -16,12 +16,12 @@ from bodyworn.controller.context import ControllerContext, ctx_of, render, sourc
 from bodyworn.controller.docks.pages import require_dock_token
 from bodyworn.controller.users import service as users
 from bodyworn.controller.web.params import RowIdPath
-from bodyworn.devices import docklink as proto
+from bodyworn.docklink import wire as proto
 
 router = APIRouter(include_in_schema=False)
 machine = APIRouter(tags=["machines"])
 api = APIRouter(prefix="/api/v1", tags=["assignment"])
-TAPS_PATH = f"{proto.PREFIX}/rfid/taps"
+TAPS_PATH = proto.TAPS_PATH
 
 
 def _actor(request: Request) -> str:

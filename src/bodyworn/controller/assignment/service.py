@@ -22,9 +22,9 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.users import service as users
-from bodyworn.devices.rfid import Tag, TagEnrolment, TagFrequency
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
+from bodyworn.domain.rfid import Tag, TagEnrolment, TagFrequency
 
 if TYPE_CHECKING:
     from bodyworn.controller.context import ControllerContext

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,8 @@ from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
-from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
+from bodyworn.docklink.client import DockLinkClient, DockLinkError
+from bodyworn.docklink.messages import CameraInfo
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
 
@@ -196,15 +196,15 @@ def note_undocked(session: Session, clock: Clock, serial: str, station: str, bay
     row.seen_at = clock.now()
 
 
-def store_info(session: Session, clock: Clock, serial: str, info: Mapping[str, Any]) -> None:
+def store_info(session: Session, clock: Clock, serial: str, info: CameraInfo) -> None:
     """Keep what the camera said about itself (shown while it is undocked)."""
     row = session.get(CameraRow, serial)
     if row is None:
         return
-    row.info_json = json.dumps(dict(info), sort_keys=True)
-    row.model = str(info.get("model") or row.model)[:64]
-    row.firmware = str(info.get("firmware") or row.firmware)[:32]
-    row.locked = bool(info.get("locked"))
+    row.info_json = json.dumps(info.to_json(), sort_keys=True)
+    row.model = (info.model or row.model)[:64]
+    row.firmware = (info.firmware or row.firmware)[:32]
+    row.locked = info.locked
     row.seen_at = clock.now()
 
 
@@ -430,7 +430,7 @@ def removal_blocked_reason(session: Session, serial: str,
         manifest = client.manifest()
     except LINK_ERRORS as exc:
         return f"the camera's recordings could not be read: {exc}"
-    left = len(manifest.get("recordings") or [])
+    left = len(manifest.recordings)
     return f"{left} recording(s) are not offloaded yet" if left else None
 
 

@@ -12,7 +12,9 @@ from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.docks import service
-from bodyworn.devices import docklink as proto
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.errors import MessageError
+from bodyworn.docklink.messages import StationEvent
 
 router = APIRouter(include_in_schema=False)
 machine = APIRouter(tags=["machines"])
@@ -54,8 +56,8 @@ async def dock_event(request: Request) -> Response:
     if not isinstance(data, dict):
         return JSONResponse({"detail": "the body must be a JSON object"}, status_code=400)
     try:
-        event = service.parse_event(data)
-    except service.BadEvent as exc:
+        event = StationEvent.from_json(data)
+    except MessageError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     await run_in_threadpool(service.handle_event, ctx_of(request), event)
     return JSONResponse({"accepted": event.event, "camera_serial": event.camera_serial},

@@ -6,18 +6,18 @@ import hmac
 import os
 import secrets
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bodyworn.devices import docklink as proto
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.messages import StationEvent, StationListing
 from bodyworn.domain.clock import Clock
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ log = structlog.get_logger(__name__)
 TOKEN_FILE = "dock_port_token"  # noqa: S105 - a file name, not a secret
 _token_cache: dict[Path, str] = {}
 _token_lock = threading.Lock()
-_CAMERA_PATH = f"{proto.PREFIX}/cameras/"
 
 
 def ensure_token(data_dir: Path) -> str:
@@ -62,64 +61,23 @@ def token_matches(data_dir: Path, authorization: str | None) -> bool:
     return hmac.compare_digest(given.strip().encode(), ensure_token(data_dir).encode())
 
 
-@dataclass(frozen=True)
-class DockEvent:
-    """One dock or undock a station reported."""
-
-    station_serial: str
-    bay: int
-    event: str
-    camera_serial: str
-    camera_url: str
-
-    @property
-    def station_url(self) -> str:
-        """The station's base URL, from the camera URL it sent."""
-        return self.camera_url.split(_CAMERA_PATH, 1)[0]
-
-
-class BadEvent(ValueError):
-    """An event that does not follow docs/dock-link.md."""
-
-
-def parse_event(data: Mapping[str, Any]) -> DockEvent:
-    """Check an event's JSON whole; BadEvent names the first wrong field."""
-    def text(name: str, limit: int) -> str:
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip() or len(value) > limit:
-            raise BadEvent(f"{name}: text of 1-{limit} characters")
-        return value.strip()
-
-    station, serial = text("station_serial", 32), text("camera_serial", 32)
-    url = text("camera_url", 512)
-    bay = data.get("bay")
-    if not isinstance(bay, int) or isinstance(bay, bool) or not 0 <= bay < 64:
-        raise BadEvent("bay: a number from 0")
-    if data.get("event") not in ("dock", "undock"):
-        raise BadEvent("event: dock or undock")
-    if not url.startswith(("http://", "https://")) or not url.endswith(_CAMERA_PATH + serial):
-        raise BadEvent("camera_url: the camera's dock link URL")
-    return DockEvent(station, bay, str(data["event"]), serial, url)
-
-
-def station_facts(station_url: str) -> dict[str, Any] | None:
+def station_facts(station_url: str) -> StationListing | None:
     """The station's own description (model, bays), or None when it does not answer."""
     try:
-        response = httpx.get(f"{station_url}{proto.PREFIX}/station", timeout=5)
+        response = httpx.get(f"{station_url}{proto.STATION_PATH}", timeout=5)
         response.raise_for_status()
-        data: dict[str, Any] = response.json()
-        return data
+        return StationListing.from_json(response.json())
     except (httpx.HTTPError, ValueError):
         return None
 
 
-def record_station(session: Session, clock: Clock, event: DockEvent,
-                   facts: Mapping[str, Any] | None) -> None:
+def record_station(session: Session, clock: Clock, event: StationEvent,
+                   facts: StationListing | None) -> None:
     """Remember the station (made on its first event)."""
     now = clock.now()
     row = session.get(DockingStationRow, event.station_serial)
-    bays = len(facts.get("bays") or []) if facts else 0
-    model = str(facts.get("model") or "") if facts else ""
+    bays = len(facts.bays) if facts else 0
+    model = facts.model if facts else ""
     if row is None:
         session.add(DockingStationRow(
             serial=event.station_serial, model=model[:64], bays=max(bays, event.bay + 1),
@@ -171,7 +129,7 @@ _workers: list[threading.Thread] = []
 _workers_lock = threading.Lock()
 
 
-def handle_event(ctx: ControllerContext, event: DockEvent) -> None:
+def handle_event(ctx: ControllerContext, event: StationEvent) -> None:
     """Record an event, bring the camera's record up to date, start the on-dock work."""
     from bodyworn.controller.assignment import service as assignment
     from bodyworn.controller.cameras import service as cameras
@@ -179,13 +137,13 @@ def handle_event(ctx: ControllerContext, event: DockEvent) -> None:
     facts = station_facts(event.station_url)
     with ctx.factory() as session, session.begin():
         record_station(session, ctx.clock, event, facts)
-        if event.event == "dock":
+        if event.docked:
             cameras.note_docked(session, ctx.clock, event.camera_serial, event.station_serial,
                                 event.bay, event.camera_url)
         else:
             cameras.note_undocked(session, ctx.clock, event.camera_serial,
                                   event.station_serial, event.bay)
-    if event.event == "undock":
+    if not event.docked:
         assignment.on_undock(ctx, event.camera_serial)
         return
     added = cameras.on_dock(ctx, event.camera_serial)
@@ -228,15 +186,14 @@ def resync_stations(ctx: ControllerContext) -> list[str]:
     found = []
     for serial, station_url in stations:
         facts = station_facts(station_url)
-        if not facts or facts.get("station_serial", serial) != serial:
+        if not facts or facts.station_serial != serial:
             continue  # not answering (or another station at that address): its next event
-        for bay in facts.get("bays") or []:
-            camera, url = bay.get("camera_serial"), bay.get("camera_url")
-            if not (isinstance(camera, str) and isinstance(url, str)
-                    and isinstance(bay.get("bay"), int)):
+        for bay in facts.bays:
+            camera, url = bay.camera_serial, bay.camera_url
+            if camera is None or url is None:
                 continue
             try:
-                handle_event(ctx, DockEvent(serial, bay["bay"], "dock", camera, url))
+                handle_event(ctx, StationEvent(serial, bay.bay, "dock", camera, url))
             except Exception:  # one camera's trouble must not stop the others
                 log.exception("resync failed", station=serial, camera=camera)
                 continue

@@ -13,7 +13,7 @@ from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.docks import service as docks
 from bodyworn.controller.system import service as system
-from bodyworn.devices.feedback import Colour, Pattern
+from bodyworn.domain.led import Colour, Pattern
 
 if TYPE_CHECKING:
     from bodyworn.controller.context import ControllerContext

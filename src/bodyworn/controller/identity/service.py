@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.identity.keys import verify_passphrase
 from bodyworn.controller.identity.models import SystemIdentity
-from bodyworn.devices.docklink_client import Identity
+from bodyworn.docklink.client import Identity
 
 
 def signing_identity(session: Session) -> Identity:

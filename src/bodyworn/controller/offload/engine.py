@@ -43,8 +43,8 @@ from bodyworn.cdclient.records import (
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.slots import FairSlots
 from bodyworn.controller.outbox import service as outbox
-from bodyworn.devices.docklink import parse_time
-from bodyworn.devices.docklink_client import DockLinkClient, DockLinkError
+from bodyworn.docklink.client import DockLinkClient, DockLinkError
+from bodyworn.docklink.messages import CameraInfo, ClipEntry, Position, RecordingEntry
 from bodyworn.evidence.metadata import Location, MetadataError
 from bodyworn.store.spool import RawStream, Spool, SpoolMismatch
 
@@ -93,20 +93,20 @@ def _version(text: str) -> tuple[int, ...]:
         return ()
 
 
-def _md5_of(clip: dict[str, Any]) -> str | None:
+def _md5_of(clip: ClipEntry) -> str | None:
     """The camera's md5 of a clip when its manifest gives a well-formed one."""
-    value = clip.get("md5")
+    value = clip.md5
     if isinstance(value, str) and len(value) == 32 and all(
             c in "0123456789abcdef" for c in value):
         return value
     return None
 
 
-def _location(doc: dict[str, Any] | None) -> Location | None:
-    if not doc:
+def _location(fix: Position | None) -> Location | None:
+    if fix is None:
         return None
     # The camera reports no accuracy with a fix; 0 says "not given" in the CD's string.
-    return Location(float(doc["latitude"]), float(doc["longitude"]), 0.0, parse_time(doc["at"]))
+    return Location(fix.latitude, fix.longitude, 0.0, fix.at)
 
 
 class OffloadEngine:
@@ -266,36 +266,36 @@ class OffloadEngine:
         row = session.get(ProfileRow, user.profile_id)
         return user, load(row) if row is not None else None
 
-    def wait_ready(self, camera: DockLinkClient) -> dict[str, Any] | None:
+    def wait_ready(self, camera: DockLinkClient) -> CameraInfo | None:
         """The camera's info once it can be offloaded (or is locked); None on time-out."""
         deadline = time.monotonic() + self.config.ready_timeout_s
         while True:
             info = camera.info()
-            if info.get("offload_ready") or info.get("locked"):
+            if info.offload_ready or info.locked:
                 return info
             if time.monotonic() >= deadline:
                 return None
             time.sleep(self.config.ready_poll_s)
 
     def sync_camera(self, serial: str, camera: DockLinkClient,
-                    info: dict[str, Any] | None = None) -> dict[str, Any]:
+                    info: CameraInfo | None = None) -> CameraInfo:
         """Push time, time zone, the user's profile and categories; firmware when newer."""
         from bodyworn.controller.setup.models import SystemSettings
 
         info = info if info is not None else camera.info()
-        if info.get("locked"):
+        if info.locked:
             return info
         with self._session() as session:
             system = session.get(SystemSettings, 1)
             timezone = system.timezone if system is not None else None
-            _, profile = self._user_and_profile(session, info.get("user_id"))
+            _, profile = self._user_and_profile(session, info.user_id)
         names = [c.name for c in self.categories()]
         info = camera.configure(
             time=self.ctx.clock.now(), timezone=timezone, profile=profile,
             categories=names or None,
         )
         newest = self.newest_firmware()
-        if newest is not None and _version(newest[0]) > _version(str(info.get("firmware", ""))):
+        if newest is not None and _version(newest[0]) > _version(info.firmware):
             camera.push_firmware(newest[0], newest[1].read_bytes())
             log.info("offload.firmware_pushed", camera=serial, version=newest[0])
         return info
@@ -307,18 +307,18 @@ class OffloadEngine:
         found = [(p.stem, p) for p in self.firmware_dir.glob("*.bin") if _version(p.stem)]
         return max(found, key=lambda f: _version(f[0])) if found else None
 
-    def ingest(self, serial: str, camera: DockLinkClient, info: dict[str, Any] | None = None
+    def ingest(self, serial: str, camera: DockLinkClient, info: CameraInfo | None = None
                ) -> None:
         """Offload every clip the camera lists: spool, record, then confirm its deletion."""
         manifest = camera.manifest()
-        model = str((info or {}).get("model", ""))
-        work: list[dict[str, Any]] = []
+        model = info.model if info is not None else ""
+        work: list[ClipEntry] = []
         with self._session() as session, session.begin():
-            for rec in manifest.get("recordings", []):
+            for rec in manifest.recordings:
                 service.record_manifest(session, self.ctx.clock, serial, rec,
                                         {"bwc_model": model})
-                work.extend(rec.get("clips", []))
-            service.note_gone(session, self.ctx.clock, serial, {str(c["name"]) for c in work})
+                work.extend(rec.clips)
+            service.note_gone(session, self.ctx.clock, serial, {c.name for c in work})
         if self.config.ingests_per_camera <= 1 or len(work) <= 1:
             for clip in work:
                 self.ingest_clip(serial, camera, clip, self._ingest_slots.slot(serial))
@@ -349,19 +349,19 @@ class OffloadEngine:
         if errors:
             raise errors[0]
 
-    def ingest_clip(self, serial: str, camera: DockLinkClient, clip: dict[str, Any],
+    def ingest_clip(self, serial: str, camera: DockLinkClient, clip: ClipEntry,
                     slot: AbstractContextManager[None] | None = None) -> None:
         """One clip: into the spool and the tables unless already there, then released.
 
         `slot` (an ingest slot) is held while the clip is received and made durable only:
         recording it and the camera's confirmation do not keep another clip waiting.
         """
-        name = str(clip["name"])
+        name = clip.name
         with self._session() as session:
             row = service.clip(session, name)
             state = row.state if row is not None else None
             released = row is not None and row.released_at is not None
-            other = row is not None and row.sha256 != str(clip["sha256"])
+            other = row is not None and row.sha256 != clip.sha256
         if other:
             # Same name, other bytes: never confirm a clip we do not hold; it stays put.
             log.error("offload.clip_name_clash", camera=serial, clip=name)
@@ -372,7 +372,7 @@ class OffloadEngine:
             try:
                 with slot or contextlib.nullcontext():
                     entry = self.spool.ingest(
-                        serial, name, int(clip["size"]), str(clip["sha256"]),
+                        serial, name, clip.size, clip.sha256,
                         lambda have: self._stream(camera, name, have), md5=_md5_of(clip))
             except SpoolMismatch as exc:
                 with self._session() as session, session.begin():
@@ -392,7 +392,7 @@ class OffloadEngine:
                 self.wake()
             else:
                 self._upload_early_soon(rec_pk, name)
-        self.confirm(serial, camera, name, str(clip["sha256"]))
+        self.confirm(serial, camera, name, clip.sha256)
 
     def _stream(
         self, camera: DockLinkClient, name: str, have: int
@@ -464,6 +464,7 @@ class OffloadEngine:
         rec = session.get(OffloadRecording, rec_pk)
         assert rec is not None
         doc = json.loads(rec.manifest_json)
+        entry = RecordingEntry.from_json(doc, clips=False)
         serial = rec.camera_serial
         clips = tuple(
             ClipFile(self.spool.path(serial, c.name), c.start, c.end, md5=c.md5)
@@ -472,38 +473,37 @@ class OffloadEngine:
         )
         if not clips:
             raise LookupError(f"recording {rec.recording_id} has no clip in the spool")
-        trigger_on = parse_time(doc["trigger_on"])
-        stopped = parse_time(doc["stopped_at"]) if doc.get("stopped_at") else clips[-1].stop
-        trigger_off = parse_time(doc["trigger_off"]) if doc.get("trigger_off") else stopped
+        trigger_on = entry.trigger_on
+        stopped = entry.stopped_at or clips[-1].stop
+        trigger_off = entry.trigger_off or stopped
         by_name = {c.name: c for c in (self._categories[0] if self._categories else ())}
         bookmarks: list[Bookmark] = []
-        for i, name in enumerate(doc.get("categories", [])):
+        for i, name in enumerate(entry.categories):
             category = by_name.get(name) or Category(id=name[:32], name=name)
             bookmarks.append(Bookmark(self._bookmark_id(rec.recording_id, "c", i), trigger_on,
                                       category=category))
-        for i, note in enumerate(doc.get("notes", [])):
+        for i, note in enumerate(entry.notes):
             bookmarks.append(Bookmark(self._bookmark_id(rec.recording_id, "n", i), trigger_on,
-                                      note=str(note)))
+                                      note=note))
         return RecordingUpload(
             recording_id=rec.recording_id,
-            user_uuid=self._user_uuid(session, doc.get("user_id")),
+            user_uuid=self._user_uuid(session, entry.user_id),
             bwc_serial=serial,
             scu_serial=self._scu_serial(session),
             bwc_model=str(doc.get("bwc_model") or ""),
-            firmware_version=str(doc.get("firmware") or ""),
-            trigger_on=str(doc.get("trigger") or ""),
-            trigger_off=str(doc.get("stop_reason") or ""),
+            firmware_version=entry.firmware,
+            trigger_on=entry.trigger,
+            trigger_off=entry.stop_reason or "",
             trigger_on_time=trigger_on,
             trigger_off_time=trigger_off,
-            start_time=parse_time(doc["started_at"]),
+            start_time=entry.started_at,
             stop_time=stopped,
             clips=clips,
-            time_zone=str(doc.get("timezone") or "UTC"),
-            trigger_on_location=_location(doc.get("trigger_on_location")),
-            trigger_off_location=_location(doc.get("trigger_off_location")),
+            time_zone=entry.timezone or "UTC",
+            trigger_on_location=_location(entry.trigger_on_location),
+            trigger_off_location=_location(entry.trigger_off_location),
             gnss_track=tuple(
-                GnssPoint(float(p["latitude"]), float(p["longitude"]), parse_time(p["at"]))
-                for p in doc.get("gnss_track", []) if p
+                GnssPoint(p.latitude, p.longitude, p.at) for p in entry.gnss_track
             ),
             bookmarks=tuple(bookmarks),
         )

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.offload import states
 from bodyworn.controller.offload.models import OffloadClip, OffloadRecording
-from bodyworn.devices.docklink import parse_time
+from bodyworn.docklink.messages import RecordingEntry
 from bodyworn.domain.clock import Clock
 
 HISTORY = timedelta(days=3)
 
 
-def _recording_doc(recording: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
-    doc = {k: v for k, v in recording.items() if k != "clips"}
+def _recording_doc(recording: RecordingEntry, extra: Mapping[str, Any]) -> str:
+    doc = recording.to_json(clips=False)
     doc.update(extra)
     return json.dumps(doc, sort_keys=True, ensure_ascii=False)
 
@@ -34,22 +34,22 @@ def record_manifest(
     session: Session,
     clock: Clock,
     serial: str,
-    recording: Mapping[str, Any],
+    recording: RecordingEntry,
     extra: Mapping[str, Any] | None = None,
 ) -> OffloadRecording | None:
     """Note a recording and its clips from a camera's manifest (known ones are left as they are).
 
     A recording listed without clips (a camera never lists one) is not noted: None.
     """
-    if not recording.get("clips"):
+    if not recording.clips:
         return None
     now = clock.now()
     row = session.scalar(
-        select(OffloadRecording).where(OffloadRecording.recording_id == recording["id"])
+        select(OffloadRecording).where(OffloadRecording.recording_id == recording.id)
     )
     if row is None:
         row = OffloadRecording(
-            recording_id=str(recording["id"]), camera_serial=serial,
+            recording_id=recording.id, camera_serial=serial,
             manifest_json=_recording_doc(recording, extra or {}), state=states.ON_CAMERA,
             attempts=0, created_at=now, updated_at=now,
         )
@@ -58,13 +58,13 @@ def record_manifest(
     known = set(session.scalars(select(OffloadClip.name).where(
         OffloadClip.recording_pk == row.id)))
     added = False
-    for clip in recording.get("clips", []):
-        if clip["name"] in known:
+    for clip in recording.clips:
+        if clip.name in known:
             continue
         session.add(OffloadClip(
-            recording_pk=row.id, camera_serial=serial, name=str(clip["name"]),
-            index=int(clip["index"]), size=int(clip["size"]), sha256=str(clip["sha256"]),
-            start=parse_time(clip["start"]), end=parse_time(clip["end"]),
+            recording_pk=row.id, camera_serial=serial, name=clip.name,
+            index=clip.index, size=clip.size, sha256=clip.sha256,
+            start=clip.start, end=clip.end,
             state=states.ON_CAMERA, attempts=0, created_at=now, updated_at=now,
         ))
         added = True

@@ -1,7 +1,9 @@
 """The controller side of the dock link: an httpx client that signs every request.
 
 The controller (and the tests, and the stub controllers of simulations) reach a docked
-camera through this one client, signing with the system identity private key.
+camera through this one client, signing with the system identity private key. Replies
+come back as the typed messages of `bodyworn.docklink.messages`; one that breaks the
+format raises MessageError (a DockLinkError and a ValueError).
 """
 
 from __future__ import annotations
@@ -15,28 +17,29 @@ import os
 import secrets
 import select
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from bodyworn.devices import docklink as proto
-from bodyworn.devices.camera import unlock_message
+from bodyworn.docklink import wire as proto
+from bodyworn.docklink.errors import DockLinkError, MessageError
+from bodyworn.docklink.messages import (
+    CameraInfo,
+    DeleteChallenge,
+    DeleteResult,
+    FirmwareAccepted,
+    Manifest,
+)
+from bodyworn.docklink.signing import sign_with_pem
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.profile import CameraProfile
 
+__all__ = ["ClipStream", "DockLinkClient", "DockLinkError", "Identity", "sign_headers"]
+
 _UNSET: Any = object()
-
-
-class DockLinkError(Exception):
-    """The camera refused or failed a request."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def sign_headers(
         proto.HEADER_NONCE: nonce,
         proto.HEADER_CONTENT_SHA256: body_sha,
         proto.HEADER_SIGNATURE: proto.b64encode(
-            proto.sign_with_pem(identity.private_key_pem, base)
+            sign_with_pem(identity.private_key_pem, base)
         ),
     }
 
@@ -136,27 +139,29 @@ class DockLinkClient:
     def _json(self, method: str, suffix: str = "", data: object = None, **kw: Any) -> Any:
         body = b"" if data is None else json.dumps(data).encode("utf-8")
         content_type = None if data is None else "application/json"
-        return self.send(method, suffix, body=body, content_type=content_type, **kw).json()
+        return _body(self.send(method, suffix, body=body, content_type=content_type, **kw))
+
+    @property
+    def serial(self) -> str:
+        """The camera's serial: the last part of its URL."""
+        return self.camera_url.rsplit("/", 1)[-1]
 
     # ---- operations -------------------------------------------------------------------
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> CameraInfo:
         """Device info and state (a camera in shipping mode answers unsigned requests too)."""
-        result: dict[str, Any] = self._json("GET")
-        return result
+        return CameraInfo.from_json(self._json("GET"))
 
-    def add_to_system(self, system_id: str, identity_public_key_pem: str) -> dict[str, Any]:
+    def add_to_system(self, system_id: str, identity_public_key_pem: str) -> CameraInfo:
         """Add a camera in shipping mode to the system (it will trust only this key)."""
-        result: dict[str, Any] = self._json(
+        return CameraInfo.from_json(self._json(
             "POST", "/add",
             {"system_id": system_id, "identity_public_key": identity_public_key_pem},
-        )
-        return result
+        ))
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         """Every finished recording with its clips and metadata."""
-        result: dict[str, Any] = self._json("GET", "/recordings")
-        return result
+        return Manifest.from_json(self._json("GET", "/recordings"))
 
     def read_clip(self, name: str, start: int = 0, end: int | None = None) -> bytes:
         """Bytes `start`..`end` (inclusive; None: to the end) of a clip."""
@@ -187,14 +192,7 @@ class DockLinkClient:
             conn.request("GET", target, headers=headers)
             response = conn.getresponse()
             if response.status >= 300:
-                raw = response.read()
-                try:
-                    data = json.loads(raw)
-                    raise DockLinkError(response.status, str(data.get("reason", "")),
-                                        str(data.get("error", "")))
-                except ValueError:
-                    raise DockLinkError(response.status, "",
-                                        raw[:200].decode("utf-8", "replace")) from None
+                raise _refusal(response.status, response.read())
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             # The link, not the controller's disk: callers tell the two apart.
@@ -238,42 +236,41 @@ class DockLinkClient:
             raise ValueError(f"clip {name} did not match the manifest; download again")
         return destination
 
-    def delete_challenge(self, name: str) -> str:
+    def delete_challenge(self, name: str) -> DeleteChallenge:
         """Ask the camera for a one-time challenge to confirm holding clip `name`."""
-        data = self._json("POST", f"/clips/{quote(name, safe='')}/challenge")
-        return str(data["challenge"])
+        return DeleteChallenge.from_json(
+            self._json("POST", f"/clips/{quote(name, safe='')}/challenge"))
 
-    def delete_clip(self, name: str, sha256: str) -> dict[str, Any]:
+    def delete_clip(self, name: str, sha256: str) -> DeleteResult:
         """Tell the camera the controller holds clip `name` (signed), so it deletes it."""
         if self.identity is None:
             raise ValueError("deleting needs the system identity")
-        challenge = self.delete_challenge(name)
-        serial = self.camera_url.rsplit("/", 1)[-1]
-        signature = proto.sign_with_pem(
-            self.identity.private_key_pem, proto.delete_base(serial, name, sha256, challenge)
+        challenge = self.delete_challenge(name).challenge
+        signature = sign_with_pem(
+            self.identity.private_key_pem,
+            proto.delete_base(self.serial, name, sha256, challenge),
         )
         return self.confirm_delete(name, sha256, challenge, proto.b64encode(signature))
 
     def confirm_delete(
         self, name: str, sha256: str, challenge: str, confirmation: str
-    ) -> dict[str, Any]:
+    ) -> DeleteResult:
         """Send a deletion confirmation as given (tests use it to send wrong ones)."""
-        result: dict[str, Any] = self._json(
+        return DeleteResult.from_json(self._json(
             "DELETE", f"/clips/{quote(name, safe='')}",
             {"sha256": sha256, "challenge": challenge, "confirmation": confirmation},
-        )
-        return result
+        ))
 
     def configure(
         self,
         *,
         profile: CameraProfile | None = None,
         user_id: str | None = _UNSET,
-        time: Any = None,
+        time: datetime | None = None,
         timezone: str | None = None,
         categories: list[str] | None = None,
         holster: str | None = _UNSET,
-    ) -> dict[str, Any]:
+    ) -> CameraInfo:
         """Push settings; only those given change (user_id=None takes the user away)."""
         data: dict[str, Any] = {}
         if profile is not None:
@@ -288,52 +285,48 @@ class DockLinkClient:
             data["categories"] = categories
         if holster is not _UNSET:
             data["holster"] = holster
-        result: dict[str, Any] = self._json("PUT", "/config", data)
-        return result
+        return CameraInfo.from_json(self._json("PUT", "/config", data))
 
-    def push_firmware(self, version: str, image: bytes) -> dict[str, Any]:
+    def push_firmware(self, version: str, image: bytes) -> FirmwareAccepted:
         """Send a firmware image; the camera installs it while docked."""
         response = self.send(
             "POST", f"/firmware?version={quote(version, safe='')}", body=image,
             content_type="application/octet-stream",
         )
-        result: dict[str, Any] = response.json()
-        return result
+        return FirmwareAccepted.from_json(_body(response))
 
-    def lock(self) -> dict[str, Any]:
+    def lock(self) -> CameraInfo:
         """Lock the camera."""
-        result: dict[str, Any] = self._json("POST", "/lock")
-        return result
+        return CameraInfo.from_json(self._json("POST", "/lock"))
 
-    def unlock(self) -> dict[str, Any]:
+    def unlock(self) -> CameraInfo:
         """Unlock: fetch the camera's challenge and answer it signed with the identity key.
 
         The controller asks for the super admin passphrase before it calls this.
         """
         if self.identity is None:
             raise ValueError("unlocking needs the system identity")
-        challenge = str(self._json("GET", "/unlock-challenge")["challenge"])
-        serial = self.camera_url.rsplit("/", 1)[-1]
-        signature = proto.sign_with_pem(
-            self.identity.private_key_pem, unlock_message(serial, challenge)
+        reply = self._json("GET", "/unlock-challenge")
+        challenge = reply.get("challenge") if isinstance(reply, dict) else None
+        if not isinstance(challenge, str):
+            raise MessageError("unlock challenge: challenge must be text")
+        signature = sign_with_pem(
+            self.identity.private_key_pem, proto.unlock_message(self.serial, challenge)
         )
-        result: dict[str, Any] = self._json(
+        return CameraInfo.from_json(self._json(
             "POST", "/unlock", {"signature": proto.b64encode(signature)}
-        )
-        return result
+        ))
 
-    def self_assign(self, user_id: str, profile: CameraProfile) -> dict[str, Any]:
+    def self_assign(self, user_id: str, profile: CameraProfile) -> CameraInfo:
         """Give a docked camera to a user who tapped a tag: it must be undocked in 15 s."""
-        result: dict[str, Any] = self._json(
+        return CameraInfo.from_json(self._json(
             "POST", "/self-assign",
             {"user_id": user_id, "profile": proto.profile_to_json(profile)},
-        )
-        return result
+        ))
 
-    def factory_reset(self) -> dict[str, Any]:
+    def factory_reset(self) -> CameraInfo:
         """Send the camera back to shipping mode (its recordings must be offloaded first)."""
-        result: dict[str, Any] = self._json("POST", "/factory-reset")
-        return result
+        return CameraInfo.from_json(self._json("POST", "/factory-reset"))
 
 
 class ClipStream:
@@ -435,11 +428,23 @@ class ClipStream:
         self.close()
 
 
-def _error(response: httpx.Response) -> DockLinkError:
+def _body(response: httpx.Response) -> Any:
     try:
-        data = response.json()
-        return DockLinkError(
-            response.status_code, str(data.get("reason", "")), str(data.get("error", ""))
-        )
+        return response.json()
+    except ValueError as exc:
+        raise MessageError(f"the camera's reply is not JSON: {exc}") from exc
+
+
+def _refusal(status: int, raw: bytes) -> DockLinkError:
+    """The error a non-2xx reply stands for: its `reason` and `error`, else its first bytes."""
+    try:
+        data = json.loads(raw)
     except ValueError:
-        return DockLinkError(response.status_code, "", response.text[:200])
+        data = None
+    if isinstance(data, dict):
+        return DockLinkError(status, str(data.get("reason", "")), str(data.get("error", "")))
+    return DockLinkError(status, "", raw[:200].decode("utf-8", "replace"))
+
+
+def _error(response: httpx.Response) -> DockLinkError:
+    return _refusal(response.status_code, response.content)
