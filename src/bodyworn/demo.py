@@ -323,7 +323,12 @@ def run_demo(
     from bodyworn.destination.config import connection_file_for
     from bodyworn.destination.serve import prepare
     from bodyworn.devices.scenario import load_scenario
-    from bodyworn.devices.simulate import DockLayout, Simulation, SimulationError
+    from bodyworn.devices.simulate import (
+        DockLayout,
+        Simulation,
+        SimulationError,
+        SimulationOptions,
+    )
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -380,10 +385,12 @@ def run_demo(
                              encoding="utf-8")
     simulation = Simulation(
         manager_url, DockLayout(STATIONS, BAYS), CAMERAS,
-        work_dir=data_dir / "cameras", speed=SPEED, start=start,
-        ready_timeout=120.0, offload_timeout=float(duration or 24 * 3600),
+        work_dir=data_dir / "cameras",
+        options=SimulationOptions(
+            speed=SPEED, start=start, ready_timeout=120.0,
+            offload_timeout=float(duration or 24 * 3600), dock_token=ensure_token(controller_dir),
+        ),
         log=lambda line: console.print(f"  [shift] {line}", markup=False, highlight=False),
-        dock_token=ensure_token(controller_dir),
     )
 
     def say(line: str) -> None:

@@ -21,6 +21,7 @@ from bodyworn.devices.scenario import example_scenarios
 from bodyworn.devices.simulate import (
     DockLayout,
     SimulationError,
+    SimulationOptions,
     run_simulation,
     simulate_app,
 )
@@ -152,8 +153,8 @@ def test_shift_runs_against_a_stub_controller(
     url, stub = controller
     lines: list[str] = []
     report = run_simulation(
-        url, "2x8", 3, example_scenarios()["shift"], speed=0, work_dir=tmp_path / "cameras",
-        offload_timeout=30, log=lines.append,
+        url, "2x8", 3, example_scenarios()["shift"], work_dir=tmp_path / "cameras",
+        options=SimulationOptions(speed=0, offload_timeout=30), log=lines.append,
     )
     assert stub.errors == []
     assert report.warnings == [], report.warnings
@@ -232,7 +233,8 @@ def test_clock_runs_at_the_given_speed(
     from bodyworn.devices.simulate import Simulation
 
     url, _ = controller
-    simulation = Simulation(url, DockLayout(1, 1), 1, work_dir=tmp_path, speed=600)
+    simulation = Simulation(url, DockLayout(1, 1), 1, work_dir=tmp_path,
+                            options=SimulationOptions(speed=600))
     try:
         start = simulation.clock.now()
         import time

@@ -8,19 +8,16 @@ asks.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 import bodyworn
+from bodyworn.tlsutil import self_signed_certificate
 
 CONTENT_KEY_BITS = 3072
 
@@ -90,39 +87,7 @@ def generate_content_keypair(bits: int = CONTENT_KEY_BITS) -> PemPair:
     )
 
 
-def _san(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
 def generate_tls_certificate(hosts: Sequence[str], days: int = 825) -> PemPair:
     """A self-signed server certificate for `hosts` (names or IPs); controllers pin it."""
-    if not hosts:
-        raise ValueError("at least one host name or address is needed")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return PemPair(
-        private_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        public_pem=cert.public_bytes(serialization.Encoding.PEM),
-        der=cert.public_bytes(serialization.Encoding.DER),
-    )
+    made = self_signed_certificate(hosts, days=days)
+    return PemPair(private_pem=made.key_pem, public_pem=made.cert_pem, der=made.cert_der)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bodyworn.store.files import fsync_dir
+
 MAX_CONTAINER_NAME = 256
 MAX_OBJECT_NAME = 1024
 CONTAINER_FILE = "container.json"
@@ -97,14 +99,6 @@ def _check_object(name: str) -> None:
         raise BadName(f"bad object name {name!r}")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _flush_and_sync(f: BinaryIO) -> None:
     f.flush()
     os.fsync(f.fileno())
@@ -122,7 +116,7 @@ def _write_json_atomic(path: Path, doc: Mapping[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def merge_metadata(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:

@@ -70,6 +70,29 @@ class DockLayout:
         return DockModel.W700 if self.bays == 1 else DockModel.W701
 
 
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How a run goes, stated once: the CLI, `run_simulation` and the demo all pass this.
+
+    `speed` is simulated seconds per host second (0: no waiting); `start` the simulated
+    clock's first moment (None: now); the time-outs are host seconds to wait for the
+    controller to add and assign a camera, and at the end for it to offload them all.
+    """
+
+    speed: float = 60.0
+    start: datetime | None = None
+    fidelity: Fidelity = Fidelity.FAST
+    container: ContainerType = ContainerType.MKV
+    ready_timeout: float = 60.0
+    offload_timeout: float = 120.0
+    # The controller's dock port token, sent with every dock event.
+    dock_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.speed < 0:
+            raise SimulationError("--speed: 0 (as fast as possible) or more")
+
+
 @dataclass
 class SimulationReport:
     """What a run did."""
@@ -97,15 +120,10 @@ class Simulation:
         cameras: int,
         *,
         work_dir: Path,
-        speed: float = 60.0,
-        start: datetime | None = None,
-        fidelity: Fidelity = Fidelity.FAST,
-        container: ContainerType = ContainerType.MKV,
-        ready_timeout: float = 60.0,
-        offload_timeout: float = 120.0,
+        options: SimulationOptions | None = None,
         log: Callable[[str], None] = lambda _: None,
-        dock_token: str | None = None,
     ) -> None:
+        options = options or SimulationOptions()
         if cameras < 1:
             raise SimulationError("--cameras: at least one camera")
         if cameras > layout.stations * layout.bays:
@@ -113,14 +131,13 @@ class Simulation:
                 f"--cameras {cameras} do not fit in {layout.stations} station(s) of"
                 f" {layout.bays} bay(s)"
             )
-        if speed < 0:
-            raise SimulationError("--speed: 0 (as fast as possible) or more")
         self.controller_url = controller_url.rstrip("/")
-        self.speed = speed
-        self.ready_timeout = ready_timeout
-        self.offload_timeout = offload_timeout
+        self.options = options
+        self.speed = options.speed
+        self.ready_timeout = options.ready_timeout
+        self.offload_timeout = options.offload_timeout
         self.log = log
-        self.clock = ManualClock(start or datetime.now(UTC).replace(microsecond=0))
+        self.clock = ManualClock(options.start or datetime.now(UTC).replace(microsecond=0))
         self.lock = threading.RLock()
         self.report = SimulationReport()
         self.stations: list[DockingStation] = []
@@ -137,11 +154,12 @@ class Simulation:
             self.servers.append(server)
             self.reporters.append(
                 EventReporter(station, server, self.controller_url, on_error=self._warn,
-                              token=dock_token)
+                              token=options.dock_token)
             )
         for number in range(1, cameras + 1):
             serial = f"B8A44F{number:06d}"
-            renderer = ClipRenderer(work_dir / serial, fidelity=fidelity, container=container)
+            renderer = ClipRenderer(work_dir / serial, fidelity=options.fidelity,
+                                    container=options.container)
             self.renderers[serial] = renderer
             self.cameras.append(Camera(serial, self.clock, clip_sink=renderer))
 
@@ -389,31 +407,21 @@ def run_simulation(
     cameras: int,
     scenario_path: Path,
     *,
-    speed: float = 60.0,
     work_dir: Path | None = None,
-    fidelity: Fidelity = Fidelity.FAST,
-    container: ContainerType = ContainerType.MKV,
-    ready_timeout: float = 60.0,
-    offload_timeout: float = 120.0,
+    options: SimulationOptions | None = None,
     log: Callable[[str], None] = lambda _: None,
-    dock_token: str | None = None,
 ) -> SimulationReport:
     """Check the scenario, build the stations and cameras, and run it against a controller."""
     scenario = load_scenario(scenario_path)
     layout = DockLayout.parse(docks)
+    options = options or SimulationOptions()
     simulation = Simulation(
         controller_url,
         layout,
         cameras,
         work_dir=work_dir or Path(tempfile.mkdtemp(prefix="bodyworn-sim-")),
-        speed=speed,
-        start=scenario.start,
-        fidelity=fidelity,
-        container=container,
-        ready_timeout=ready_timeout,
-        offload_timeout=offload_timeout,
+        options=replace(options, start=scenario.start or options.start),
         log=log,
-        dock_token=dock_token,
     )
     return simulation.run(scenario)
 
@@ -454,10 +462,12 @@ def simulate(
             typer.echo(f"error: --dock-token-file: {exc}", err=True)
             raise typer.Exit(2) from exc
     try:
+        options = SimulationOptions(
+            speed=speed, fidelity=fidelity, container=container, ready_timeout=ready_timeout,
+            offload_timeout=offload_timeout, dock_token=token,
+        )
         report = run_simulation(
-            controller, docks, cameras, path, speed=speed, work_dir=work_dir,
-            fidelity=fidelity, container=container, ready_timeout=ready_timeout,
-            offload_timeout=offload_timeout, log=typer.echo, dock_token=token,
+            controller, docks, cameras, path, work_dir=work_dir, options=options, log=typer.echo,
         )
     except (ScenarioError, SimulationError) as exc:
         typer.echo(f"error: {exc}", err=True)

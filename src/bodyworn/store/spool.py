@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from bodyworn.store.files import fsync_dir
+
 CHUNK = 1 << 20
 # Receive buffers of the pipelined path: big enough that per-block overhead vanishes,
 # few enough that memory stays flat (BUFFERS × BLOCK per ingest in flight).
@@ -77,14 +79,6 @@ class SpoolEntry:
     size: int
     sha256: str
     md5: str
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check_name(name: str) -> None:
@@ -350,7 +344,7 @@ class Spool:
             # wrong and the clip, still unconfirmed on the camera, comes again.
             os.replace(part, final)
             os.fsync(fh.fileno())
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return SpoolEntry(final, size, sha256, md5 or digest.hexdigest())
 
     def remove(self, serial: str, name: str) -> None:
@@ -359,7 +353,7 @@ class Spool:
         final.unlink(missing_ok=True)
         self.part_path(serial, name).unlink(missing_ok=True)
         if final.parent.exists():
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
 
     def names(self, serial: str) -> list[str]:
         """Complete clips held for one camera."""
