@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for the browser
-# tests; Swift and memcached come through shared/swift/start-swift.sh). Only what is
+# tests; Swift and memcached come through scripts/swift/start-swift.sh). Only what is
 # missing is installed; without root and without sudo, it says what is missing and stops.
 set -euo pipefail
 need=()

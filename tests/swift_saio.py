@@ -1,8 +1,8 @@
-"""A real OpenStack Swift on loopback (shared/swift's scripts), for tests and benchmarks.
+"""A real OpenStack Swift on loopback (scripts/swift), for tests and benchmarks.
 
-The start script is found through BODYWORN_SWIFT_DIR, else in `shared/swift` beside the
-repository. Ports are chosen free at start; data lives in the given folder (it needs user
-xattrs, which /tmp on ext4 or tmpfs provides).
+The scripts are `scripts/swift/start-swift.sh` and `stop-swift.sh` of this repository, or
+those in BODYWORN_SWIFT_DIR when it is set. Ports are chosen free at start; data lives in
+the given folder (it needs user xattrs, which a temporary folder on ext4 or tmpfs provides).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ USER_KEY = "bwkey"
 def swift_dir() -> Path:
     """Where start-swift.sh and stop-swift.sh are."""
     env = os.environ.get("BODYWORN_SWIFT_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "swift"
+    return Path(env) if env else REPO_ROOT / "scripts" / "swift"
 
 
 def available() -> bool:
