@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from rich.console import Console
@@ -30,6 +30,8 @@ from bodyworn.store.files import write_file_atomic
 
 if TYPE_CHECKING:
     from bodyworn.controller.context import ControllerContext
+    from bodyworn.devices.scenario import Scenario
+    from bodyworn.devices.simulate import Simulation
 
 HOST = "127.0.0.1"
 STATIONS, BAYS, CAMERAS = 2, 8, 16
@@ -307,38 +309,12 @@ def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threadin
         stop.wait(0.5)
 
 
-def run_demo(
-    data_dir: Path,
-    port: int | None,
-    console: Console,
-    *,
-    duration: float | None = None,
-    open_browser: bool = True,
-) -> None:
-    """Run the whole system until Ctrl-C (or `duration` seconds) and say where to look."""
-    from bodyworn.controller.app import build_context, create_app
-    from bodyworn.controller.certificates.tls import ensure_default_certificate
-    from bodyworn.controller.docks.service import ensure_token, wait_for_listeners
+def _prepare_destination(data_dir: Path, cd_dir: Path, cd_url: str, state: DemoState,
+                         first: bool) -> bytes:
+    """The embedded CD's data (browser password on the first run) and its connection file."""
     from bodyworn.destination.browser_auth import set_browser_password
     from bodyworn.destination.config import connection_file_for
     from bodyworn.destination.serve import prepare
-    from bodyworn.devices.scenario import load_scenario
-    from bodyworn.devices.simulate import (
-        DockLayout,
-        Simulation,
-        SimulationError,
-        SimulationOptions,
-    )
-
-    data_dir = data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    state, first = _load_state(data_dir, port)
-    cd_dir, controller_dir = data_dir / "destination", data_dir / "controller"
-    # Both over HTTPS with their own self-signed certificates, as outside the demo: the
-    # controller pins the CD's certificate through the connection file.
-    cd_url = f"https://{HOST}:{state.cd_port}"
-    manager_url = f"https://{HOST}:{state.controller_port}/"
-    browser_url = f"{cd_url}/browser/"
 
     config = prepare(cd_dir, host=HOST, https=True, encryption=False,
                      site_name="bodyworn demo")
@@ -347,24 +323,24 @@ def run_demo(
         set_browser_password(cd_dir, state.cd_browser_password)
     connection = connection_file_for(config, cd_dir, [cd_url])
     write_file_atomic(data_dir / CONNECTION_FILE, connection, mode=0o644)
+    return connection
 
-    settings = ControllerSettings(data_dir=controller_dir, host=HOST,
-                                  port=state.controller_port)
-    _set_up_controller(settings, connection, state, data_dir)
-    _save_state(data_dir, state)
-    credentials = _write_credentials(data_dir, state, manager_url, browser_url)
 
-    cd = _CDThread(cd_dir, state.cd_port)
-    cd.start()
-    ctx = build_context(settings)
-    app = create_app(ctx)
-    users = _ensure_users(ctx)
+def _controller_server(app: Any, port: int, controller_dir: Path) -> uvicorn.Server:
+    """The manager over HTTPS with its Default certificate."""
+    from bodyworn.controller.certificates.tls import ensure_default_certificate
+
     cert, key = ensure_default_certificate(controller_dir)
-    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=state.controller_port,
-                                           log_level="warning", proxy_headers=False,
-                                           ssl_certfile=str(cert), ssl_keyfile=str(key),
-                                           timeout_graceful_shutdown=SHUTDOWN_GRACE))
+    return uvicorn.Server(uvicorn.Config(app, host=HOST, port=port,
+                                         log_level="warning", proxy_headers=False,
+                                         ssl_certfile=str(cert), ssl_keyfile=str(key),
+                                         timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
+
+def _print_welcome(console: Console, state: DemoState, first: bool, data_dir: Path,
+                   where: tuple[str, str, Path]) -> None:
+    """Where to look and, on the first run, the logins."""
+    manager_url, browser_url, credentials = where
     console.print("bodyworn demo", style="bold")
     console.print(f"  Manager:             {manager_url}", markup=False)
     console.print(f"  CD evidence browser: {browser_url}", markup=False)
@@ -378,7 +354,15 @@ def run_demo(
                   f" {data_dir / CONNECTION_FILE}.", markup=False)
     console.print("  Ctrl-C stops the demo.", markup=False)
 
-    stop = threading.Event()
+
+def _shift_simulation(data_dir: Path, controller_dir: Path, manager_url: str,
+                      duration: float | None, console: Console
+                      ) -> tuple[Simulation, Scenario]:
+    """The stations and cameras of the demo, and the shift they play (from an hour ago)."""
+    from bodyworn.controller.docks.service import ensure_token
+    from bodyworn.devices.scenario import load_scenario
+    from bodyworn.devices.simulate import DockLayout, Simulation, SimulationOptions
+
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     scenario_path = data_dir / "demo-shift.yaml"
     scenario_path.write_text(SHIFT.format(start=start.strftime("%Y-%m-%dT%H:%M:%SZ")),
@@ -392,6 +376,62 @@ def run_demo(
         ),
         log=lambda line: console.print(f"  [shift] {line}", markup=False, highlight=False),
     )
+    return simulation, load_scenario(scenario_path)
+
+
+def _start_timers(server: uvicorn.Server, duration: float | None, browse: str | None) -> None:
+    """Stop the server after `duration` seconds; open `browse` in a browser (None: not)."""
+    if duration is not None:
+        timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    if browse is not None:
+        opener = threading.Timer(1.0, lambda: webbrowser.open(browse))
+        opener.daemon = True
+        opener.start()
+
+
+def run_demo(
+    data_dir: Path,
+    port: int | None,
+    console: Console,
+    *,
+    duration: float | None = None,
+    open_browser: bool = True,
+) -> None:
+    """Run the whole system until Ctrl-C (or `duration` seconds) and say where to look."""
+    from bodyworn.controller.app import build_context, create_app
+    from bodyworn.controller.docks.service import wait_for_listeners
+    from bodyworn.devices.simulate import SimulationError
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state, first = _load_state(data_dir, port)
+    cd_dir, controller_dir = data_dir / "destination", data_dir / "controller"
+    # Both over HTTPS with their own self-signed certificates, as outside the demo: the
+    # controller pins the CD's certificate through the connection file.
+    cd_url = f"https://{HOST}:{state.cd_port}"
+    manager_url = f"https://{HOST}:{state.controller_port}/"
+    browser_url = f"{cd_url}/browser/"
+
+    connection = _prepare_destination(data_dir, cd_dir, cd_url, state, first)
+    settings = ControllerSettings(data_dir=controller_dir, host=HOST,
+                                  port=state.controller_port)
+    _set_up_controller(settings, connection, state, data_dir)
+    _save_state(data_dir, state)
+    credentials = _write_credentials(data_dir, state, manager_url, browser_url)
+
+    cd = _CDThread(cd_dir, state.cd_port)
+    cd.start()
+    ctx = build_context(settings)
+    app = create_app(ctx)
+    users = _ensure_users(ctx)
+    server = _controller_server(app, state.controller_port, controller_dir)
+
+    _print_welcome(console, state, first, data_dir, (manager_url, browser_url, credentials))
+    stop = threading.Event()
+    simulation, scenario = _shift_simulation(data_dir, controller_dir, manager_url, duration,
+                                             console)
 
     def say(line: str) -> None:
         console.print(f"  [manager] {line}", markup=False, highlight=False)
@@ -401,7 +441,7 @@ def run_demo(
         while not server.started and not stop.is_set():
             time.sleep(0.05)
         try:
-            simulation.run(load_scenario(scenario_path))
+            simulation.run(scenario)
             say("the shift is over; every docked camera is offloaded")
         except (SimulationError, OSError) as exc:
             if not stop.is_set():
@@ -414,14 +454,7 @@ def run_demo(
     ]
     for thread in threads:
         thread.start()
-    if duration is not None:
-        timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
-        timer.daemon = True
-        timer.start()
-    if open_browser:
-        opener = threading.Timer(1.0, lambda: webbrowser.open(manager_url))
-        opener.daemon = True
-        opener.start()
+    _start_timers(server, duration, manager_url if open_browser else None)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -39,7 +39,7 @@ from bodyworn.docklink.messages import (
     StationListing,
 )
 from bodyworn.domain.clock import Clock, SystemClock
-from bodyworn.domain.profile import ProfileError
+from bodyworn.domain.profile import CameraProfile, ProfileError
 
 MAX_BODY = 64 * 1024 * 1024
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -131,6 +131,120 @@ def _unsatisfiable(size: int) -> LinkError:
         HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "bad_range", f"the clip has {size} bytes"
     )
     return error
+
+
+def check_signed(camera: Camera, request: _Request, link: _LinkState, now: datetime) -> None:
+    """The trust checks of docs/dock-link.md, in order; LinkError 403 names the first that fails.
+
+    `now` is the camera's link clock; a nonce is remembered in `link` once its signature holds.
+    """
+
+    def refuse(reason: str, message: str) -> LinkError:
+        return LinkError(HTTPStatus.FORBIDDEN, reason, message)
+
+    headers = request.headers
+    needed = (
+        proto.HEADER_SYSTEM, proto.HEADER_TIMESTAMP, proto.HEADER_NONCE,
+        proto.HEADER_CONTENT_SHA256, proto.HEADER_SIGNATURE,
+    )
+    missing = [name for name in needed if not headers.get(name.lower())]
+    if missing:
+        raise refuse("unsigned", f"the request is not signed (missing {', '.join(missing)})")
+    if headers[proto.HEADER_SYSTEM.lower()] != camera.system_id:
+        raise refuse("wrong_system", "this camera belongs to another system")
+    if headers[proto.HEADER_CONTENT_SHA256.lower()] != hashlib.sha256(request.body).hexdigest():
+        raise refuse("body_mismatch", "the body's sha256 is not the one signed")
+    stamp = headers[proto.HEADER_TIMESTAMP.lower()]
+    try:
+        sent = proto.parse_time(stamp)
+    except ValueError as exc:
+        raise refuse("bad_timestamp", f"unreadable timestamp: {exc}") from exc
+    if abs(sent - now) > proto.MAX_SKEW:
+        raise refuse(
+            "stale_timestamp",
+            f"timestamp {stamp} is more than {proto.MAX_SKEW.total_seconds():.0f} s from"
+            f" the camera's clock ({proto.format_time(now)})",
+        )
+    nonce = headers[proto.HEADER_NONCE.lower()]
+    if not (
+        proto.MIN_NONCE_LENGTH <= len(nonce) <= proto.MAX_NONCE_LENGTH
+        and NONCE_PATTERN.fullmatch(nonce)
+    ):
+        raise refuse("bad_nonce", "the nonce must be 16-128 URL-safe characters")
+    for seen, at in list(link.nonces.items()):
+        if abs(now - at) > proto.MAX_SKEW:
+            del link.nonces[seen]
+    if nonce in link.nonces:
+        raise refuse("replayed_nonce", "this nonce was used before")
+    try:
+        signature = proto.b64decode(headers[proto.HEADER_SIGNATURE.lower()])
+    except ValueError as exc:
+        raise refuse("bad_signature", "the signature is not base64") from exc
+    base = proto.request_base(
+        request.method, request.target, stamp, nonce,
+        headers[proto.HEADER_CONTENT_SHA256.lower()], headers[proto.HEADER_SYSTEM.lower()],
+    )
+    if not camera.accepts(base, signature):
+        raise refuse("bad_signature", "not signed by this camera's system identity key")
+    # Remember the nonce only once the signature holds, so forged requests cannot burn
+    # nonces a real controller might send.
+    link.nonces[nonce] = sent
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A `PUT …/config` body, checked whole: what to change (`given`: the keys sent)."""
+
+    given: frozenset[str]
+    profile: CameraProfile | None = None
+    time: datetime | None = None
+    timezone: str | None = None
+    categories: list[str] | None = None
+    user_id: str | None = None
+    holster: str | None = None
+
+
+def parse_config(data: dict[str, Any]) -> ConfigChange:
+    """Check every setting before anything changes; LinkError 400 names the first wrong one."""
+    def bad(reason: str, message: str) -> LinkError:
+        return LinkError(HTTPStatus.BAD_REQUEST, reason, message)
+
+    known = {"profile", "user_id", "time", "timezone", "categories", "holster"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise bad("bad_config", f"unknown settings: {', '.join(unknown)}")
+    profile = None
+    if data.get("profile") is not None:
+        try:
+            profile = proto.profile_from_json(data["profile"])
+        except ProfileError as exc:
+            raise bad("bad_profile", str(exc)) from exc
+    pushed_time = None
+    if data.get("time") is not None:
+        try:
+            pushed_time = proto.parse_time(str(data["time"]))
+        except ValueError as exc:
+            raise bad("bad_time", str(exc)) from exc
+    timezone = data.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise bad("bad_timezone", f"unknown time zone {timezone!r}") from exc
+    categories = data.get("categories")
+    if categories is not None and not (
+        isinstance(categories, list) and all(isinstance(c, str) for c in categories)
+    ):
+        raise bad("bad_categories", "categories: list of text")
+    user_id = data.get("user_id")
+    if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
+        raise bad("bad_user", "user_id: non-empty text or null")
+    holster = data.get("holster")
+    if holster is not None and not (isinstance(holster, str) and HOLSTER_SERIAL.fullmatch(
+            holster)):
+        raise bad("bad_holster", "holster: 6 digits or null")
+    return ConfigChange(frozenset(data), profile, pushed_time, timezone, categories, user_id,
+                        holster)
 
 
 class DockLinkServer:
@@ -284,58 +398,7 @@ class DockLinkServer:
     # ---- trust ------------------------------------------------------------------------
 
     def _authenticate(self, camera: Camera, request: _Request) -> None:
-        def refuse(reason: str, message: str) -> LinkError:
-            return LinkError(HTTPStatus.FORBIDDEN, reason, message)
-
-        headers = request.headers
-        needed = (
-            proto.HEADER_SYSTEM, proto.HEADER_TIMESTAMP, proto.HEADER_NONCE,
-            proto.HEADER_CONTENT_SHA256, proto.HEADER_SIGNATURE,
-        )
-        missing = [name for name in needed if not headers.get(name.lower())]
-        if missing:
-            raise refuse("unsigned", f"the request is not signed (missing {', '.join(missing)})")
-        if headers[proto.HEADER_SYSTEM.lower()] != camera.system_id:
-            raise refuse("wrong_system", "this camera belongs to another system")
-        if headers[proto.HEADER_CONTENT_SHA256.lower()] != hashlib.sha256(request.body).hexdigest():
-            raise refuse("body_mismatch", "the body's sha256 is not the one signed")
-        stamp = headers[proto.HEADER_TIMESTAMP.lower()]
-        try:
-            sent = proto.parse_time(stamp)
-        except ValueError as exc:
-            raise refuse("bad_timestamp", f"unreadable timestamp: {exc}") from exc
-        now = self.link_time(camera.serial)
-        if abs(sent - now) > proto.MAX_SKEW:
-            raise refuse(
-                "stale_timestamp",
-                f"timestamp {stamp} is more than {proto.MAX_SKEW.total_seconds():.0f} s from"
-                f" the camera's clock ({proto.format_time(now)})",
-            )
-        nonce = headers[proto.HEADER_NONCE.lower()]
-        if not (
-            proto.MIN_NONCE_LENGTH <= len(nonce) <= proto.MAX_NONCE_LENGTH
-            and NONCE_PATTERN.fullmatch(nonce)
-        ):
-            raise refuse("bad_nonce", "the nonce must be 16-128 URL-safe characters")
-        link = self._link(camera.serial)
-        for seen, at in list(link.nonces.items()):
-            if abs(now - at) > proto.MAX_SKEW:
-                del link.nonces[seen]
-        if nonce in link.nonces:
-            raise refuse("replayed_nonce", "this nonce was used before")
-        try:
-            signature = proto.b64decode(headers[proto.HEADER_SIGNATURE.lower()])
-        except ValueError as exc:
-            raise refuse("bad_signature", "the signature is not base64") from exc
-        base = proto.request_base(
-            request.method, request.target, stamp, nonce,
-            headers[proto.HEADER_CONTENT_SHA256.lower()], headers[proto.HEADER_SYSTEM.lower()],
-        )
-        if not camera.accepts(base, signature):
-            raise refuse("bad_signature", "not signed by this camera's system identity key")
-        # Remember the nonce only once the signature holds, so forged requests cannot burn
-        # nonces a real controller might send.
-        link.nonces[nonce] = sent
+        check_signed(camera, request, self._link(camera.serial), self.link_time(camera.serial))
 
     # ---- operations -------------------------------------------------------------------
 
@@ -468,56 +531,17 @@ class DockLinkServer:
     def _configure(self, camera: Camera, request: _Request) -> _Reply:
         if camera.locked:
             raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
-        data = request.json()
-        known = {"profile", "user_id", "time", "timezone", "categories", "holster"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise LinkError(
-                HTTPStatus.BAD_REQUEST, "bad_config", f"unknown settings: {', '.join(unknown)}"
-            )
-        # Validate everything before changing anything.
-        profile = None
-        if data.get("profile") is not None:
-            try:
-                profile = proto.profile_from_json(data["profile"])
-            except ProfileError as exc:
-                raise LinkError(HTTPStatus.BAD_REQUEST, "bad_profile", str(exc)) from exc
-        pushed_time = None
-        if data.get("time") is not None:
-            try:
-                pushed_time = proto.parse_time(str(data["time"]))
-            except ValueError as exc:
-                raise LinkError(HTTPStatus.BAD_REQUEST, "bad_time", str(exc)) from exc
-        timezone = data.get("timezone")
-        if timezone is not None:
-            try:
-                ZoneInfo(str(timezone))
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise LinkError(
-                    HTTPStatus.BAD_REQUEST, "bad_timezone", f"unknown time zone {timezone!r}"
-                ) from exc
-        categories = data.get("categories")
-        if categories is not None and not (
-            isinstance(categories, list) and all(isinstance(c, str) for c in categories)
-        ):
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_categories", "categories: list of text")
-        user_id = data.get("user_id")
-        if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user", "user_id: non-empty text or null")
-        holster = data.get("holster")
-        if holster is not None and not (isinstance(holster, str) and HOLSTER_SERIAL.fullmatch(
-                holster)):
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_holster", "holster: 6 digits or null")
-        camera.configure(profile, timezone=timezone, categories=categories)
-        if "holster" in data:
-            camera.expect_holster(holster)
-        if "user_id" in data:
-            if user_id is None:
+        change = parse_config(request.json())
+        camera.configure(change.profile, timezone=change.timezone, categories=change.categories)
+        if "holster" in change.given:
+            camera.expect_holster(change.holster)
+        if "user_id" in change.given:
+            if change.user_id is None:
                 camera.unassign()
             else:
-                camera.assign(user_id, camera.profile)
-        if pushed_time is not None:
-            self._link(camera.serial).time_offset = pushed_time - self.link_clock.now()
+                camera.assign(change.user_id, camera.profile)
+        if change.time is not None:
+            self._link(camera.serial).time_offset = change.time - self.link_clock.now()
         return self._info(camera)
 
     def _firmware(self, camera: Camera, request: _Request) -> _Reply:
