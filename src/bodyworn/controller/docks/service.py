@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bodyworn.controller.refusals import Refused
 from bodyworn.devices import docklink as proto
 from bodyworn.domain.clock import Clock
 
@@ -78,8 +79,10 @@ class DockEvent:
         return self.camera_url.split(_CAMERA_PATH, 1)[0]
 
 
-class BadEvent(ValueError):
+class BadEvent(Refused, ValueError):
     """An event that does not follow docs/dock-link.md."""
+
+    status = 400
 
 
 def parse_event(data: Mapping[str, Any]) -> DockEvent:
