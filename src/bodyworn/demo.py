@@ -270,6 +270,7 @@ def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threadin
                    say: Callable[[str], None]) -> None:
     """What an administrator does in the manager: add each docked new camera, assign it."""
     from bodyworn.controller.cameras import service as cameras
+    from bodyworn.controller.cameras.states import CameraState
 
     serial_to_user = {f"B8A44F{i + 1:06d}": OFFICERS[i][1] for i in range(CAMERAS)}
     done: set[str] = set()
@@ -286,7 +287,7 @@ def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threadin
                 view = cameras.refresh(ctx, view.serial)
                 if not view.live:
                     continue
-                if view.state == "new":
+                if view.state == CameraState.NEW:
                     view = cameras.add(ctx, view.serial, actor="demo", source="demo")
                 elif view.info.get("shipping_mode"):
                     continue  # reset since the last run: its dock event makes it new

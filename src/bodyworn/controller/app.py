@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,20 +17,26 @@ from bodyworn import __version__
 from bodyworn.controller.accounts import api as accounts_api
 from bodyworn.controller.accounts import pages as accounts_pages
 from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
+from bodyworn.controller.assignment import api as assignment_api
 from bodyworn.controller.assignment import pages as assignment_pages
+from bodyworn.controller.audit import api as audit_api
 from bodyworn.controller.audit import pages as audit_pages
 from bodyworn.controller.cameras import api as cameras_api
 from bodyworn.controller.cameras import pages as cameras_pages
 from bodyworn.controller.context import ControllerContext, make_templates, render
+from bodyworn.controller.destinations import api as destination_api
 from bodyworn.controller.destinations import pages as destination_pages
+from bodyworn.controller.docks import api as docks_api
 from bodyworn.controller.docks import pages as docks_pages
 from bodyworn.controller.docks.service import ensure_token, resync_in_background
+from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
 from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
 from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
 from bodyworn.controller.setup.models import SystemSettings
@@ -40,6 +46,7 @@ from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
+from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import ensure_data_dir, make_engine, session_factory, upgrade
 
@@ -55,6 +62,72 @@ def default_ntp() -> NtpMeasurer:
         return measure_offset(server, fallback).offset_seconds
 
     return measure
+
+
+# Each folder: its pages (pages.py), then its JSON API and machine routes (api.py).
+ROUTERS = (
+    setup_pages.router,
+    accounts_pages.router,
+    accounts_api.router,
+    system_pages.router,
+    system_api.router,
+    audit_pages.router,
+    audit_api.router,
+    destination_pages.router,
+    destination_api.router,
+    profiles_pages.router,
+    profiles_api.router,
+    users_pages.router,
+    users_api.router,
+    offload_pages.router,
+    offload_api.router,
+    health_pages.router,
+    health_api.router,
+    docks_pages.router,
+    docks_api.machine,
+    docks_api.router,
+    cameras_pages.router,
+    cameras_api.router,
+    assignment_pages.router,
+    assignment_api.machine,
+    assignment_api.router,
+)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """An HTTP error: JSON for the API and non-browsers, the error page for browsers."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    ):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+    return render(request, "error.html", {"status_code": exc.status_code,
+                                          "message": exc.detail}, exc.status_code)
+
+
+async def invalid(request: Request, exc: Exception) -> Response:
+    """A request the route's types refuse: 422 naming each field."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+              for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                           ) -> Response:
+    """The headers every answer carries (no sniffing, no framing, a strict CSP, HSTS)."""
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    )
+    if request.url.scheme == "https":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 def build_context(
@@ -112,63 +185,10 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (
-        setup_pages.router,
-        accounts_pages.router,
-        accounts_api.router,
-        system_pages.router,
-        system_api.router,
-        audit_pages.router,
-        audit_pages.api,
-        destination_pages.router,
-        destination_pages.api,
-        profiles_pages.router,
-        profiles_api.router,
-        users_pages.router,
-        users_api.router,
-        offload_pages.router,
-        offload_api.router,
-        health_pages.router,
-        health_pages.api,
-        docks_pages.router,
-        docks_pages.machine,
-        docks_pages.api,
-        cameras_pages.router,
-        cameras_api.router,
-        assignment_pages.router,
-        assignment_pages.machine,
-        assignment_pages.api,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
-            "accept", ""
-        ):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
-        return render(request, "error.html", {"status_code": exc.status_code,
-                                              "message": exc.detail}, exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
-        )
-        if request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
-
+    app.add_exception_handler(Refused, answer_refusal)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.middleware("http")(security_headers)
     return app

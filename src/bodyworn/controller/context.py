@@ -18,7 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from bodyworn.controller.assignment.states import HolsterState
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.events import EventBus
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.docklink.client import DockLinkClient
@@ -84,6 +87,9 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals["_"] = page_gettext
     env.globals["field_label"] = field_label
+    # State vocabularies, so templates compare with CameraState.NEW rather than "new".
+    env.globals["CameraState"] = CameraState
+    env.globals["HolsterState"] = HolsterState
     return Jinja2Templates(env=env)
 
 
@@ -116,11 +122,30 @@ class ControllerContext:
         self.events.bind(self.factory)
 
     async def transact(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(session, clock, *args, **kwargs)` in one transaction, off the event loop."""
+        """Run `fn(session, clock, *args, **kwargs)` in one transaction, off the event loop.
+
+        A refusal raised with `keep` commits what `fn` wrote (its audit entry) first.
+        """
 
         def work() -> T:
-            with self.factory() as session, session.begin():
-                return fn(session, self.clock, *args, **kwargs)
+            with self.factory() as session:
+                with session.begin():
+                    try:
+                        return fn(session, self.clock, *args, **kwargs)
+                    except Refused as exc:
+                        if not exc.keep:
+                            raise
+                        kept = exc
+                raise kept
+
+        return await run_in_threadpool(work)
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(session, *args, **kwargs)` in a transaction that writes nothing."""
+
+        def work() -> T:
+            with self.factory() as session:
+                return fn(session, *args, **kwargs)
 
         return await run_in_threadpool(work)
 

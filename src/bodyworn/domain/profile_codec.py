@@ -105,7 +105,12 @@ def _decode(kind: str, enum: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be a whole number of seconds" if kind != "int"
                              else "must be a whole number")
-        return value if kind == "int" else timedelta(seconds=value)
+        if kind == "int":
+            return value
+        try:
+            return timedelta(seconds=value)
+        except OverflowError:  # past what a duration can hold (about 2.7 million years)
+            raise ValueError("is far too long") from None
     if kind == "enum":
         try:
             return enum(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,3 +29,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """A CHECK constraint's text: `column IN ('a', 'b')` (values are our own vocabulary)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"

@@ -52,6 +52,8 @@ def test_api_body_lists_every_setting_of_the_domain_profile() -> None:
     ({"location_data": False, "assisted_gnss": True}, "assisted_gnss"),
     ({"location_data": False, "overlay": ["location"]}, "overlay"),
     ({"max_clip_length": 5}, "max_clip_length"),
+    ({"pre_buffer": -86399999913601}, "pre_buffer"),
+    ({"periodic_reminder": 10**18}, "periodic_reminder"),
     ({"resolution": "4k"}, "resolution"),
     ({"overlay": ["nope"]}, "overlay"),
     ({"bogus": 1}, "bogus"),

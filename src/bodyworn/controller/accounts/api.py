@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.accounts import service
 from bodyworn.controller.accounts.guard import SESSION_COOKIE, set_session_cookie
-from bodyworn.controller.accounts.pages import end_session, login_attempt, password_change
 from bodyworn.controller.context import ctx_of, source_of
+from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -44,16 +43,8 @@ async def api_login(request: Request, body: LoginBody) -> Response:
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPException(415, "send application/json")
     ctx = ctx_of(request)
-    try:
-        new = await run_in_threadpool(
-            login_attempt, ctx, body.username, body.password, source_of(request)
-        )
-    except service.LoginLocked as exc:
-        seconds = int(exc.retry_after.total_seconds()) + 1
-        return JSONResponse({"detail": "too many failed attempts"}, status_code=429,
-                            headers={"Retry-After": str(seconds)})
-    except service.LoginFailed:
-        return JSONResponse({"detail": "wrong user name or password"}, status_code=401)
+    new = await run(request).write(service.login, body.username, body.password,
+                                   ctx.settings.lockout_threshold, source_of(request))
     response = JSONResponse({"username": body.username, "csrf_token": new.csrf_token})
     set_session_cookie(response, new.token, secure=request.url.scheme == "https")
     return response
@@ -70,8 +61,8 @@ async def api_whoami(request: Request) -> SessionInfo:
 @router.delete("/session", status_code=204)
 async def api_logout(request: Request) -> Response:
     """Log out."""
-    await run_in_threadpool(end_session, ctx_of(request), request.cookies.get(SESSION_COOKIE, ""),
-                            request.state.account.username, source_of(request))
+    await run(request).write(service.logout, request.cookies.get(SESSION_COOKIE, ""),
+                             **who(request))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -80,13 +71,9 @@ async def api_logout(request: Request) -> Response:
 @router.post("/account/password", status_code=204)
 async def api_change_password(request: Request, body: PasswordBody) -> Response:
     """Change the password; every session of the account ends, this one included."""
-    ctx = ctx_of(request)
-    problems = await run_in_threadpool(
-        password_change, ctx, request.state.account.id, body.current_password,
-        body.new_password, body.new_password, source_of(request),
-    )
-    if problems:
-        return JSONResponse({"detail": problems}, status_code=400)
+    await run(request).write(service.password_change, request.state.account.id,
+                             body.current_password, body.new_password, body.new_password,
+                             source=source_of(request))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

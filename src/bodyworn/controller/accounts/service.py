@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.accounts.models import Account, WebSession
+from bodyworn.controller.audit.service import record
+from bodyworn.controller.refusals import Refused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.passwords import password_problems
 
@@ -26,24 +29,56 @@ MAX_LOCKOUT = timedelta(minutes=15)
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(Refused, ValueError):
     """The new password breaks a rule; `problems` says which."""
+
+    status = 400
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
 
 
-class LoginFailed(Exception):
+class LoginFailed(Refused):
     """Wrong user name or password (deliberately not saying which)."""
 
+    status = 401
 
-class LoginLocked(Exception):
+    def __init__(self) -> None:
+        super().__init__("wrong user name or password")
+
+
+class LoginLocked(Refused):
     """Too many failed attempts: try again after `retry_after`."""
 
+    status = 429
+
     def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"locked for {int(retry_after.total_seconds())} s")
+        super().__init__("too many failed attempts")
         self.retry_after = retry_after
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds to wait, rounded up."""
+        return int(self.retry_after.total_seconds()) + 1
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After."""
+        return {"Retry-After": str(self.seconds)}
+
+
+class PasswordChangeRefused(Refused):
+    """A password change that did not happen; `problems` says why."""
+
+    status = 400
+
+    def __init__(self, problems: list[str], *, keep: bool = False) -> None:
+        super().__init__("; ".join(problems), keep=keep)
+        self.problems = problems
+
+    def body(self) -> dict[str, Any]:
+        """`{"detail": [problem, …]}`."""
+        return {"detail": self.problems}
 
 
 def hash_password(password: str) -> str:
@@ -186,3 +221,58 @@ def csrf_matches(expected: str, given: str | None) -> bool:
 def account_by_name(session: Session, username: str) -> Account | None:
     """Look an account up by user name."""
     return session.scalars(select(Account).where(Account.username == username)).first()
+
+
+def login(session: Session, clock: Clock, username: str, password: str, threshold: int,
+          source: str) -> NewSession:
+    """Check credentials and open a session, audited; a refusal keeps its entry and count."""
+    try:
+        account = authenticate(session, clock, username, password, threshold)
+    except (LoginFailed, LoginLocked) as exc:
+        outcome = "denied" if isinstance(exc, LoginLocked) else "failure"
+        record(session, clock, actor=username[:64] or "?", action="login", outcome=outcome,
+               source=source)
+        exc.keep = True  # the failure count and the audit entry stay
+        raise
+    new = open_session(session, clock, account, source)
+    record(session, clock, actor=account.username, action="login", source=source)
+    return new
+
+
+def logout(session: Session, clock: Clock, token: str, *, actor: str, source: str) -> None:
+    """End one browser session, audited."""
+    close_session(session, token)
+    record(session, clock, actor=actor, action="logout", source=source)
+
+
+def _account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise LookupError(f"no account {account_id}")
+    return account
+
+
+def password_change(session: Session, clock: Clock, account_id: int, current: str, new: str,
+                    confirm: str, *, source: str) -> None:
+    """Change an account's password, audited either way (PasswordChangeRefused: why not)."""
+    if new != confirm:
+        raise PasswordChangeRefused(["The new passwords do not match."])
+    account = _account(session, account_id)
+    try:
+        change_password(session, clock, account, current, new)
+    except LoginFailed:
+        problems = ["The current password is wrong."]
+    except PasswordRejected as exc:
+        problems = exc.problems
+    else:
+        record(session, clock, actor=account.username, action="password.change",
+               source=source)
+        return
+    record(session, clock, actor=account.username, action="password.change",
+           outcome="failure", source=source, detail=problems[0])
+    raise PasswordChangeRefused(problems, keep=True)
+
+
+def reopen_session(session: Session, clock: Clock, account_id: int, source: str) -> NewSession:
+    """A new browser session for an account whose sessions a password change ended."""
+    return open_session(session, clock, _account(session, account_id), source)

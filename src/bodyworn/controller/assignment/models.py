@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bodyworn.controller.assignment.states import HolsterState, SelfAssignState
 from bodyworn.store.db import Base
-from bodyworn.store.types import UTCDateTime
+from bodyworn.store.types import UTCDateTime, one_of
 
 
 class SelfAssignTag(Base):
@@ -29,7 +30,7 @@ class SelfAssignment(Base):
 
     __tablename__ = "self_assignment"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'taken', 'lapsed', 'returned')", name="state"),
+        CheckConstraint(one_of("state", SelfAssignState), name="state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -46,7 +47,7 @@ class HolsterPairing(Base):
     """A holster sensor paired (or being paired) with a user's camera."""
 
     __tablename__ = "holster_pairing"
-    __table_args__ = (CheckConstraint("state IN ('pending', 'paired', 'failed')", name="state"),)
+    __table_args__ = (CheckConstraint(one_of("state", HolsterState), name="state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_uuid: Mapped[str] = mapped_column(

@@ -6,7 +6,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
@@ -18,9 +18,12 @@ from bodyworn.controller.assignment.models import (
     SelfAssignment,
     SelfAssignTag,
 )
+from bodyworn.controller.assignment.states import HolsterState, SelfAssignState
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.users import service as users
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
@@ -34,16 +37,22 @@ HOLSTER_SERIAL = re.compile(r"\d{6}")
 # One tap at a time: the reader serves one user at a time (the manual), and two taps racing
 # for the same ready camera must not both get it.
 _tap_lock = threading.Lock()
+# Self-assignments in their 15 s window (one at a time).
+_IN_WINDOW = select(SelfAssignment).where(SelfAssignment.state == SelfAssignState.PENDING)
+# What a camera reports once it has tried to pair with a holster sensor.
+_SETTLED = (HolsterState.PAIRED, HolsterState.FAILED)
 
 
-class AssignmentRefused(Exception):
+class AssignmentRefused(Refused):
     """A refused tap, pairing or setting; `reason` is a short code for readers and scripts."""
 
     def __init__(self, message: str, reason: str = "refused", status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status)
         self.reason = reason
-        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        """`{"detail", "reason"}`."""
+        return {"detail": self.message, "reason": self.reason}
 
 
 # ---- settings -----------------------------------------------------------------------
@@ -55,7 +64,8 @@ def policy(session: Session) -> rules.ReadinessPolicy:
     shift = row.shift_hours if row else rules.DEFAULT_SHIFT_HOURS
     firmware = row.firmware if row else None
     if firmware is None:
-        versions = [c.firmware for c in cameras.list_cameras(session, "added") if c.firmware]
+        versions = [c.firmware for c in cameras.list_cameras(session, CameraState.ADDED)
+                    if c.firmware]
         firmware = max(versions, key=rules.firmware_key) if versions else None
     return rules.ReadinessPolicy(shift_hours=shift, firmware=firmware)
 
@@ -76,6 +86,11 @@ def set_policy(session: Session, clock: Clock, shift_hours: float, firmware: str
            detail=f"shift {checked.shift_hours} h, firmware {checked.firmware or 'newest'}",
            source=source)
     return policy(session)
+
+
+def readiness(session: Session) -> tuple[rules.ReadinessPolicy, str]:
+    """Settings → Self-assign: the readiness policy and the system's assignment mode."""
+    return policy(session), cameras.assignment_mode(session).value
 
 
 # ---- self-assign tags ---------------------------------------------------------------
@@ -182,7 +197,7 @@ class TapResult:
 
 
 def _lapse(ctx: ControllerContext, row: SelfAssignment) -> str:
-    row.state, row.ended_at = "lapsed", ctx.clock.now()
+    row.state, row.ended_at = SelfAssignState.LAPSED, ctx.clock.now()
     return row.camera_serial
 
 
@@ -191,7 +206,7 @@ def expire_windows(ctx: ControllerContext) -> None:
     now = ctx.clock.now()
     lapsed: list[str] = []
     with ctx.factory() as session, session.begin():
-        for row in session.scalars(select(SelfAssignment).where(SelfAssignment.state == "pending")):
+        for row in session.scalars(_IN_WINDOW):
             if not rules.window_open(row.tapped_at, now):
                 lapsed.append(_lapse(ctx, row))
                 cameras.set_user(session, row.camera_serial, None)
@@ -217,15 +232,14 @@ def dock_tap(ctx: ControllerContext, tag_text: str, *, reader: str = "") -> TapR
             if owner is None:
                 raise AssignmentRefused("this tag is not paired with a user", "unknown_tag", 404)
             user = users.get(session, owner)
-            pending = session.scalars(
-                select(SelfAssignment).where(SelfAssignment.state == "pending")).first()
+            pending = session.scalars(_IN_WINDOW).first()
             if pending is not None:
                 if pending.user_uuid == owner:
                     return TapResult(pending.camera_serial, owner, user.name,
                                      pending.tapped_at + rules.SELF_ASSIGN_WINDOW)
                 raise AssignmentRefused("another user is self-assigning a camera; tap again"
                                         " in a few seconds", "busy")
-            candidates = [c.serial for c in cameras.list_cameras(session, "added")
+            candidates = [c.serial for c in cameras.list_cameras(session, CameraState.ADDED)
                           if c.docked and c.user_uuid is None]
             readiness = policy(session)
             profile = profiles.get(session, ctx.clock, user.profile_id).profile
@@ -250,7 +264,7 @@ def dock_tap(ctx: ControllerContext, tag_text: str, *, reader: str = "") -> TapR
             cameras.store_info(session, ctx.clock, chosen.serial, info)
             cameras.set_user(session, chosen.serial, owner)
             session.add(SelfAssignment(camera_serial=chosen.serial, user_uuid=owner,
-                                       state="pending", tapped_at=now, ended_at=None))
+                                       state=SelfAssignState.PENDING, tapped_at=now, ended_at=None))
             record(session, ctx.clock, actor=user.name, action="assignment.self.tap",
                    detail=f"{chosen.serial} to {owner}", source=reader or "rfid")
         return TapResult(chosen.serial, owner, user.name, now + rules.SELF_ASSIGN_WINDOW)
@@ -260,12 +274,11 @@ def on_undock(ctx: ControllerContext, serial: str) -> None:
     """An undock: within the window the user takes the camera; after it, it has lapsed."""
     now = ctx.clock.now()
     with ctx.factory() as session, session.begin():
-        row = session.scalars(select(SelfAssignment).where(
-            SelfAssignment.camera_serial == serial, SelfAssignment.state == "pending")).first()
+        row = session.scalars(_IN_WINDOW.where(SelfAssignment.camera_serial == serial)).first()
         if row is None:
             return
         if rules.window_open(row.tapped_at, now):
-            row.state, row.ended_at = "taken", now
+            row.state, row.ended_at = SelfAssignState.TAKEN, now
             record(session, ctx.clock, actor="system", action="assignment.self.take",
                    detail=f"{serial} by {row.user_uuid}", source="dock")
         else:
@@ -280,15 +293,16 @@ def on_dock(ctx: ControllerContext, serial: str) -> None:
     view = cameras.refresh(ctx, serial)
     holster = view.info.get("holster") or {}
     with ctx.factory() as session, session.begin():
-        if holster.get("serial") and holster.get("state") in ("paired", "failed"):
+        if holster.get("serial") and holster.get("state") in _SETTLED:
             for row in session.scalars(select(HolsterPairing).where(
                     HolsterPairing.sensor_serial == holster["serial"])):
-                row.state, row.updated_at = str(holster["state"]), ctx.clock.now()
+                row.state, row.updated_at = HolsterState(holster["state"]), ctx.clock.now()
         mode = cameras.assignment_mode(session)
         if mode is rules.Mode.SELF_ASSIGN:
             for taken in session.scalars(select(SelfAssignment).where(
-                    SelfAssignment.camera_serial == serial, SelfAssignment.state == "taken")):
-                taken.state, taken.ended_at = "returned", ctx.clock.now()
+                    SelfAssignment.camera_serial == serial,
+                    SelfAssignment.state == SelfAssignState.TAKEN)):
+                taken.state, taken.ended_at = SelfAssignState.RETURNED, ctx.clock.now()
             # Back in the dock, a self-assigned camera is free for the next tap.
             cameras.set_user(session, serial, None)
     try:
@@ -307,7 +321,7 @@ class HolsterView:
     id: int
     sensor_serial: str
     camera_serial: str
-    state: str
+    state: HolsterState
     updated_at: datetime
 
 
@@ -321,13 +335,13 @@ def holsters(session: Session, user_uuid: str) -> list[HolsterView]:
     """The user's holster sensors, oldest first."""
     rows = session.scalars(select(HolsterPairing).where(HolsterPairing.user_uuid == user_uuid)
                            .order_by(HolsterPairing.id))
-    return [HolsterView(r.id, r.sensor_serial, r.camera_serial, r.state, r.updated_at)
-            for r in rows]
+    return [HolsterView(r.id, r.sensor_serial, r.camera_serial, HolsterState(r.state),
+                        r.updated_at) for r in rows]
 
 
 def _docked_camera_for(session: Session, user_uuid: str) -> str | None:
     mode = cameras.assignment_mode(session)
-    docked = [c for c in cameras.list_cameras(session, "added") if c.docked]
+    docked = [c for c in cameras.list_cameras(session, CameraState.ADDED) if c.docked]
     if mode is rules.Mode.FIXED:
         docked = [c for c in docked if c.user_uuid == user_uuid]
     return docked[0].serial if docked else None
@@ -352,14 +366,14 @@ def pair_holster(ctx: ControllerContext, user_uuid: str, sensor_serial: str, *, 
         now = ctx.clock.now()
         if clash is None:
             clash = HolsterPairing(user_uuid=user_uuid, sensor_serial=serial,
-                                   camera_serial=camera, state="pending", created_at=now,
+                                   camera_serial=camera, state=HolsterState.PENDING, created_at=now,
                                    updated_at=now)
             session.add(clash)
-        clash.camera_serial, clash.state, clash.updated_at = camera, "pending", now
+        clash.camera_serial, clash.state, clash.updated_at = camera, HolsterState.PENDING, now
         record(session, ctx.clock, actor=actor, action="assignment.holster.pair",
                detail=f"{serial} for {user_uuid} via {camera}", source=source)
         session.flush()
-        view = HolsterView(clash.id, serial, camera, "pending", now)
+        view = HolsterView(clash.id, serial, camera, HolsterState.PENDING, now)
         fixed = cameras.assignment_mode(session) is rules.Mode.FIXED
     client, _ = cameras.client_for(ctx, camera)
     try:
@@ -378,7 +392,7 @@ def refresh_holsters(ctx: ControllerContext, user_uuid: str) -> list[HolsterView
     """The user's sensors, with the pairing state a docked camera reports now."""
     with ctx.factory() as session:
         views = holsters(session, user_uuid)
-        serials = {v.camera_serial for v in views if v.state == "pending"}
+        serials = {v.camera_serial for v in views if v.state == HolsterState.PENDING}
     for serial in serials:
         try:
             with ctx.factory() as session:
@@ -386,12 +400,12 @@ def refresh_holsters(ctx: ControllerContext, user_uuid: str) -> list[HolsterView
         except LookupError:
             continue
         report = cameras.refresh(ctx, serial).info.get("holster") or {}
-        if report.get("state") in ("paired", "failed") and report.get("serial"):
+        if report.get("state") in _SETTLED and report.get("serial"):
             with ctx.factory() as session, session.begin():
                 for row in session.scalars(select(HolsterPairing).where(
                         HolsterPairing.sensor_serial == report["serial"],
-                        HolsterPairing.state == "pending")):
-                    row.state, row.updated_at = str(report["state"]), ctx.clock.now()
+                        HolsterPairing.state == HolsterState.PENDING)):
+                    row.state, row.updated_at = HolsterState(report["state"]), ctx.clock.now()
     with ctx.factory() as session:
         return holsters(session, user_uuid)
 
@@ -413,6 +427,28 @@ def remove_holster(ctx: ControllerContext, user_uuid: str, pairing_id: int, *, a
         log.info("holster removal push waits", camera=camera, error=str(exc))
 
 
+@dataclass(frozen=True)
+class Equipment:
+    """A user's paired equipment, as the user's page shows it."""
+
+    user: users.UserView
+    tag: str | None
+    mode: str
+    holsters: list[HolsterView]
+    progress: PairingProgress
+
+
+def equipment(ctx: ControllerContext, user_uuid: str) -> Equipment:
+    """The user's tag, holster sensors (as docked cameras report them now) and any pairing
+    under way; LookupError when there is no such user."""
+    with ctx.factory() as session:
+        user = users.get(session, user_uuid)
+        tag = tag_of(session, user_uuid)
+        mode = cameras.assignment_mode(session).value
+    return Equipment(user, tag, mode, refresh_holsters(ctx, user_uuid),
+                     pairing_progress(ctx, user_uuid))
+
+
 def pending_self_assignment(session: Session) -> SelfAssignment | None:
     """The self-assignment in its window, if any (shown on the dashboard)."""
-    return session.scalars(select(SelfAssignment).where(SelfAssignment.state == "pending")).first()
+    return session.scalars(_IN_WINDOW).first()

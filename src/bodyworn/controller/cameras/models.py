@@ -7,15 +7,16 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.store.db import Base
-from bodyworn.store.types import UTCDateTime
+from bodyworn.store.types import UTCDateTime, one_of
 
 
 class CameraRow(Base):
     """One camera: new (seen docked, not added), added, or removing (waits for a docking)."""
 
     __tablename__ = "camera"
-    __table_args__ = (CheckConstraint("state IN ('new', 'added', 'removing')", name="state"),)
+    __table_args__ = (CheckConstraint(one_of("state", CameraState), name="state"),)
 
     serial: Mapped[str] = mapped_column(String(32), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), index=True)

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service
-from bodyworn.controller.context import ControllerContext, ctx_of, render, source_of
-from bodyworn.controller.users import service as users
+from bodyworn.controller.context import render
+from bodyworn.controller.web.routes import run, who
 from bodyworn.domain import assignment as rules
 
 router = APIRouter(include_in_schema=False)
 USER_CHOICES = 2000
-
-
-def _actor(request: Request) -> str:
-    return str(request.state.account.username)
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "error.html", {"status_code": 404, "message": "No such camera."}, 404)
+NO_CAMERA = "No such camera."
 
 
 @router.get("/devices")
@@ -36,27 +27,15 @@ async def devices(request: Request) -> Response:
 @router.get("/cameras")
 async def cameras_page(request: Request) -> Response:
     """Devices: every added camera with its user and where it is docked."""
-    ctx = ctx_of(request)
-
-    def work() -> tuple[list[service.CameraView], int]:
-        with ctx.factory() as session:
-            return ([c for c in service.list_cameras(session) if c.state != "new"],
-                    len([c for c in service.list_cameras(session, "new") if c.docked]))
-
-    cams, new = await run_in_threadpool(work)
-    return render(request, "cameras/list.html", {"cameras": cams, "new_count": new})
+    cams = await run(request).read(service.registered)
+    new = await run(request).read(service.docked_new)
+    return render(request, "cameras/list.html", {"cameras": cams, "new_count": len(new)})
 
 
 @router.get("/devices/new")
 async def new_page(request: Request, error: str = "", added: str = "") -> Response:
     """Devices → New: docked cameras not added to this system yet."""
-    ctx = ctx_of(request)
-
-    def work() -> list[service.CameraView]:
-        with ctx.factory() as session:
-            return [c for c in service.list_cameras(session, "new") if c.docked]
-
-    cams = await run_in_threadpool(work)
+    cams = await run(request).read(service.docked_new)
     return render(request, "cameras/new.html", {"cameras": cams, "error": error,
                                                 "added": added},
                   status_code=409 if error else 200)
@@ -65,7 +44,6 @@ async def new_page(request: Request, error: str = "", added: str = "") -> Respon
 @router.post("/devices/new")
 async def add_selected(request: Request) -> Response:
     """Add the selected new cameras."""
-    ctx = ctx_of(request)
     form = await request.form()
     serials = [str(v) for v in form.getlist("serial")]
     if not serials:
@@ -74,8 +52,7 @@ async def add_selected(request: Request) -> Response:
     errors: list[str] = []
     for serial in serials:
         try:
-            await run_in_threadpool(service.add, ctx, serial, actor=_actor(request),
-                                    source=source_of(request))
+            await run(request).call(service.add, serial, **who(request))
             added.append(serial)
         except LookupError:
             errors.append(f"{serial}: no such camera")
@@ -86,26 +63,16 @@ async def add_selected(request: Request) -> Response:
     return RedirectResponse("/cameras?added=" + quote(",".join(added)), status_code=303)
 
 
-def _detail(ctx: ControllerContext, serial: str) -> dict[str, Any]:
-    assignment.expire_windows(ctx)  # a self-assignment past its 15 s shows as lapsed
-    view = service.refresh(ctx, serial)
-    with ctx.factory() as session:
-        mode = service.assignment_mode(session)
-        choices, _total = users.list_users(session, "", USER_CHOICES, 0)
-    return {"c": view, "mode": mode.value, "users": choices,
-            "assign_refusal": rules.fixed_assign_refusal(mode, view.facts())}
-
-
 async def camera_page(request: Request, serial: str, *, notice: str = "", error: str = "",
                       status_code: int = 200) -> Response:
     """The camera detail page with its forms."""
-    ctx = ctx_of(request)
-    try:
-        data = await run_in_threadpool(_detail, ctx, serial)
-    except LookupError:
-        return _not_found(request)
-    return render(request, "cameras/detail.html", {**data, "notice": notice, "error": error},
-                  status_code=status_code)
+    await run(request).call(assignment.expire_windows)  # a lapsed self-assignment shows so
+    view = await run(request, NO_CAMERA).call(service.refresh, serial)
+    mode, choices = await run(request).read(service.assign_choices, USER_CHOICES)
+    return render(request, "cameras/detail.html", {
+        "c": view, "mode": mode.value, "users": choices,
+        "assign_refusal": rules.fixed_assign_refusal(mode, view.facts()),
+        "notice": notice, "error": error}, status_code=status_code)
 
 
 @router.get("/cameras/{serial}")
@@ -119,14 +86,11 @@ async def camera_detail(request: Request, serial: str) -> Response:
 @router.post("/cameras/{serial}/assign")
 async def camera_assign(request: Request, serial: str) -> Response:
     """Assign the camera to a user (fixed assignment); empty takes the user away."""
-    ctx = ctx_of(request)
     form = await request.form()
     user_uuid = str(form.get("user_uuid") or "") or None
     try:
-        _view, notice = await run_in_threadpool(lambda: service.assign(
-            ctx, serial, user_uuid, actor=_actor(request), source=source_of(request)))
-    except LookupError:
-        return _not_found(request)
+        _view, notice = await run(request, NO_CAMERA).call(service.assign, serial, user_uuid,
+                                                           **who(request))
     except service.CameraRefused as exc:
         return await camera_page(request, serial, error=exc.message, status_code=exc.status)
     return await camera_page(request, serial, notice=("Saved. " + notice).strip())
@@ -135,16 +99,12 @@ async def camera_assign(request: Request, serial: str) -> Response:
 @router.post("/cameras/{serial}/remove")
 async def camera_remove(request: Request, serial: str) -> Response:
     """Remove the camera: now if docked and offloaded, else at its next docking."""
-    ctx = ctx_of(request)
     form = await request.form()
     if form.get("confirm") != "on":
         return await camera_page(request, serial, error="Tick the box to confirm the removal.",
                                  status_code=400)
     try:
-        outcome = await run_in_threadpool(lambda: service.remove(
-            ctx, serial, actor=_actor(request), source=source_of(request)))
-    except LookupError:
-        return _not_found(request)
+        outcome = await run(request, NO_CAMERA).call(service.remove, serial, **who(request))
     except service.CameraRefused as exc:
         return await camera_page(request, serial, error=exc.message, status_code=exc.status)
     if outcome == "removed":
@@ -155,14 +115,10 @@ async def camera_remove(request: Request, serial: str) -> Response:
 @router.post("/cameras/{serial}/unlock")
 async def camera_unlock(request: Request, serial: str) -> Response:
     """Unlock a locked camera (super admin passphrase required)."""
-    ctx = ctx_of(request)
     form = await request.form()
     passphrase = str(form.get("passphrase") or "")
     try:
-        await run_in_threadpool(lambda: service.unlock(
-            ctx, serial, passphrase, actor=_actor(request), source=source_of(request)))
-    except LookupError:
-        return _not_found(request)
+        await run(request, NO_CAMERA).call(service.unlock, serial, passphrase, **who(request))
     except service.CameraRefused as exc:
         return await camera_page(request, serial, error=exc.message, status_code=exc.status)
     return await camera_page(request, serial, notice="The camera is unlocked.")

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras.models import CameraRow
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.identity import service as identity
 from bodyworn.controller.offload import service as offload_service
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
@@ -44,13 +46,8 @@ CD_USER_STRUCTURE_NOTE = (
 )
 
 
-class CameraRefused(Exception):
+class CameraRefused(Refused):
     """What the rules or the camera refused; nothing was changed."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 class PassphraseWrong(CameraRefused):
@@ -65,7 +62,7 @@ class CameraView:
     """A camera as the manager shows it."""
 
     serial: str
-    state: str
+    state: CameraState
     model: str
     firmware: str
     user_uuid: str | None
@@ -106,16 +103,16 @@ class CameraView:
     @property
     def other_system(self) -> bool:
         """Whether the camera says it belongs to another system."""
-        return not self.info.get("shipping_mode", True) and self.state == "new"
+        return not self.info.get("shipping_mode", True) and self.state == CameraState.NEW
 
     def facts(self) -> rules.CameraFacts:
         """What the assignment rules need."""
         return rules.CameraFacts(
-            serial=self.serial, added=self.state != "new", locked=self.locked,
+            serial=self.serial, added=self.state != CameraState.NEW, locked=self.locked,
             docked=self.docked, firmware=self.firmware, battery_hours=self.battery_hours,
             storage_hours=self.storage_hours,
             user=self.user_uuid or (self.info.get("user_id") or None),
-            removal_pending=self.state == "removing")
+            removal_pending=self.state == CameraState.REMOVING)
 
 
 def _info(row: CameraRow) -> dict[str, Any]:
@@ -131,9 +128,9 @@ def _view(session: Session, row: CameraRow, live: bool = False) -> CameraView:
             user_name, profile_name = user.name, user.profile_name
         except LookupError:  # removed in between: the foreign key clears it
             pass
-    return CameraView(row.serial, row.state, row.model, row.firmware, row.user_uuid, user_name,
-                      profile_name, row.docked, row.station_serial, row.bay, row.locked,
-                      _info(row), row.seen_at, row.added_at, live)
+    return CameraView(row.serial, CameraState(row.state), row.model, row.firmware,
+                      row.user_uuid, user_name, profile_name, row.docked, row.station_serial,
+                      row.bay, row.locked, _info(row), row.seen_at, row.added_at, live)
 
 
 def _row(session: Session, serial: str) -> CameraRow:
@@ -148,12 +145,22 @@ def get(session: Session, serial: str) -> CameraView:
     return _view(session, _row(session, serial))
 
 
-def list_cameras(session: Session, state: str | None = None) -> list[CameraView]:
+def list_cameras(session: Session, state: CameraState | str | None = None) -> list[CameraView]:
     """Cameras by serial (only those in `state` when given)."""
     stmt = select(CameraRow).order_by(CameraRow.serial)
     if state is not None:
         stmt = stmt.where(CameraRow.state == state)
     return [_view(session, row) for row in session.scalars(stmt)]
+
+
+def registered(session: Session) -> list[CameraView]:
+    """The cameras added to this system (removals pending too), by serial."""
+    return [c for c in list_cameras(session) if c.state != CameraState.NEW]
+
+
+def docked_new(session: Session) -> list[CameraView]:
+    """Docked cameras not added to this system yet (Devices → New)."""
+    return [c for c in list_cameras(session, CameraState.NEW) if c.docked]
 
 
 def docked_by_station(session: Session) -> dict[str, dict[int, tuple[str, str]]]:
@@ -176,7 +183,7 @@ def note_docked(session: Session, clock: Clock, serial: str, station: str, bay: 
         other.docked = False
     row = session.get(CameraRow, serial)
     if row is None:
-        row = CameraRow(serial=serial, state="new", model="", firmware="", user_uuid=None,
+        row = CameraRow(serial=serial, state=CameraState.NEW, model="", firmware="", user_uuid=None,
                         locked=False, info_json="{}", added_at=None, seen_at=now,
                         docked=True)
         session.add(row)
@@ -189,7 +196,7 @@ def note_undocked(session: Session, clock: Clock, serial: str, station: str, bay
     row = session.get(CameraRow, serial)
     if row is None:
         return
-    if row.state == "new":
+    if row.state == CameraState.NEW:
         session.delete(row)
         return
     row.docked = False
@@ -240,18 +247,18 @@ def on_dock(ctx: ControllerContext, serial: str) -> bool:
     """Bring a docked camera's record up to date; finish a pending removal. True: added."""
     view = refresh(ctx, serial)
     if not view.live:
-        return view.state == "added"
+        return view.state == CameraState.ADDED
     system_id = _system_id(ctx)
     belongs = view.info.get("system_id") == system_id
     with ctx.factory() as session, session.begin():
         row = _row(session, serial)
-        if view.info.get("shipping_mode") and row.state != "new":
+        if view.info.get("shipping_mode") and row.state != CameraState.NEW:
             # Reset behind our back (or by a removal that finished): it is new again.
-            row.state, row.user_uuid, row.added_at = "new", None, None
+            row.state, row.user_uuid, row.added_at = CameraState.NEW, None, None
             return False
-        if row.state == "new" or not belongs:
+        if row.state == CameraState.NEW or not belongs:
             return False
-    if view.state == "removing":
+    if view.state == CameraState.REMOVING:
         # Just docked, the camera restarts before it shows its recordings; keep trying.
         watch_removal(ctx, serial)
         return True
@@ -286,7 +293,7 @@ def watch_removal(ctx: ControllerContext, serial: str, *, interval: float = 0.5,
                     return
                 with ctx.factory() as session:
                     row = session.get(CameraRow, serial)
-                    if row is None or row.state != "removing" or not row.docked:
+                    if row is None or row.state != CameraState.REMOVING or not row.docked:
                         return
                 try:
                     finish_removal(ctx, serial, actor="system", source="dock")
@@ -310,15 +317,15 @@ def _system_id(ctx: ControllerContext) -> str:
 
 
 def _device_payload(view: CameraView, active: bool = True) -> dict[str, Any]:
-    return {"active": active, "serial": view.serial, "model": view.model,
-            "firmware": view.firmware, "user_uuid": view.user_uuid}
+    return outbox.device_payload(serial=view.serial, model=view.model, firmware=view.firmware,
+                                 user_uuid=view.user_uuid, active=active)
 
 
 def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> CameraView:
     """Add a new docked camera to this system: it will trust only this system's key."""
     with ctx.factory() as session:
         row = _row(session, serial)
-        if row.state != "new":
+        if row.state != CameraState.NEW:
             raise CameraRefused(f"camera {serial} is already added")
         system_id = identity.signing_identity(session).system_id
         public_pem = identity.public_key_pem(session)
@@ -335,7 +342,7 @@ def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> Came
     with ctx.factory() as session, session.begin():
         store_info(session, ctx.clock, serial, info)
         row = _row(session, serial)
-        row.state, row.added_at = "added", ctx.clock.now()
+        row.state, row.added_at = CameraState.ADDED, ctx.clock.now()
         view = _view(session, row, live=True)
         outbox.enqueue(session, ctx.clock, "device", serial, "upsert", _device_payload(view))
         record(session, ctx.clock, actor=actor, action="camera.add",
@@ -346,6 +353,11 @@ def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> Came
 def assignment_mode(session: Session) -> rules.Mode:
     """Fixed or self-assign, as setup decided."""
     return rules.Mode(system.current(session).camera_assignment)
+
+
+def assign_choices(session: Session, limit: int) -> tuple[rules.Mode, list[users.UserView]]:
+    """What the assign form offers: the assignment mode and up to `limit` users by name."""
+    return assignment_mode(session), users.list_users(session, "", limit, 0)[0]
 
 
 def camera_user_label(user: users.UserView) -> str:
@@ -359,7 +371,7 @@ def push_user(ctx: ControllerContext, serial: str) -> bool:
 
     with ctx.factory() as session, session.begin():
         row = _row(session, serial)
-        if not row.docked or not row.camera_url or row.state != "added":
+        if not row.docked or not row.camera_url or row.state != CameraState.ADDED:
             return False
         url, user_uuid = row.camera_url, row.user_uuid
         profile = label = holster = None
@@ -462,10 +474,10 @@ def remove(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> s
     """
     with ctx.factory() as session, session.begin():
         row = _row(session, serial)
-        if row.state == "new":
+        if row.state == CameraState.NEW:
             raise CameraRefused("a camera that was never added has nothing to remove")
-        if row.state != "removing":
-            row.state = "removing"
+        if row.state != CameraState.REMOVING:
+            row.state = CameraState.REMOVING
             record(session, ctx.clock, actor=actor, action="camera.remove.request",
                    detail=serial, source=source)
         docked = row.docked

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations.models import ContentDestination
+from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.connection_file import (
     ConnectionFile,
     ConnectionFileError,
-    FieldError,
     check_update,
     parse_connection_file,
 )
 
+MAX_FILE = 64 * 1024  # bytes of a connection file read from a request
 
-class UpdateRefused(Exception):
+
+class UpdateRefused(FieldsRefused):
     """The new file is invalid or changes what the lock forbids; nothing was written."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.rule}" for e in errors))
-        self.errors = errors
+    @staticmethod
+    def describe(error: Any) -> str:
+        """The rule the field breaks."""
+        return str(error.rule)
 
 
 def current_file(session: Session) -> ConnectionFile:
@@ -32,20 +37,54 @@ def current_file(session: Session) -> ConnectionFile:
     return parse_connection_file(row.raw_json.encode("utf-8"))
 
 
-def replace(
-    session: Session, clock: Clock, raw: bytes, actor: str, source: str
-) -> ConnectionFile:
-    """Replace the connection file when the new one is valid and the lock allows it."""
+def summary(cf: ConnectionFile) -> dict[str, object]:
+    """What the manager shows of a connection file (the key and password never)."""
+    return {
+        "site_name": cf.site_name,
+        "application_name": cf.application_name,
+        "application_version": cf.application_version,
+        "authentication_token_uris": list(cf.authentication_token_uris),
+        "certificates": len(cf.https_certificates),
+        "container_type": cf.container_type,
+        "full_store_and_read_support": cf.full_store_and_read_support,
+        "want_encryption": cf.want_encryption,
+        "public_key_id": cf.public_key_id,
+    }
+
+
+def current_summary(session: Session) -> dict[str, object]:
+    """The summary of the connection file in force."""
+    return summary(current_file(session))
+
+
+def _checked(row: ContentDestination, raw: bytes) -> ConnectionFile:
     try:
         new = parse_connection_file(raw)
     except ConnectionFileError as exc:
         raise UpdateRefused(exc.errors) from None
-    row = session.get(ContentDestination, 1)
-    if row is None:
-        raise LookupError("no content destination: setup has not finished")
     errors = check_update(parse_connection_file(row.raw_json.encode("utf-8")), new)
     if errors:
         raise UpdateRefused(errors)
+    return new
+
+
+def replace(
+    session: Session, clock: Clock, raw: bytes, actor: str, source: str
+) -> ConnectionFile:
+    """Replace the connection file when the new one is valid and the lock allows it.
+
+    A refusal is audited (and the entry kept).
+    """
+    row = session.get(ContentDestination, 1)
+    if row is None:
+        raise LookupError("no content destination: setup has not finished")
+    try:
+        new = _checked(row, raw)
+    except UpdateRefused as exc:
+        record(session, clock, actor=actor, action="destination.replace",
+               outcome="failure", detail=str(exc)[:500], source=source)
+        exc.keep = True
+        raise
     row.raw_json = new.raw.decode("utf-8-sig")
     row.site_name = new.site_name
     row.application_name = new.application_name

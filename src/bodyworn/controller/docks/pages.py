@@ -1,91 +1,23 @@
-"""Docking stations page, the dock event endpoint stations post to, and the API twin."""
+"""The docking stations page."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.docks import service
+from bodyworn.controller.web.routes import run
 from bodyworn.docklink import wire as proto
-from bodyworn.docklink.errors import MessageError
-from bodyworn.docklink.messages import StationEvent
 
 router = APIRouter(include_in_schema=False)
-machine = APIRouter(tags=["machines"])
-api = APIRouter(prefix="/api/v1/docks", tags=["docks"])
-
-
-def require_dock_token(request: Request) -> None:
-    """Refuse a machine request (station, dock reader) without the dock port token."""
-    if not service.token_matches(ctx_of(request).data_dir, request.headers.get("authorization")):
-        raise HTTPException(401, "the dock port token is missing or wrong",
-                            headers={"WWW-Authenticate": 'Bearer realm="dock port"'})
-
-
-def _stations(request: Request) -> list[service.StationView]:
-    ctx = ctx_of(request)
-    with ctx.factory() as session:
-        return service.list_stations(session)
 
 
 @router.get("/docks")
 async def docks_page(request: Request) -> Response:
     """Docking stations: each with its bays and what is docked where; the dock port token."""
-    ctx = ctx_of(request)
-    stations = await run_in_threadpool(_stations, request)
+    stations = await run(request).read(service.list_stations)
     return render(request, "docks/list.html", {
-        "stations": stations, "token": service.ensure_token(ctx.data_dir),
+        "stations": stations, "token": service.ensure_token(ctx_of(request).data_dir),
         "events_path": proto.EVENTS_PATH,
     })
-
-
-@machine.post(proto.EVENTS_PATH, status_code=202)
-async def dock_event(request: Request) -> Response:
-    """A docking station reports a dock or undock (needs the dock port token)."""
-    require_dock_token(request)
-    try:
-        data = await request.json()
-    except ValueError:
-        return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
-    if not isinstance(data, dict):
-        return JSONResponse({"detail": "the body must be a JSON object"}, status_code=400)
-    try:
-        event = StationEvent.from_json(data)
-    except MessageError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-    await run_in_threadpool(service.handle_event, ctx_of(request), event)
-    return JSONResponse({"accepted": event.event, "camera_serial": event.camera_serial},
-                        status_code=202)
-
-
-class BayOut(BaseModel):
-    """One bay and the camera in it."""
-
-    bay: int
-    camera_serial: str | None
-    camera_state: str | None
-
-
-class StationOut(BaseModel):
-    """A docking station."""
-
-    serial: str
-    model: str
-    station_url: str
-    last_event_at: datetime
-    bays: list[BayOut]
-
-
-@api.get("", response_model=list[StationOut])
-async def list_docks(request: Request) -> list[dict[str, Any]]:
-    """Docking stations with their bays and what is docked where."""
-    stations = await run_in_threadpool(_stations, request)
-    return [{"serial": s.serial, "model": s.model, "station_url": s.station_url,
-             "last_event_at": s.last_event_at,
-             "bays": [b.__dict__ for b in s.bays]} for s in stations]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.docks import service as docks
 from bodyworn.controller.system import service as system
 from bodyworn.domain.led import Colour, Pattern
@@ -94,7 +95,7 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
     leds = view.info.get("leds") or {}
     if view.locked:
         return Lamp(Colour.AMBER.value, Pattern.FLASHING.value, "locked")
-    if view.state == "new":
+    if view.state == CameraState.NEW:
         return Lamp(Colour.AMBER.value, Pattern.FLASHING.value, "not added")
     led = leds.get("docking" if view.docked else "operation", "off")
     colour, pattern = _led(str(led))
@@ -144,10 +145,10 @@ def build(ctx: ControllerContext) -> Dashboard:
         if view.locked:
             board.issues.append(Issue("camera_locked", f"Camera {view.serial} is locked",
                                       f"/cameras/{view.serial}"))
-        if view.state == "new" and view.docked:
+        if view.state == CameraState.NEW and view.docked:
             board.issues.append(Issue("camera_new", f"Camera {view.serial} is not added",
                                       "/devices/new"))
-        if view.state == "removing":
+        if view.state == CameraState.REMOVING:
             board.issues.append(Issue("camera_removing", f"Camera {view.serial} will be"
                                       " removed at its next docking", f"/cameras/{view.serial}"))
     return board

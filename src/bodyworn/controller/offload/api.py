@@ -6,10 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from bodyworn.controller.context import ctx_of
 from bodyworn.controller.offload import service
+from bodyworn.controller.web.routes import run
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 
@@ -17,12 +17,7 @@ router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 @router.get("")
 async def list_transfers(request: Request, camera: str | None = None) -> dict[str, Any]:
     """Transfer state per camera, recording and clip (optionally of one camera)."""
-    ctx = ctx_of(request)
-
-    def load() -> list[dict[str, Any]]:
-        with ctx.factory() as session:
-            return [asdict(c) for c in service.transfers(session, camera)]
-
-    engine = getattr(ctx, "offload", None)
-    return {"cameras": await run_in_threadpool(load),
+    cameras = await run(request).read(service.transfers, camera)
+    engine = getattr(ctx_of(request), "offload", None)
+    return {"cameras": [asdict(c) for c in cameras],
             "cd_storage_full": getattr(engine, "cd_storage_full", None)}

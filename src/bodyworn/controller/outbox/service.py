@@ -16,6 +16,19 @@ Kind = Literal["user", "device"]
 Action = Literal["upsert", "deactivate"]
 
 
+def user_payload(*, name: str, user_id: str | None, cd_username: str | None,
+                 active: bool = True) -> dict[str, Any]:
+    """What the content destination is told about a body worn user."""
+    return {"active": active, "name": name, "user_id": user_id, "cd_username": cd_username}
+
+
+def device_payload(*, serial: str, model: str, firmware: str, user_uuid: str | None,
+                   active: bool = True) -> dict[str, Any]:
+    """What the content destination is told about a camera."""
+    return {"active": active, "serial": serial, "model": model, "firmware": firmware,
+            "user_uuid": user_uuid}
+
+
 def _row(clock: Clock, kind: Kind, ref: str, action: Action,
          payload: Mapping[str, Any]) -> dict[str, Any]:
     return {

@@ -7,13 +7,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from bodyworn.controller.context import ctx_of, source_of
 from bodyworn.controller.profiles import service
 from bodyworn.controller.web.params import RowIdPath
-from bodyworn.domain.profile_codec import SettingError
+from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["camera profiles"])
 
@@ -81,97 +79,46 @@ def _out(v: service.ProfileView) -> ProfileOut:
                       updated_at=v.updated_at)
 
 
-def _errors(errors: list[SettingError], status_code: int = 422) -> JSONResponse:
-    return JSONResponse({"detail": [{"field": e.field, "message": e.message} for e in errors]},
-                        status_code=status_code)
-
-
-def _missing(profile_id: int) -> JSONResponse:
-    return JSONResponse({"detail": f"no camera profile {profile_id}"}, status_code=404)
-
-
 _EXTRA = {"name", "copy_of", "is_default"}
+
+
+def _missing(profile_id: int) -> str:
+    return f"no camera profile {profile_id}"
 
 
 @router.get("", response_model=list[ProfileOut])
 async def list_profiles(request: Request) -> list[ProfileOut]:
     """Every camera profile, the default first."""
-    ctx = ctx_of(request)
-
-    def work() -> list[ProfileOut]:
-        with ctx.factory() as session, session.begin():
-            return [_out(v) for v in service.list_profiles(session, ctx.clock)]
-
-    return await run_in_threadpool(work)
+    return [_out(v) for v in await run(request).write(service.list_profiles)]
 
 
 @router.post("", response_model=ProfileOut, status_code=201)
-async def create_profile(request: Request, body: ProfileCreate) -> Response | ProfileOut:
+async def create_profile(request: Request, body: ProfileCreate) -> ProfileOut:
     """Create a profile."""
-    ctx = ctx_of(request)
     settings = {k: v for k, v in body.given().items() if k not in _EXTRA}
-
-    def work() -> ProfileOut:
-        with ctx.factory() as session, session.begin():
-            return _out(service.create(session, ctx.clock, body.name, settings,
-                                       make_default=body.is_default, copy_of=body.copy_of,
-                                       actor=request.state.account.username,
-                                       source=source_of(request)))
-
-    try:
-        out = await run_in_threadpool(work)
-    except service.ProfileRefused as exc:
-        return _errors(exc.errors)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    return _out(await run(request).write(service.create, body.name, settings,
+                                         make_default=body.is_default, copy_of=body.copy_of,
+                                         **who(request)))
 
 
 @router.get("/{profile_id}", response_model=ProfileOut)
-async def get_profile(request: Request, profile_id: RowIdPath) -> Response | ProfileOut:
+async def get_profile(request: Request, profile_id: RowIdPath) -> ProfileOut:
     """One camera profile."""
-    ctx = ctx_of(request)
-
-    def work() -> ProfileOut:
-        with ctx.factory() as session, session.begin():
-            return _out(service.get(session, ctx.clock, profile_id))
-
-    try:
-        return await run_in_threadpool(work)
-    except LookupError:
-        return _missing(profile_id)
+    return _out(await run(request, _missing(profile_id)).write(service.get, profile_id))
 
 
 @router.put("/{profile_id}", response_model=ProfileOut)
 async def update_profile(request: Request, profile_id: RowIdPath,
-                         body: ProfileUpdate) -> Response | ProfileOut:
+                         body: ProfileUpdate) -> ProfileOut:
     """Change a profile's name, settings or default flag (only the fields sent)."""
-    ctx = ctx_of(request)
     settings = {k: v for k, v in body.given().items() if k not in _EXTRA}
-
-    def work() -> ProfileOut:
-        with ctx.factory() as session, session.begin():
-            return _out(service.update(session, ctx.clock, profile_id, name=body.name,
-                                       settings=settings, make_default=body.is_default,
-                                       actor=request.state.account.username,
-                                       source=source_of(request)))
-
-    try:
-        return await run_in_threadpool(work)
-    except service.ProfileRefused as exc:
-        return _errors(exc.errors)
-    except LookupError:
-        return _missing(profile_id)
+    return _out(await run(request, _missing(profile_id)).write(
+        service.update, profile_id, name=body.name, settings=settings,
+        make_default=body.is_default, **who(request)))
 
 
 @router.delete("/{profile_id}", status_code=204)
 async def delete_profile(request: Request, profile_id: RowIdPath) -> Response:
     """Remove a profile that no user has and that is not the default (else 409)."""
-    ctx = ctx_of(request)
-
-    try:
-        await ctx.transact(service.remove, profile_id, actor=request.state.account.username,
-                           source=source_of(request))
-    except service.ProfileRefused as exc:
-        return _errors(exc.errors, 409)
-    except LookupError:
-        return _missing(profile_id)
+    await run(request, _missing(profile_id)).write(service.remove, profile_id, **who(request))
     return Response(status_code=204)

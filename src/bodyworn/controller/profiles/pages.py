@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from bodyworn.controller.context import ControllerContext, ctx_of, render, source_of
+from bodyworn.controller.context import render
 from bodyworn.controller.profiles import service
 from bodyworn.controller.web.params import RowIdPath
+from bodyworn.controller.web.routes import run, who
 from bodyworn.domain.profile import REMINDER_CHOICES
 from bodyworn.domain.profile_codec import SettingError
 
 router = APIRouter(include_in_schema=False)
+NO_PROFILE = "No such camera profile."
 
 # Checkboxes the edit form shows; a setting the form does not show keeps its value.
 FORM_BOOLS = (
@@ -65,11 +66,6 @@ def settings_from_form(form: FormData) -> tuple[dict[str, Any], list[SettingErro
     return settings, errors
 
 
-def _list(ctx: ControllerContext) -> list[service.ProfileView]:
-    with ctx.factory() as session, session.begin():
-        return service.list_profiles(session, ctx.clock)
-
-
 @router.get("/profiles")
 async def profiles_page(request: Request) -> Response:
     """Camera profiles: every profile, how many users have it, and a new one."""
@@ -78,7 +74,7 @@ async def profiles_page(request: Request) -> Response:
 
 async def _list_page(request: Request, errors: list[SettingError] | None = None,
                      name: str = "", removed: str = "") -> Response:
-    views = await run_in_threadpool(_list, ctx_of(request))
+    views = await run(request).write(service.list_profiles)
     return render(request, "profiles/list.html", {
         "profiles": views, "errors": errors or [], "name": name, "removed": removed,
     }, status_code=400 if errors else 200)
@@ -87,38 +83,22 @@ async def _list_page(request: Request, errors: list[SettingError] | None = None,
 @router.post("/profiles")
 async def profile_create(request: Request) -> Response:
     """Create a profile as a copy of another, then open it for editing."""
-    ctx = ctx_of(request)
     form = await request.form()
     name = str(form.get("name") or "")
     copy_raw = str(form.get("copy_of") or "")
-
-    def work() -> int:
-        with ctx.factory() as session, session.begin():
-            return service.create(
-                session, ctx.clock, name, {}, copy_of=int(copy_raw) if copy_raw.isdigit()
-                else None, actor=request.state.account.username, source=source_of(request),
-            ).id
-
+    copy_of = int(copy_raw) if copy_raw.isdigit() else None
     try:
-        new_id = await run_in_threadpool(work)
+        view = await run(request).write(service.create, name, {}, copy_of=copy_of,
+                                        **who(request))
     except service.ProfileRefused as exc:
         return await _list_page(request, exc.errors, name=name)
-    return RedirectResponse(f"/profiles/{new_id}", status_code=303)
-
-
-def _one(ctx: ControllerContext, profile_id: int) -> service.ProfileView:
-    with ctx.factory() as session, session.begin():
-        return service.get(session, ctx.clock, profile_id)
+    return RedirectResponse(f"/profiles/{view.id}", status_code=303)
 
 
 async def _edit(request: Request, profile_id: int, errors: list[SettingError] | None = None,
                 saved: bool = False, submitted: dict[str, Any] | None = None,
                 status_code: int | None = None) -> Response:
-    try:
-        view = await run_in_threadpool(_one, ctx_of(request), profile_id)
-    except LookupError:
-        return render(request, "error.html", {"status_code": 404,
-                                              "message": "No such camera profile."}, 404)
+    view = await run(request, NO_PROFILE).write(service.get, profile_id)
     values = dict(view.settings)
     values.update(submitted or {})
     return render(request, "profiles/edit.html", {
@@ -137,7 +117,6 @@ async def profile_page(request: Request, profile_id: RowIdPath) -> Response:
 @router.post("/profiles/{profile_id}")
 async def profile_save(request: Request, profile_id: RowIdPath) -> Response:
     """Save the name and settings; cameras get them the next time they dock."""
-    ctx = ctx_of(request)
     form = await request.form()
     settings, errors = settings_from_form(form)
     name = str(form.get("name") or "")
@@ -145,38 +124,21 @@ async def profile_save(request: Request, profile_id: RowIdPath) -> Response:
     submitted = dict(settings, name=name)
     if errors:
         return await _edit(request, profile_id, errors, submitted=submitted)
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.update(session, ctx.clock, profile_id, name=name, settings=settings,
-                           make_default=make_default, actor=request.state.account.username,
-                           source=source_of(request))
-
     try:
-        await run_in_threadpool(work)
+        await run(request, NO_PROFILE).write(service.update, profile_id, name=name,
+                                             settings=settings, make_default=make_default,
+                                             **who(request))
     except service.ProfileRefused as exc:
         return await _edit(request, profile_id, exc.errors, submitted=submitted)
-    except LookupError:
-        return await _edit(request, profile_id)
     return await _edit(request, profile_id, saved=True)
 
 
 @router.post("/profiles/{profile_id}/remove")
 async def profile_remove(request: Request, profile_id: RowIdPath) -> Response:
     """Remove a profile no user has (the default profile stays)."""
-    ctx = ctx_of(request)
-
-    def work() -> str:
-        with ctx.factory() as session, session.begin():
-            name = service.get(session, ctx.clock, profile_id).profile.name
-            service.remove(session, ctx.clock, profile_id, actor=request.state.account.username,
-                           source=source_of(request))
-            return name
-
     try:
-        name = await run_in_threadpool(work)
+        name = await run(request, NO_PROFILE).write(service.remove, profile_id,
+                                                    **who(request))
     except service.ProfileRefused as exc:
-        return await _edit(request, profile_id, exc.errors, status_code=409)
-    except LookupError:
-        return await _edit(request, profile_id)
+        return await _edit(request, profile_id, exc.errors, status_code=exc.status)
     return await _list_page(request, removed=name)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.profiles.models import ProfileRow
+from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.profile import CameraProfile, OverlayField, Resolution
 from bodyworn.domain.profile_codec import (
@@ -59,12 +60,8 @@ def preconfigured() -> list[CameraProfile]:
     ]
 
 
-class ProfileRefused(Exception):
+class ProfileRefused(FieldsRefused):
     """A change the rules do not allow; nothing was written."""
-
-    def __init__(self, errors: list[SettingError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -251,8 +248,8 @@ def _make_default(session: Session, clock: Clock, row: ProfileRow, actor: str,
 
 
 def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
-           source: str) -> None:
-    """Remove a profile that no user has and that is not the default."""
+           source: str) -> str:
+    """Remove a profile that no user has and that is not the default; its name."""
     row = session.get(ProfileRow, profile_id)
     if row is None:
         raise LookupError(f"no camera profile {profile_id}")
@@ -260,15 +257,16 @@ def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
     if users:
         raise ProfileRefused([SettingError(
             "profile", f"'{row.name}' is the camera profile of {users} user(s); "
-                       "give them another profile first")])
+                       "give them another profile first")], 409)
     if row.is_default:
         raise ProfileRefused([SettingError(
             "profile", f"'{row.name}' is the default profile; make another profile the "
-                       "default first")])
+                       "default first")], 409)
     session.delete(row)
     session.flush()
     record(session, clock, actor=actor, action="profile.remove", detail=f"'{row.name}'",
            source=source)
+    return row.name
 
 
 def names(views: Sequence[ProfileView]) -> list[str]:

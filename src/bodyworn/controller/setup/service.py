@@ -26,6 +26,7 @@ from bodyworn.controller.identity.keys import (
 )
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
+from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.connection_file import (
@@ -59,12 +60,10 @@ class FieldError:
     message: str
 
 
-class SetupInvalid(Exception):
+class SetupInvalid(FieldsRefused):
     """Answers that break rules; nothing was written."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+    errors: list[FieldError]
 
 
 class AlreadySetUp(Exception):

@@ -38,6 +38,7 @@ class Draft:
     csrf_token: str
     created_at: datetime
     answers: SetupAnswers = field(default_factory=SetupAnswers)
+    mode: str = ""  # create (a new system) or extend (an existing one)
     done: set[str] = field(default_factory=set)
     identity: Identity | None = None
     restore_key_downloaded: bool = False

@@ -6,13 +6,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from bodyworn.controller.context import ctx_of, source_of
-from bodyworn.controller.setup.service import SetupInvalid
+from bodyworn.controller.context import ctx_of
 from bodyworn.controller.system import service
-from bodyworn.controller.system.pages import apply_time, restore_key_for, turn_cloud_on
+from bodyworn.controller.web.routes import run, secret_download, who
 
 router = APIRouter(prefix="/api/v1/system", tags=["system"])
 
@@ -70,72 +68,41 @@ class PassphraseBody(BaseModel):
     passphrase: str = Field(max_length=1024)
 
 
-def _errors(exc: SetupInvalid) -> JSONResponse:
-    return JSONResponse(
-        {"detail": [{"field": e.field, "message": e.message} for e in exc.errors]},
-        status_code=422,
-    )
+async def _info(request: Request) -> SystemInfo:
+    row = await run(request).read(service.current)
+    return SystemInfo(**{k: getattr(row, k) for k in SystemInfo.model_fields if k != "now"},
+                      now=ctx_of(request).clock.now())
 
 
 @router.get("", response_model=SystemInfo)
 async def get_system(request: Request) -> SystemInfo:
     """The system's settings."""
-    ctx = ctx_of(request)
-
-    def work() -> SystemInfo:
-        with ctx.factory() as session:
-            row = service.current(session)
-            return SystemInfo(
-                **{k: getattr(row, k) for k in SystemInfo.model_fields if k != "now"},
-                now=ctx.clock.now(),
-            )
-
-    return await run_in_threadpool(work)
+    return await _info(request)
 
 
 @router.put("/name", response_model=SystemInfo)
-async def put_name(request: Request, body: NameBody) -> Response | SystemInfo:
+async def put_name(request: Request, body: NameBody) -> SystemInfo:
     """Rename the system."""
-    ctx = ctx_of(request)
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.rename(session, ctx.clock, body.system_name, request.state.account.username,
-                           source_of(request))
-
-    try:
-        await run_in_threadpool(work)
-    except SetupInvalid as exc:
-        return _errors(exc)
-    ctx.system_name = body.system_name.strip()
-    return await get_system(request)
+    row = await run(request).write(service.rename, body.system_name, **who(request))
+    ctx_of(request).system_name = row.system_name
+    return await _info(request)
 
 
 @router.put("/time", response_model=SystemInfo)
-async def put_time(request: Request, body: TimeBody) -> Response | SystemInfo:
+async def put_time(request: Request, body: TimeBody) -> SystemInfo:
     """Change the time zone and time source."""
-    ctx = ctx_of(request)
-    try:
-        await apply_time(ctx, body.timezone, body.time_mode, body.ntp_server,
-                         body.ntp_fallback_server, body.manual_time or "",
-                         request.state.account.username, source_of(request))
-    except SetupInvalid as exc:
-        return _errors(exc)
-    return await get_system(request)
+    await run(request).call(service.change_time, timezone=body.timezone,
+                            time_mode=body.time_mode, ntp_server=body.ntp_server,
+                            ntp_fallback_server=body.ntp_fallback_server,
+                            manual_time=body.manual_time or "", **who(request))
+    return await _info(request)
 
 
 @router.put("/privacy", response_model=SystemInfo)
 async def put_privacy(request: Request, body: PrivacyBody) -> SystemInfo:
     """Record the usage-data consent."""
-    ctx = ctx_of(request)
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.set_privacy(session, ctx.clock, body.usage_data_consent,
-                                request.state.account.username, source_of(request))
-
-    await run_in_threadpool(work)
-    return await get_system(request)
+    await run(request).write(service.set_privacy, body.usage_data_consent, **who(request))
+    return await _info(request)
 
 
 class CloudBody(BaseModel):
@@ -146,31 +113,15 @@ class CloudBody(BaseModel):
 
 
 @router.put("/cloud", response_model=SystemInfo)
-async def put_cloud(request: Request, body: CloudBody) -> Response | SystemInfo:
+async def put_cloud(request: Request, body: CloudBody) -> SystemInfo:
     """Turn cloud extensions on (409 when already on: only a system reset turns them off)."""
-    ctx = ctx_of(request)
-    try:
-        await run_in_threadpool(turn_cloud_on, ctx, body.cloud_location,
-                                request.state.account.username, source_of(request))
-    except SetupInvalid as exc:
-        return _errors(exc)
-    except service.CloudLocked:
-        return JSONResponse({"detail": "cloud extensions are on; only a system reset turns "
-                             "them off or changes the location"}, status_code=409)
-    return await get_system(request)
+    await run(request).write(service.enable_cloud, body.cloud_location, **who(request))
+    return await _info(request)
 
 
 @router.post("/restore-key")
 async def post_restore_key(request: Request, body: PassphraseBody) -> Response:
     """A fresh System restore key file (super admin passphrase required)."""
-    ctx = ctx_of(request)
-    try:
-        name, data = await run_in_threadpool(
-            restore_key_for, ctx, body.passphrase, request.state.account.username,
-            source_of(request),
-        )
-    except service.PassphraseWrong:
-        return JSONResponse({"detail": "wrong super admin passphrase"}, status_code=403)
-    return Response(data, media_type="application/json", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-    })
+    name, data = await run(request).write(service.restore_key_download, body.passphrase,
+                                          **who(request))
+    return secret_download(name, data)

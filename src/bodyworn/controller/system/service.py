@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -10,10 +12,14 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.identity.keys import verify_passphrase
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.controller.setup.service import FieldError, SetupAnswers, SetupInvalid
-from bodyworn.domain.clock import Clock
+from bodyworn.domain.clock import Clock, utcnow
+
+if TYPE_CHECKING:
+    from bodyworn.controller.context import ControllerContext
 
 
 def current(session: Session) -> SystemSettings:
@@ -80,8 +86,12 @@ def set_privacy(
     return row
 
 
-class CloudLocked(Exception):
+class CloudLocked(Refused):
     """Cloud extensions, once on, stay on with their location until a system reset."""
+
+    def __init__(self) -> None:
+        super().__init__("cloud extensions are on; only a system reset turns them off or "
+                         "changes the location")
 
 
 def enable_cloud(
@@ -101,18 +111,28 @@ def enable_cloud(
     return row
 
 
-class PassphraseWrong(Exception):
+class PassphraseWrong(Refused):
     """The super admin passphrase did not match."""
+
+    status = 403
+
+    def __init__(self, *, keep: bool = False) -> None:
+        super().__init__("wrong super admin passphrase", keep=keep)
 
 
 def restore_key_download(
     session: Session, clock: Clock, passphrase: str, actor: str, source: str
 ) -> tuple[str, bytes]:
-    """A fresh System restore key file, after checking the super admin passphrase."""
+    """A fresh System restore key file, after checking the super admin passphrase.
+
+    A wrong passphrase is audited (and the entry kept).
+    """
     identity = session.get(SystemIdentity, 1)
     row = current(session)
     if identity is None or not verify_passphrase(identity.passphrase_hash, passphrase):
-        raise PassphraseWrong()
+        record(session, clock, actor=actor, action="restore_key.download",
+               outcome="denied", detail="wrong super admin passphrase", source=source)
+        raise PassphraseWrong(keep=True)
     data = seal_restore_key(
         private_key_pem=identity.private_key_pem,
         public_key_pem=identity.public_key_pem,
@@ -123,6 +143,51 @@ def restore_key_download(
     )
     record(session, clock, actor=actor, action="restore_key.download", source=source)
     return f"bodyworn-restore-key-{identity.system_id}.json", data
+
+
+def _manual_time(raw: str, timezone: str, now: datetime) -> datetime:
+    if not raw.strip():  # empty keeps the system's current time
+        raw = now.isoformat()
+    try:
+        manual = datetime.fromisoformat(raw)
+    except ValueError:
+        raise SetupInvalid([FieldError("manual_time", "must be a date and time")]) from None
+    if manual.tzinfo is None:
+        try:
+            manual = manual.replace(tzinfo=ZoneInfo(timezone))
+        except (KeyError, ValueError):
+            raise SetupInvalid([FieldError("timezone", "must be an IANA time zone")]) from None
+    return manual
+
+
+def _offset(ctx: ControllerContext, answers: SetupAnswers) -> float:
+    if answers.time_mode == "manual":
+        return setup.clock_offset(answers, utcnow(), None)
+    if ctx.ntp is None:
+        return 0.0
+    try:
+        return ctx.ntp(answers.ntp_server or "", answers.ntp_fallback_server)
+    except Exception as exc:  # the NTP client's error names both servers
+        raise SetupInvalid([FieldError("ntp_server", f"no answer: {exc}")]) from None
+
+
+def change_time(ctx: ControllerContext, *, timezone: str, time_mode: str,
+                ntp_server: str | None, ntp_fallback_server: str | None, manual_time: str,
+                actor: str, source: str) -> None:
+    """Validate, measure (NTP) or compute (manual) the offset, store it and move the clock."""
+    manual = _manual_time(manual_time, timezone, ctx.clock.now()) \
+        if time_mode == "manual" else None
+    answers = SetupAnswers(timezone=timezone, time_mode=time_mode, ntp_server=ntp_server,
+                           ntp_fallback_server=ntp_fallback_server, manual_time=manual)
+    errors = setup.check_time(answers)
+    if errors:
+        raise SetupInvalid(errors)
+    offset = _offset(ctx, answers)
+    with ctx.factory() as session, session.begin():
+        set_time(session, ctx.clock, timezone=timezone, time_mode=time_mode,
+                 ntp_server=ntp_server, ntp_fallback_server=ntp_fallback_server,
+                 manual_time=manual, offset_seconds=offset, actor=actor, source=source)
+    ctx.apply_offset(offset)
 
 
 def field_errors(exc: SetupInvalid) -> list[FieldError]:

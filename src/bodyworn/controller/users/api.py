@@ -8,13 +8,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from bodyworn.controller.context import ctx_of, source_of
 from bodyworn.controller.users import csvfile, service
-from bodyworn.controller.users.pages import commit, parse_and_plan
 from bodyworn.controller.web.params import OffsetQuery, RowIdField
+from bodyworn.controller.web.routes import read_body, run, who
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -69,13 +67,8 @@ def _out(v: service.UserView) -> UserOut:
                    created_at=v.created_at, updated_at=v.updated_at)
 
 
-def _errors(errors: list[service.FieldError]) -> JSONResponse:
-    return JSONResponse({"detail": [{"field": e.field, "message": e.message} for e in errors]},
-                        status_code=422)
-
-
-def _missing(user_uuid: str) -> JSONResponse:
-    return JSONResponse({"detail": f"no user {user_uuid}"}, status_code=404)
+def _missing(user_uuid: str) -> str:
+    return f"no user {user_uuid}"
 
 
 @router.get("", response_model=UserPage)
@@ -83,33 +76,16 @@ async def list_users(request: Request, q: str = Query("", max_length=64),
                      limit: int = Query(200, ge=1, le=1000),
                      offset: OffsetQuery = 0) -> UserPage:
     """Users by name, filtered by name or user ID."""
-    ctx = ctx_of(request)
-
-    def work() -> UserPage:
-        with ctx.factory() as session:
-            users, total = service.list_users(session, q, limit, offset)
-            return UserPage(total=total, users=[_out(u) for u in users])
-
-    return await run_in_threadpool(work)
+    users, total = await run(request).read(service.list_users, q, limit, offset)
+    return UserPage(total=total, users=[_out(u) for u in users])
 
 
 @router.post("", response_model=UserOut, status_code=201)
-async def create_user(request: Request, body: UserCreate) -> Response:
+async def create_user(request: Request, body: UserCreate) -> UserOut:
     """Add a user."""
-    ctx = ctx_of(request)
-
-    def work() -> UserOut:
-        with ctx.factory() as session, session.begin():
-            return _out(service.create(session, ctx.clock, name=body.name, user_id=body.user_id,
-                                       cd_username=body.cd_username, profile_id=body.profile_id,
-                                       actor=request.state.account.username,
-                                       source=source_of(request)))
-
-    try:
-        out = await run_in_threadpool(work)
-    except service.UserRefused as exc:
-        return _errors(exc.errors)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    return _out(await run(request).write(
+        service.create, name=body.name, user_id=body.user_id, cd_username=body.cd_username,
+        profile_id=body.profile_id, **who(request)))
 
 
 class ImportIssue(BaseModel):
@@ -177,24 +153,19 @@ async def import_users(
     skip: list[str] = Query([], description="user IDs to skip"),
 ) -> Response:
     """Check a users CSV (the request body); with commit=true import it, all or nothing."""
-    ctx = ctx_of(request)
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > csvfile.MAX_BYTES:
-            break
-    parsed, plan = await run_in_threadpool(parse_and_plan, ctx, raw)
+    raw = await read_body(request, csvfile.MAX_BYTES)
+    parsed, plan = await run(request).write(service.parse_and_plan, raw)
     if not commit_:
         return JSONResponse(_report(plan).model_dump(mode="json"),
                             status_code=200 if plan.ok else 422)
     resolutions: dict[str, Any] = {u: "skip" for u in skip}
     resolutions.update({u: "update" for u in update})
     try:
-        result = await run_in_threadpool(commit, ctx, parsed, resolutions, on_conflict,
-                                         request.state.account.username, source_of(request))
+        result = await run(request).write(service.commit_import, parsed, resolutions,
+                                          default_resolution=on_conflict, **who(request))
     except service.ImportRefused as exc:
         return JSONResponse(_report(exc.plan, exc.unresolved).model_dump(mode="json"),
-                            status_code=409 if exc.plan.ok else 422)
+                            status_code=exc.status)
     except IntegrityError:
         return JSONResponse({"detail": "users changed while importing; nothing was imported"},
                             status_code=409)
@@ -204,48 +175,21 @@ async def import_users(
 
 
 @router.get("/{user_uuid}", response_model=UserOut)
-async def get_user(request: Request, user_uuid: str) -> Response | UserOut:
+async def get_user(request: Request, user_uuid: str) -> UserOut:
     """One user."""
-    ctx = ctx_of(request)
-
-    def work() -> UserOut:
-        with ctx.factory() as session:
-            return _out(service.get(session, user_uuid))
-
-    try:
-        return await run_in_threadpool(work)
-    except LookupError:
-        return _missing(user_uuid)
+    return _out(await run(request, _missing(user_uuid)).read(service.get, user_uuid))
 
 
 @router.put("/{user_uuid}", response_model=UserOut)
-async def update_user(request: Request, user_uuid: str, body: UserUpdate) -> Response | UserOut:
+async def update_user(request: Request, user_uuid: str, body: UserUpdate) -> UserOut:
     """Change a user's name, user ID or camera profile."""
-    ctx = ctx_of(request)
     changes = body.model_dump(include=body.model_fields_set)
-
-    def work() -> UserOut:
-        with ctx.factory() as session, session.begin():
-            return _out(service.update_user(session, ctx.clock, user_uuid, changes,
-                                            actor=request.state.account.username,
-                                            source=source_of(request)))
-
-    try:
-        return await run_in_threadpool(work)
-    except service.UserRefused as exc:
-        return _errors(exc.errors)
-    except LookupError:
-        return _missing(user_uuid)
+    return _out(await run(request, _missing(user_uuid)).write(
+        service.update_user, user_uuid, changes, **who(request)))
 
 
 @router.delete("/{user_uuid}", status_code=204)
 async def delete_user(request: Request, user_uuid: str) -> Response:
     """Remove a user here; the content destination keeps it, marked inactive."""
-    ctx = ctx_of(request)
-
-    try:
-        await ctx.transact(service.remove, user_uuid, actor=request.state.account.username,
-                           source=source_of(request))
-    except LookupError:
-        return _missing(user_uuid)
+    await run(request, _missing(user_uuid)).write(service.remove, user_uuid, **who(request))
     return Response(status_code=204)

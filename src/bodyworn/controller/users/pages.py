@@ -8,13 +8,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from bodyworn.controller.audit.service import record
-from bodyworn.controller.context import ControllerContext, ctx_of, render, source_of
-from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.users import csvfile, service
 from bodyworn.controller.users.pending import ImportStore
 from bodyworn.controller.users.rules import (
@@ -25,9 +22,11 @@ from bodyworn.controller.users.rules import (
 )
 from bodyworn.controller.users.service import FieldError
 from bodyworn.controller.web.params import OffsetQuery
+from bodyworn.controller.web.routes import actor_of, run, who
 
 router = APIRouter(include_in_schema=False)
 PAGE = 200
+NO_USER = "No such user."
 _store_lock = threading.Lock()
 
 
@@ -47,26 +46,11 @@ def limits() -> dict[str, int]:
             "watermark": WATERMARK_CHARS, "cd_username_max": CD_USERNAME_MAX}
 
 
-def _actor(request: Request) -> str:
-    return str(request.state.account.username)
-
-
-def _choices(ctx: ControllerContext) -> tuple[list[profiles.ProfileView], bool]:
-    with ctx.factory() as session, session.begin():
-        return profiles.list_profiles(session, ctx.clock), service.cd_username_supported(session)
-
-
 @router.get("/users")
 async def users_page(request: Request, q: str = Query("", max_length=64),
                      offset: OffsetQuery = 0) -> Response:
     """Users: a page of users, searchable by name or user ID."""
-    ctx = ctx_of(request)
-
-    def work() -> tuple[list[service.UserView], int]:
-        with ctx.factory() as session:
-            return service.list_users(session, q, PAGE, offset)
-
-    users, total = await run_in_threadpool(work)
+    users, total = await run(request).read(service.list_users, q, PAGE, offset)
     return render(request, "users/list.html", {
         "users": users, "total": total, "q": q, "offset": offset, "page": PAGE,
         "imported": {k: request.query_params.get(k) for k in
@@ -78,7 +62,7 @@ async def users_page(request: Request, q: str = Query("", max_length=64),
 async def _form(request: Request, user: Any = None, errors: list[FieldError] | None = None,
                 values: dict[str, Any] | None = None, saved: bool = False,
                 status_code: int | None = None) -> Response:
-    choices, cd_supported = await run_in_threadpool(_choices, ctx_of(request))
+    choices, cd_supported = await run(request).write(service.form_choices)
     v: dict[str, Any] = {"name": "", "user_id": "", "cd_username": "",
                          "profile_id": next((p.id for p in choices if p.is_default), None)}
     if user is not None:
@@ -106,34 +90,16 @@ def _profile_id(raw: Any) -> int | None:
 @router.post("/users")
 async def user_create(request: Request) -> Response:
     """Add a user."""
-    ctx = ctx_of(request)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("name", "user_id", "cd_username", "profile_id")}
-
-    def work() -> str:
-        with ctx.factory() as session, session.begin():
-            return service.create(session, ctx.clock, name=values["name"],
-                                  user_id=values["user_id"], cd_username=values["cd_username"],
-                                  profile_id=_profile_id(values["profile_id"]),
-                                  actor=_actor(request), source=source_of(request)).uuid
-
     try:
-        new_uuid = await run_in_threadpool(work)
+        user = await run(request).write(
+            service.create, name=values["name"], user_id=values["user_id"],
+            cd_username=values["cd_username"], profile_id=_profile_id(values["profile_id"]),
+            **who(request))
     except service.UserRefused as exc:
         return await _form(request, errors=exc.errors, values=values)
-    return RedirectResponse(f"/users/{new_uuid}?created=1", status_code=303)
-
-
-def _get(ctx: ControllerContext, user_uuid: str) -> service.UserView | None:
-    with ctx.factory() as session:
-        try:
-            return service.get(session, user_uuid)
-        except LookupError:
-            return None
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "error.html", {"status_code": 404, "message": "No such user."}, 404)
+    return RedirectResponse(f"/users/{user.uuid}?created=1", status_code=303)
 
 
 # The import routes come before /users/{user_uuid} so "import" is not taken for a uuid.
@@ -144,7 +110,7 @@ async def import_page(request: Request) -> Response:
 
 
 async def _import_page(request: Request, error: str = "", status_code: int = 200) -> Response:
-    _, cd_supported = await run_in_threadpool(_choices, ctx_of(request))
+    cd_supported = await run(request).read(service.cd_username_supported)
     return render(request, "users/import.html", {"cd_supported": cd_supported, "error": error,
                                                  **limits()}, status_code=status_code)
 
@@ -152,17 +118,9 @@ async def _import_page(request: Request, error: str = "", status_code: int = 200
 @router.get("/users/import/template.csv")
 async def import_template(request: Request) -> Response:
     """The CSV template to fill in."""
-    _, cd_supported = await run_in_threadpool(_choices, ctx_of(request))
+    cd_supported = await run(request).read(service.cd_username_supported)
     return Response(csvfile.template(cd_supported), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="users.csv"'})
-
-
-def parse_and_plan(ctx: ControllerContext, raw: bytes) -> tuple[csvfile.ParsedCsv,
-                                                                service.ImportPlan]:
-    """Read the file and compare it with the users here (writes nothing)."""
-    with ctx.factory() as session, session.begin():
-        parsed = csvfile.parse(raw, cd_username_supported=service.cd_username_supported(session))
-        return parsed, service.plan_import(session, ctx.clock, parsed)
 
 
 async def _status(request: Request, token: str, filename: str, plan: service.ImportPlan,
@@ -177,58 +135,35 @@ async def _status(request: Request, token: str, filename: str, plan: service.Imp
 @router.post("/users/import")
 async def import_upload(request: Request) -> Response:
     """Upload a CSV file: keep it aside and show what importing it would do."""
-    ctx = ctx_of(request)
     form = await request.form()
     upload = form.get("csv_file")
     if not isinstance(upload, UploadFile):
         return await _import_page(request, "Choose a CSV file.", 400)
     raw = await upload.read(csvfile.MAX_BYTES + 1)
-    parsed, plan = await run_in_threadpool(parse_and_plan, ctx, raw)
-    pending = imports_of(request).put(parsed, upload.filename or "users.csv", _actor(request))
+    parsed, plan = await run(request).write(service.parse_and_plan, raw)
+    pending = imports_of(request).put(parsed, upload.filename or "users.csv", actor_of(request))
     return await _status(request, pending.token, pending.filename, plan,
                          status_code=200 if plan.ok else 400)
-
-
-def commit(ctx: ControllerContext, parsed: csvfile.ParsedCsv, resolutions: dict[str, str],
-           default: str | None, actor: str, source: str) -> service.ImportResult:
-    """Import in one transaction; a refusal is audited in its own transaction."""
-    try:
-        with ctx.factory() as session, session.begin():
-            return service.commit_import(session, ctx.clock, parsed, resolutions,
-                                         default_resolution=default, actor=actor, source=source)
-    except service.ImportRefused as exc:
-        if exc.plan.issues:
-            with ctx.factory() as session, session.begin():
-                record(session, ctx.clock, actor=actor, action="user.import",
-                       outcome="failure", detail=f"{len(exc.plan.issues)} issue(s) in the file",
-                       source=source)
-        raise
-
-
-def _plan(ctx: ControllerContext, parsed: csvfile.ParsedCsv) -> service.ImportPlan:
-    with ctx.factory() as session, session.begin():
-        return service.plan_import(session, ctx.clock, parsed)
 
 
 @router.post("/users/import/commit")
 async def import_commit(request: Request) -> Response:
     """Import the pending file with the administrator's choices, all or nothing."""
-    ctx = ctx_of(request)
     form = await request.form()
     token = str(form.get("token") or "")
     store = imports_of(request)
-    pending = store.get(token, _actor(request))
+    pending = store.get(token, actor_of(request))
     if pending is None:
         return await _import_page(request, "The uploaded file has expired; upload it again.", 410)
-    current = await run_in_threadpool(_plan, ctx, pending.parsed)
+    current = await run(request).write(service.plan_import, pending.parsed)
     resolutions: dict[str, str] = {}
     for c in current.conflicts:
         choice = str(form.get(f"resolution_{c.row}") or "")
         if choice in service.RESOLUTIONS:
             resolutions[c.user_id] = choice
     try:
-        result = await run_in_threadpool(commit, ctx, pending.parsed, resolutions, None,
-                                         _actor(request), source_of(request))
+        result = await run(request).write(service.commit_import, pending.parsed, resolutions,
+                                          **who(request))
     except service.ImportRefused as exc:
         return await _status(request, token, pending.filename, exc.plan, exc.unresolved,
                              status_code=409 if exc.plan.ok else 400)
@@ -245,31 +180,21 @@ async def import_commit(request: Request) -> Response:
 @router.get("/users/{user_uuid}")
 async def user_page(request: Request, user_uuid: str) -> Response:
     """One user: edit, or remove."""
-    user = await run_in_threadpool(_get, ctx_of(request), user_uuid)
-    if user is None:
-        return _not_found(request)
+    user = await run(request, NO_USER).read(service.get, user_uuid)
     return await _form(request, user, saved=request.query_params.get("created") == "1")
 
 
 @router.post("/users/{user_uuid}")
 async def user_save(request: Request, user_uuid: str) -> Response:
     """Save a user's name, user ID and camera profile."""
-    ctx = ctx_of(request)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("name", "user_id", "profile_id")}
     changes = {"name": values["name"], "user_id": values["user_id"],
                "profile_id": _profile_id(values["profile_id"])}
-
-    def work() -> service.UserView:
-        with ctx.factory() as session, session.begin():
-            return service.update_user(session, ctx.clock, user_uuid, changes,
-                                       actor=_actor(request), source=source_of(request))
-
-    user = await run_in_threadpool(_get, ctx, user_uuid)
-    if user is None:
-        return _not_found(request)
+    user = await run(request, NO_USER).read(service.get, user_uuid)
     try:
-        user = await run_in_threadpool(work)
+        user = await run(request, NO_USER).write(service.update_user, user_uuid, changes,
+                                                 **who(request))
     except service.UserRefused as exc:
         return await _form(request, user, exc.errors, values)
     return await _form(request, user, saved=True)
@@ -278,18 +203,9 @@ async def user_save(request: Request, user_uuid: str) -> Response:
 @router.post("/users/{user_uuid}/remove")
 async def user_remove(request: Request, user_uuid: str) -> Response:
     """Remove a user (confirmed); the content destination marks it inactive."""
-    ctx = ctx_of(request)
     form = await request.form()
-    user = await run_in_threadpool(_get, ctx, user_uuid)
-    if user is None:
-        return _not_found(request)
+    user = await run(request, NO_USER).read(service.get, user_uuid)
     if form.get("confirm") != "on":
         return await _form(request, user, [FieldError("confirm", "tick the box to confirm")])
-
-    def work() -> None:
-        with ctx.factory() as session, session.begin():
-            service.remove(session, ctx.clock, user_uuid, actor=_actor(request),
-                           source=source_of(request))
-
-    await run_in_threadpool(work)
+    await run(request, NO_USER).write(service.remove, user_uuid, **who(request))
     return RedirectResponse("/users?" + urlencode({"removed": user.name}), status_code=303)

@@ -16,7 +16,8 @@ from bodyworn.controller.destinations import service as destinations
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.profiles.models import ProfileRow
-from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv
+from bodyworn.controller.refusals import FieldsRefused, Refused
+from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv, parse
 from bodyworn.controller.users.models import BodyWornUser
 from bodyworn.controller.users.rules import clean_cd_username, clean_name, clean_user_id
 from bodyworn.domain.clock import Clock
@@ -34,12 +35,10 @@ class FieldError:
     message: str
 
 
-class UserRefused(Exception):
+class UserRefused(FieldsRefused):
     """A change the rules do not allow; nothing was written."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+    errors: list[FieldError]
 
 
 @dataclass(frozen=True)
@@ -68,9 +67,14 @@ def cd_username_supported(session: Session) -> bool:
         return False
 
 
+def form_choices(session: Session, clock: Clock) -> tuple[list[profiles.ProfileView], bool]:
+    """What the user forms offer: the camera profiles, and whether a CD user name is taken."""
+    return profiles.list_profiles(session, clock), cd_username_supported(session)
+
+
 def _payload(user: BodyWornUser, active: bool = True) -> dict[str, Any]:
-    return {"active": active, "name": user.name, "user_id": user.user_id,
-            "cd_username": user.cd_username}
+    return outbox.user_payload(name=user.name, user_id=user.user_id,
+                               cd_username=user.cd_username, active=active)
 
 
 def _view(user: BodyWornUser, profile_name: str) -> UserView:
@@ -251,11 +255,13 @@ class ImportResult:
     unchanged: int
 
 
-class ImportRefused(Exception):
-    """The file has issues, or conflicts lack a choice; nothing was written."""
+class ImportRefused(Refused):
+    """The file has issues (422), or conflicts lack a choice (409); nothing was imported."""
 
-    def __init__(self, plan: ImportPlan, unresolved: Sequence[Conflict] = ()) -> None:
-        super().__init__(f"{len(plan.issues)} issue(s), {len(unresolved)} unresolved conflict(s)")
+    def __init__(self, plan: ImportPlan, unresolved: Sequence[Conflict] = (), *,
+                 keep: bool = False) -> None:
+        super().__init__(f"{len(plan.issues)} issue(s), {len(unresolved)} unresolved "
+                         "conflict(s)", 409 if plan.ok else 422, keep=keep)
         self.plan = plan
         self.unresolved = list(unresolved)
 
@@ -305,6 +311,12 @@ def plan_import(session: Session, clock: Clock, parsed: ParsedCsv) -> ImportPlan
     return plan
 
 
+def parse_and_plan(session: Session, clock: Clock, raw: bytes) -> tuple[ParsedCsv, ImportPlan]:
+    """Read an uploaded file and compare it with the users here (writes nothing)."""
+    parsed = parse(raw, cd_username_supported=cd_username_supported(session))
+    return parsed, plan_import(session, clock, parsed)
+
+
 def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
                   resolutions: Mapping[str, str], *, default_resolution: str | None = None,
                   actor: str, source: str) -> ImportResult:
@@ -316,7 +328,9 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     """
     plan = plan_import(session, clock, parsed)
     if plan.issues:
-        raise ImportRefused(plan)
+        record(session, clock, actor=actor, action="user.import", outcome="failure",
+               detail=f"{len(plan.issues)} issue(s) in the file", source=source)
+        raise ImportRefused(plan, keep=True)
 
     def choice(c: Conflict) -> str | None:
         return resolutions.get(c.user_id, default_resolution)
@@ -336,8 +350,8 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     if new_users:
         session.execute(insert(BodyWornUser), new_users)
     outbox.enqueue_many(session, clock, "user", "upsert", [
-        (u["uuid"], {"active": True, "name": u["name"], "user_id": u["user_id"],
-                     "cd_username": u["cd_username"]}) for u in new_users])
+        (u["uuid"], outbox.user_payload(name=u["name"], user_id=u["user_id"],
+                                        cd_username=u["cd_username"])) for u in new_users])
     updates = [c for c in plan.conflicts if choice(c) == "update"]
     ids = {u.uuid: u.id for u in _existing(session, (c.user_id for c in updates)).values()}
     if updates:
@@ -347,8 +361,8 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
             "updated_at": now,
         } for c in updates])
     outbox.enqueue_many(session, clock, "user", "upsert", [
-        (c.uuid, {"active": True, "name": c.incoming["name"], "user_id": c.user_id,
-                  "cd_username": c.incoming["cd_username"]})
+        (c.uuid, outbox.user_payload(name=c.incoming["name"] or "", user_id=c.user_id,
+                                     cd_username=c.incoming["cd_username"]))
         for c in updates if {"name", "cd_username"} & set(c.changes)])
     result = ImportResult(created=len(new_users), updated=len(updates),
                           skipped=len(plan.conflicts) - len(updates), unchanged=plan.unchanged)
