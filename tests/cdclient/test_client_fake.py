@@ -199,19 +199,29 @@ async def test_400_with_rejected_content_goes_there(
     fake: FakeCD, conn: CDConnection, tmp_path: Path
 ) -> None:
     publish(fake)
-    fake.fault("PUT", r"_\d{8}_\d{6}/\d{8}_\d{6}_\d+\.mkv$", 400)
+    fake.fault("PUT", r"_\d{8}T\d{6}Z/\d{8}_\d{6}_\d+\.mkv$", 400)
     rec = make_recording(tmp_path)
-    async with CDClient(conn, retry=FAST) as client:
+    decided = datetime(2026, 3, 2, 9, 15, 7, tzinfo=UTC)  # the recording is from March 1
+    async with CDClient(conn, retry=FAST, clock=ManualClock(decided)) as client:
         result = await client.deliver_recording(rec)
     assert result.outcome == "rejected_content"
-    assert result.container.startswith("RejectedContent_20260301_083030_")
+    # Named after the decision to reject, not the recording: RejectedContent_<time>_<UUID>.
+    m = re.fullmatch(r"RejectedContent_20260302T091507Z_([0-9a-f-]{36})", result.container)
+    assert m is not None, result.container
     meta = fake.containers[result.container]
     assert "status" not in meta
-    assert meta["rejectedcontentoriginalcontainer"].startswith(rec.user_uuid)
+    original = meta["rejectedcontentoriginalcontainer"]
+    assert original == f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
+    assert meta["containername"] == result.container
+    assert meta["rejectedcontenttime"] == "2026-03-02T09:15:07Z"
     assert "400" in meta["rejectedcontentreason"]
     assert meta["bwcserialnumber"] == rec.bwc_serial
-    stored = {name for (c, name) in fake.objects if c == result.container}
-    assert stored == set(result.objects) and len(stored) == 2 + 1 + 2
+    stored = {name: m for (c, name), (_b, m) in fake.objects.items() if c == result.container}
+    # Clips and the GNSS track (the spec's rejected objects), no bookmarks; each object
+    # names the container it was meant for.
+    assert set(stored) == set(result.objects) and len(stored) == 2 + 1
+    assert not any(n.startswith("bookmark_") for n in stored)
+    assert all(m["rejectedcontentoriginalcontainer"] == original for m in stored.values())
 
 
 async def test_recording_delivery_order_metadata_and_etags(
@@ -226,7 +236,7 @@ async def test_recording_delivery_order_metadata_and_etags(
     assert result.outcome == "delivered"
     assert again.reason == "already Complete at the CD"
     name = result.container
-    assert name == f"{rec.user_uuid}_ACCC8E000001_20260301_083030"
+    assert name == f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
     meta = fake.containers[name]
     assert meta["status"] == "Complete"
     for key in SPEC_RECORDING_KEYS:
