@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from bodyworn.cdclient.capabilities import STORE_REJECTED_CONTENT
 from bodyworn.destination.store import NotFound, ObjectStore
 from bodyworn.evidence.metadata import (
-    REJECTED_PREFIX,
     decode_value,
+    is_rejected_container,
     parse_recording_container_name,
     parse_rfc3339,
     recording_container_names,
@@ -35,11 +35,6 @@ FUTURE_SLACK = timedelta(days=1)
 RECORDING_KEYS = frozenset(
     {"userid", "bwcserialnumber", "triggerontime", "starttime", "stoptime", "status"}
 )
-
-
-def is_rejected_container(name: str) -> bool:
-    """True for rejected-content containers."""
-    return name.startswith(REJECTED_PREFIX)
 
 
 def is_recording_container(name: str, meta: Mapping[str, str] | None = None) -> bool:

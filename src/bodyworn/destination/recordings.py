@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bodyworn.destination.ems import is_recording_container, is_rejected_container
+from bodyworn.destination.ems import is_recording_container
 from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
@@ -26,6 +26,7 @@ from bodyworn.evidence.crypto import (
 )
 from bodyworn.evidence.metadata import (
     decode_value,
+    is_rejected_container,
     key_object_name,
     parse_recording_container_name,
     parse_rejected_container_time,

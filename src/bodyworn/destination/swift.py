@@ -43,13 +43,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bodyworn.destination.ems import (
     is_recording_container,
-    is_rejected_container,
     recording_problem,
     rejected_content_allowed,
 )
 from bodyworn.destination.store import NotFound, ObjectStore, StoreError, merge_metadata
 from bodyworn.domain.clock import Clock, SystemClock
-from bodyworn.evidence.metadata import header_case
+from bodyworn.evidence.metadata import header_case, is_rejected_container
 
 CONTAINER_META = "x-container-meta-"
 OBJECT_META = "x-object-meta-"

@@ -351,6 +351,11 @@ def rejected_container_name(rejected_at: datetime | None, unique_id: str) -> str
     return f"{REJECTED_PREFIX}{stamp}_{_name_part(unique_id, 'rejected content ID')}"
 
 
+def is_rejected_container(name: str) -> bool:
+    """True for rejected-content container names."""
+    return name.startswith(REJECTED_PREFIX)
+
+
 def parse_rejected_container_time(name: str) -> datetime | None:
     """The decision time in a rejected-content container's name (either form), else None."""
     if not name.startswith(REJECTED_PREFIX):

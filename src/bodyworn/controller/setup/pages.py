@@ -48,6 +48,9 @@ def _page(
         "timezones": service.timezones(),
         "cloud_locations": service.CLOUD_LOCATIONS,
         "csrf_token": draft.csrf_token,
+        "connection_warnings": (
+            service.connection_file_warnings(a) if slug in ("destination", "summary") else []
+        ),
     }
     return render(request, f"setup/{slug}.html", context, status_code, language=a.language)
 
@@ -206,6 +209,7 @@ async def _apply(request: Request, ctx: ControllerContext, draft: Draft, slug: s
             data = await upload.read(MAX_CONNECTION_FILE + 1)
             a.connection_file = data
             draft.connection_file_name = upload.filename[:128]
+            draft.connection_file_warned = False
         elif not a.connection_file:
             return [FieldError("connection_file", "is required")]
         return service.check_connection_file(a)
@@ -265,4 +269,9 @@ async def submit_step(request: Request, slug: str) -> Response:
         draft.done.discard(slug)
         return _page(request, draft, slug, errors, status_code=400)
     draft.done.add(slug)
+    if (slug == "destination" and not draft.connection_file_warned
+            and service.connection_file_warnings(draft.answers)):
+        # Accepted, but say what the file leaves out before going on (Next goes on).
+        draft.connection_file_warned = True
+        return _page(request, draft, slug)
     return RedirectResponse(f"/setup/{SLUGS[SLUGS.index(slug) + 1]}", status_code=303)
