@@ -489,7 +489,7 @@ async def test_one_clip_refused_stops_the_others_and_the_recording_is_rerouted(
     finished: list[str] = []
     real = CDClient._put_object
 
-    async def noting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> str:
+    async def noting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> Any:
         md5 = await real(self, container, name, *a, **k)
         finished.append(name)
         return md5
@@ -539,3 +539,44 @@ async def test_nothing_is_stored_early_into_a_complete_recording(
         fake.log.clear()
         assert await client.store_clip(rec, rec.clips[0]) == {}
     assert [r.method for r in fake.log] == ["HEAD"]
+
+
+async def test_put_answers_are_checked_by_their_etag_when_they_carry_one(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    rec = make_recording(tmp_path, clips=3)
+    name = f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
+    clips = ["20260301_083000_4003.mkv", "20260301_083500_4003.mkv", "20260301_084000_4003.mkv"]
+    # The first clip's answer names its md5; the second's names other bytes once, then its
+    # md5; the third's carries none (as the reference server's).
+    fake.put_etags[f"{name}/{clips[0]}"] = ["md5"]
+    fake.put_etags[f"{name}/{clips[1]}"] = ["0" * 32, "md5"]
+    async with CDClient(conn, retry=FAST) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "delivered"
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert [puts.count(c) for c in clips] == [1, 2, 1]
+    assert result.verified == {"clip0.mkv": True, "clip1.mkv": True, "clip2.mkv": False}
+    assert clips[2] in result.unverified and clips[0] not in result.unverified
+
+
+async def test_an_early_clip_is_checked_by_etag_when_the_head_carries_one(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    # The fake answers PUT without an ETag but HEAD with one: the HEAD confirms the clip;
+    # a HEAD naming other bytes has it sent again.
+    publish(fake)
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        early: dict[str, str] = {}
+        for clip in rec.clips:
+            early.update(await client.store_clip(rec, clip))
+        name = next(c for c in fake.containers if c not in ("System",))
+        changed = sorted(early)[1]
+        fake.etag_override[f"{name}/{changed}"] = "f" * 32
+        fake.log.clear()
+        result = await client.deliver_recording(rec, early=early)
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert changed in puts and sorted(early)[0] not in puts
+    assert result.verified["clip0.mkv"] is True
