@@ -366,6 +366,25 @@ async def test_encrypted_delivery_decrypts(
     assert json.loads(plain)["CoordinateEntries"]
 
 
+async def test_encrypted_rejected_content_keys_name_the_original_container_too(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    fake.fault("PUT", r"_\d{8}T\d{6}Z/\d{8}_\d{6}_\d+\.key$", 400)
+    keys = make_rsa()
+    conn = replace(conn, want_encryption=True, public_key_pem=keys.public_pem, public_key_id="k1")
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "rejected_content"
+    original = fake.containers[result.container]["rejectedcontentoriginalcontainer"]
+    stored = {n: m for (c, n), (_b, m) in fake.objects.items() if c == result.container}
+    # Two clips and the track, each with its key: all say where they were meant to go.
+    assert len(stored) == 6 and sum(n.endswith(".key") for n in stored) == 3
+    assert all(m["rejectedcontentoriginalcontainer"] == original for m in stored.values())
+    assert all(m["filetype"] == "key" for n, m in stored.items() if n.endswith(".key"))
+
+
 async def test_tls_pinning(tmp_path: Path) -> None:
     cert, key, der = make_tls_cert(tmp_path, "cd")
     _, _, other_der = make_tls_cert(tmp_path, "other")
