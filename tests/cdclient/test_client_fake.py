@@ -599,3 +599,20 @@ async def test_an_early_clip_is_checked_by_etag_when_the_head_carries_one(
     puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
     assert changed in puts and sorted(early)[0] not in puts
     assert result.verified["clip0.mkv"] is True
+
+
+async def test_early_clips_are_trusted_when_the_cd_does_not_answer_head_on_objects(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    # HEAD is not in the spec's table of endpoints: a CD may refuse it on objects.
+    publish(fake)
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        early = await client.store_clip(rec, rec.clips[0])
+        fake.fault("HEAD", r"\.mkv$", 405, times=5)
+        fake.log.clear()
+        result = await client.deliver_recording(rec, early=early)
+    assert result.outcome == "delivered"
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert not set(early) & set(puts), puts
+    assert result.verified == {"clip0.mkv": False, "clip1.mkv": False}

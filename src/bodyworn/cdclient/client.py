@@ -495,8 +495,9 @@ class CDClient:
         """The objects in `sums` ({name: md5}, each answered 201 before) as the CD holds them.
 
         None when one must be sent again: missing, or listed with another ETag. An object
-        the CD answers without an ETag (or whose HEAD it refuses) is trusted on the 201 its
-        PUT got: bytes are never sent twice only because a server does not say.
+        the CD answers without an ETag, or whose HEAD it does not answer (the spec's table
+        of endpoints has no HEAD), is trusted on the 201 its PUT got: bytes are never sent
+        twice only because a server does not say.
         """
         found: dict[str, Stored] = {}
         for name, md5 in sums.items():
@@ -507,7 +508,7 @@ class CDClient:
                 )
             except CDNotFound:
                 return None
-            except CDForbidden:
+            except (CDForbidden, ContentRejected, CDProtocolError):
                 resp = None
             etag = _etag(resp)
             if etag is not None and etag != md5:
