@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bodyworn.destination.swift import SwiftApp
 
@@ -50,3 +50,20 @@ def wait_idle(swift: SwiftApp, seconds: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{swift.requests.in_flight} requests still open at the CD")
         time.sleep(0.01)
+
+
+class RequestLog:
+    """An ASGI wrapper noting the method and path of every request that passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.calls: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.calls.append((str(scope["method"]), str(scope["path"])))
+        await self.app(scope, receive, send)
+
+    def paths(self, method: str, suffix: str = "") -> list[str]:
+        """Paths of the `method` requests that end with `suffix`, in order."""
+        return [p for m, p in self.calls if m == method and p.endswith(suffix)]

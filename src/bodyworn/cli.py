@@ -97,6 +97,8 @@ def controller_setup(
     except AlreadySetUp:
         err.print("This data directory holds a system that is already set up.")
         raise typer.Exit(3) from None
+    for warning in result.warnings:
+        err.print(f"Warning: {warning}", markup=False, highlight=False)
     out.print(f"System {result.system_id} set up.")
     out.print(f"System restore key written to {result.restore_key_path}", markup=False)
 
@@ -168,9 +170,14 @@ def conformance(
         for e in exc.errors:
             err.print(f"  {e.field}: {e.rule}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+    warnings = [str(w) for w in parsed.warnings]
+    if not json_out:
+        for warning in warnings:
+            err.print(f"Warning: {warning}", markup=False, highlight=False)
     with tempfile.TemporaryDirectory(prefix="bodyworn-conformance-") as tmp:
         status = asyncio.run(conformance_main(
-            CDConnection.from_parsed(parsed), as_json=json_out, console=out, workdir=Path(tmp)
+            CDConnection.from_parsed(parsed), as_json=json_out, console=out, workdir=Path(tmp),
+            connection_warnings=warnings,
         ))
     raise typer.Exit(status)
 

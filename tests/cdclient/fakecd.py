@@ -70,6 +70,9 @@ class FakeCD:
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.etag_override: dict[str, str] = {}
+        # ETags to answer object PUTs with, per "<container>/<object>", one per PUT: the
+        # body's md5 for "md5", anything else as given; none left means no ETag.
+        self.put_etags: dict[str, list[str]] = {}
         self.auth_count = 0
         # Object PUTs matching `slow_puts` are held `slow_seconds` before they are answered;
         # `most_puts_at_once` is the largest number of object PUTs ever in flight together.
@@ -181,6 +184,11 @@ class FakeCD:
             if sent is not None and sent.strip('"') != hashlib.md5(body).hexdigest():
                 return Response(status_code=422)
             self.objects[key] = (body, meta)
+            answers = self.put_etags.get(f"{container}/{name}")
+            if answers:
+                tag = answers.pop(0)
+                tag = hashlib.md5(body).hexdigest() if tag == "md5" else tag
+                return Response(status_code=201, headers={"Etag": f'"{tag}"'})
             return Response(status_code=201)
         if key not in self.objects:
             return Response(status_code=404)

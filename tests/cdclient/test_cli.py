@@ -49,3 +49,23 @@ def test_a_bad_connection_file_is_refused_clearly(tmp_path: Path) -> None:
     path.write_text('{"ConnectionFileVersion": "2.0"}')
     result = runner.invoke(app, ["conformance", "--connection-file", str(path)])
     assert result.exit_code == 2 and "ConnectionFileVersion" in result.output
+
+
+def test_a_file_without_the_ntp_attribute_is_run_with_a_warning(
+    swift: SwiftInstance, tmp_path: Path
+) -> None:
+    user, key = swift.account("bwnone")
+    path = tmp_path / "connection.json"
+    path.write_bytes(connection_file_bytes(
+        AuthenticationTokenURI=[swift.auth_url], HTTPSCertificate=OMIT,
+        BlobAPIUserName=user, BlobAPIKey=key, ContentDestinationAsNTPServer=OMIT,
+    ))
+    result = runner.invoke(app, ["conformance", "--connection-file", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    first = report["checks"][0]
+    assert report["ok"] is True and first["name"] == "connection-file"
+    assert first["status"] == "warn" and "ContentDestinationAsNTPServer" in first["detail"]
+    text = runner.invoke(app, ["conformance", "--connection-file", str(path)])
+    assert text.exit_code == 0
+    assert "Warning: The connection file does not say whether" in text.output

@@ -199,19 +199,29 @@ async def test_400_with_rejected_content_goes_there(
     fake: FakeCD, conn: CDConnection, tmp_path: Path
 ) -> None:
     publish(fake)
-    fake.fault("PUT", r"_\d{8}_\d{6}/\d{8}_\d{6}_\d+\.mkv$", 400)
+    fake.fault("PUT", r"_\d{8}T\d{6}Z/\d{8}_\d{6}_\d+\.mkv$", 400)
     rec = make_recording(tmp_path)
-    async with CDClient(conn, retry=FAST) as client:
+    decided = datetime(2026, 3, 2, 9, 15, 7, tzinfo=UTC)  # the recording is from March 1
+    async with CDClient(conn, retry=FAST, clock=ManualClock(decided)) as client:
         result = await client.deliver_recording(rec)
     assert result.outcome == "rejected_content"
-    assert result.container.startswith("RejectedContent_20260301_083030_")
+    # Named after the decision to reject, not the recording: RejectedContent_<time>_<UUID>.
+    m = re.fullmatch(r"RejectedContent_20260302T091507Z_([0-9a-f-]{36})", result.container)
+    assert m is not None, result.container
     meta = fake.containers[result.container]
     assert "status" not in meta
-    assert meta["rejectedcontentoriginalcontainer"].startswith(rec.user_uuid)
+    original = meta["rejectedcontentoriginalcontainer"]
+    assert original == f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
+    assert meta["containername"] == result.container
+    assert meta["rejectedcontenttime"] == "2026-03-02T09:15:07Z"
     assert "400" in meta["rejectedcontentreason"]
     assert meta["bwcserialnumber"] == rec.bwc_serial
-    stored = {name for (c, name) in fake.objects if c == result.container}
-    assert stored == set(result.objects) and len(stored) == 2 + 1 + 2
+    stored = {name: m for (c, name), (_b, m) in fake.objects.items() if c == result.container}
+    # Clips and the GNSS track (the spec's rejected objects), no bookmarks; each object
+    # names the container it was meant for.
+    assert set(stored) == set(result.objects) and len(stored) == 2 + 1
+    assert not any(n.startswith("bookmark_") for n in stored)
+    assert all(m["rejectedcontentoriginalcontainer"] == original for m in stored.values())
 
 
 async def test_recording_delivery_order_metadata_and_etags(
@@ -226,7 +236,7 @@ async def test_recording_delivery_order_metadata_and_etags(
     assert result.outcome == "delivered"
     assert again.reason == "already Complete at the CD"
     name = result.container
-    assert name == f"{rec.user_uuid}_ACCC8E000001_20260301_083030"
+    assert name == f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
     meta = fake.containers[name]
     assert meta["status"] == "Complete"
     for key in SPEC_RECORDING_KEYS:
@@ -356,6 +366,25 @@ async def test_encrypted_delivery_decrypts(
     assert json.loads(plain)["CoordinateEntries"]
 
 
+async def test_encrypted_rejected_content_keys_name_the_original_container_too(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    fake.fault("PUT", r"_\d{8}T\d{6}Z/\d{8}_\d{6}_\d+\.key$", 400)
+    keys = make_rsa()
+    conn = replace(conn, want_encryption=True, public_key_pem=keys.public_pem, public_key_id="k1")
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "rejected_content"
+    original = fake.containers[result.container]["rejectedcontentoriginalcontainer"]
+    stored = {n: m for (c, n), (_b, m) in fake.objects.items() if c == result.container}
+    # Two clips and the track, each with its key: all say where they were meant to go.
+    assert len(stored) == 6 and sum(n.endswith(".key") for n in stored) == 3
+    assert all(m["rejectedcontentoriginalcontainer"] == original for m in stored.values())
+    assert all(m["filetype"] == "key" for n, m in stored.items() if n.endswith(".key"))
+
+
 async def test_tls_pinning(tmp_path: Path) -> None:
     cert, key, der = make_tls_cert(tmp_path, "cd")
     _, _, other_der = make_tls_cert(tmp_path, "other")
@@ -479,7 +508,7 @@ async def test_one_clip_refused_stops_the_others_and_the_recording_is_rerouted(
     finished: list[str] = []
     real = CDClient._put_object
 
-    async def noting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> str:
+    async def noting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> Any:
         md5 = await real(self, container, name, *a, **k)
         finished.append(name)
         return md5
@@ -529,3 +558,61 @@ async def test_nothing_is_stored_early_into_a_complete_recording(
         fake.log.clear()
         assert await client.store_clip(rec, rec.clips[0]) == {}
     assert [r.method for r in fake.log] == ["HEAD"]
+
+
+async def test_put_answers_are_checked_by_their_etag_when_they_carry_one(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    publish(fake)
+    rec = make_recording(tmp_path, clips=3)
+    name = f"{rec.user_uuid}_ACCC8E000001_20260301T083030Z"
+    clips = ["20260301_083000_4003.mkv", "20260301_083500_4003.mkv", "20260301_084000_4003.mkv"]
+    # The first clip's answer names its md5; the second's names other bytes once, then its
+    # md5; the third's carries none (as the reference server's).
+    fake.put_etags[f"{name}/{clips[0]}"] = ["md5"]
+    fake.put_etags[f"{name}/{clips[1]}"] = ["0" * 32, "md5"]
+    async with CDClient(conn, retry=FAST) as client:
+        result = await client.deliver_recording(rec)
+    assert result.outcome == "delivered"
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert [puts.count(c) for c in clips] == [1, 2, 1]
+    assert result.verified == {"clip0.mkv": True, "clip1.mkv": True, "clip2.mkv": False}
+    assert clips[2] in result.unverified and clips[0] not in result.unverified
+
+
+async def test_an_early_clip_is_checked_by_etag_when_the_head_carries_one(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    # The fake answers PUT without an ETag but HEAD with one: the HEAD confirms the clip;
+    # a HEAD naming other bytes has it sent again.
+    publish(fake)
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        early: dict[str, str] = {}
+        for clip in rec.clips:
+            early.update(await client.store_clip(rec, clip))
+        name = next(c for c in fake.containers if c not in ("System",))
+        changed = sorted(early)[1]
+        fake.etag_override[f"{name}/{changed}"] = "f" * 32
+        fake.log.clear()
+        result = await client.deliver_recording(rec, early=early)
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert changed in puts and sorted(early)[0] not in puts
+    assert result.verified["clip0.mkv"] is True
+
+
+async def test_early_clips_are_trusted_when_the_cd_does_not_answer_head_on_objects(
+    fake: FakeCD, conn: CDConnection, tmp_path: Path
+) -> None:
+    # HEAD is not in the spec's table of endpoints: a CD may refuse it on objects.
+    publish(fake)
+    rec = make_recording(tmp_path, clips=2)
+    async with CDClient(conn, retry=FAST) as client:
+        early = await client.store_clip(rec, rec.clips[0])
+        fake.fault("HEAD", r"\.mkv$", 405, times=5)
+        fake.log.clear()
+        result = await client.deliver_recording(rec, early=early)
+    assert result.outcome == "delivered"
+    puts = [r.path.rsplit("/", 1)[-1] for r in fake.requests("PUT")]
+    assert not set(early) & set(puts), puts
+    assert result.verified == {"clip0.mkv": False, "clip1.mkv": False}

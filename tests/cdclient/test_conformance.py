@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -20,7 +21,8 @@ from bodyworn.cdclient.conformance import (
 )
 from bodyworn.destination.publish import publish_capabilities, publish_categories
 from bodyworn.destination.store import ObjectStore
-from bodyworn.destination.swift import FaultRule, SwiftAccount, SwiftApp
+from bodyworn.destination.swift import CDMode, FaultRule, SwiftAccount, SwiftApp
+from bodyworn.domain.clock import ManualClock
 
 from .conftest import SwiftInstance
 from .factories import closed_port, make_rsa
@@ -72,7 +74,58 @@ async def test_embedded_cd_passes_everything(tmp_path: Path) -> None:
     assert sum(sent) > 0
     console = Console(record=True, width=200)
     console.print(render_table(report))
-    assert "rejected-content" in console.export_text()
+    text = console.export_text()
+    assert "rejected-content" in text
+    # Our RSA policy is stated beside the reference server's.
+    assert "at least 2048 bits" in text and "reference server accepts 1024" in text
+
+
+async def test_the_reference_like_cd_passes_with_a_warning_about_etags(tmp_path: Path) -> None:
+    app = await embedded(tmp_path, mode=CDMode.REFERENCE)
+    report = await run_conformance(
+        CONN, tmp_path / "work", retry=FAST, transport=httpx.ASGITransport(app=app.app),
+        connection_warnings=[],
+    )
+    assert report.ok, report.to_json()
+    got = statuses(report)
+    assert got["recording"] == "warn" and [c.name for c in report.warnings] == ["recording"]
+    assert "without an ETag" in report.warnings[0].detail
+    assert "unverified by the CD" in report.warnings[0].detail
+    assert got["connection-file"] == "pass" and got["complete"] == "pass"
+    assert got["system-id"] == "pass" and got["gnss-and-bookmarks"] == "pass"
+    # It stores a recording for an unknown user: there is no 400 to provoke.
+    assert got["rejected-content"] == "skip"
+
+
+async def test_connection_file_warnings_are_reported_not_failed(tmp_path: Path) -> None:
+    app = await embedded(tmp_path)
+    warning = "The connection file does not say whether ... (ContentDestinationAsNTPServer)."
+    report = await run_conformance(
+        CONN, tmp_path / "work", retry=FAST, transport=httpx.ASGITransport(app=app.app),
+        connection_warnings=[warning],
+    )
+    assert report.ok and report.checks[0].name == "connection-file"
+    assert (report.checks[0].status, report.checks[0].detail) == ("warn", warning)
+
+
+async def test_a_recording_sent_to_rejected_content_skips_what_it_cannot_have(
+    tmp_path: Path,
+) -> None:
+    # The CD's clock is a year behind: the recording is "in the future" to it, so it
+    # answers 400 and the recording goes to rejected content, which has no Status and
+    # no bookmarks; the battery must not fail those checks on it.
+    app = await embedded(tmp_path, clock=ManualClock(datetime(2025, 3, 1, tzinfo=UTC)))
+    report = await run_conformance(
+        CONN, tmp_path / "work", retry=FAST, clock=ManualClock(datetime(2026, 3, 1, tzinfo=UTC)),
+        transport=httpx.ASGITransport(app=app.app),
+    )
+    got = statuses(report)
+    assert got["recording"] == "fail"
+    detail = next(c.detail for c in report.checks if c.name == "recording")
+    assert "rejected content RejectedContent_20260301T000000Z_" in detail
+    assert "timestamps out of bounds" in detail
+    assert got["complete"] == "skip" and got["gnss-and-bookmarks"] == "skip"
+    assert got["rejected-content"] == "pass"
 
 
 async def test_faults_are_named(tmp_path: Path) -> None:
@@ -105,6 +158,8 @@ async def test_real_swift_passes(swift: SwiftInstance, tmp_path: Path) -> None:
     # A plain Swift accepts anything, so there is no 400 to provoke.
     assert statuses(report)["rejected-content"] == "skip"
     assert statuses(report)["categories"] == "skip"
+    # Swift's ETags confirm every object: no warning.
+    assert statuses(report)["recording"] == "pass" and report.warnings == []
 
 
 async def test_main_prints_json_and_exit_status(tmp_path: Path) -> None:

@@ -80,6 +80,9 @@ async def test_full_delivery_encrypted(swift: SwiftInstance, tmp_path: Path) -> 
         result = await client.deliver_recording(rec)
         await client.put_user(CDUser(rec.user_uuid, "Åsa Ö", active=False), update=True)
     assert result.outcome == "delivered"
+    # Swift answers every PUT with the md5 as its ETag: every object is confirmed.
+    assert result.unverified == () and result.verified == {c.path.name: True for c in rec.clips}
+    assert result.container.endswith("_20260301T083030Z")
 
     raw = Raw(swift, "bwfull")
     meta = parse_metadata("container", raw.head(result.container).headers.multi_items())

@@ -6,7 +6,7 @@ import asyncio
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -23,7 +23,13 @@ from bodyworn.destination.browser_auth import (
     verify_browser_password,
 )
 from bodyworn.destination.config import Site, build_site, connection_file_for, init_destination
-from bodyworn.destination.recordings import svg_polyline, track_from_json
+from bodyworn.destination.recordings import (
+    EvidenceReader,
+    Filters,
+    svg_polyline,
+    track_from_json,
+)
+from bodyworn.destination.store import ObjectStore
 from bodyworn.domain.clock import ManualClock
 from bodyworn.domain.connection_file import parse_connection_file
 
@@ -243,3 +249,25 @@ def test_sessions_expire() -> None:
     s2 = sessions.create()
     sessions.drop(s2.token)
     assert sessions.get(s2.token) is None
+
+
+def test_recordings_are_listed_by_the_time_in_either_name_form(tmp_path: Path) -> None:
+    # Containers another system made without time metadata: the name's time is used.
+    store = ObjectStore(tmp_path / "store")
+    for name in ("u1_S1_20260301_083030", "u1_S1_20260302T083030Z",
+                 "RejectedContent_20260303T120000Z_x", "RejectedContent_UnknownTime_y"):
+        store.put_container("bodyworn", name, {"Userid": "u1"})
+    reader = EvidenceReader(store, "bodyworn")
+    rows = reader.recordings()
+    assert [(r.container, r.start) for r in rows] == [
+        ("u1_S1_20260302T083030Z", datetime(2026, 3, 2, 8, 30, 30, tzinfo=UTC)),
+        ("u1_S1_20260301_083030", datetime(2026, 3, 1, 8, 30, 30, tzinfo=UTC)),
+    ]
+    day = date(2026, 3, 1)
+    assert [r.container for r in reader.recordings(Filters(day_from=day, day_to=day))] == [
+        "u1_S1_20260301_083030"]
+    rejected = {r.container: r.start for r in reader.rejected()}
+    assert rejected == {
+        "RejectedContent_20260303T120000Z_x": datetime(2026, 3, 3, 12, tzinfo=UTC),
+        "RejectedContent_UnknownTime_y": None,
+    }

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,17 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`bodyworn destination` in its own process, started through the typer app."""
-    data = tmp_path_factory.mktemp("cd")
+    with _running(tmp_path_factory.mktemp("cd"), [
+        "--fault",
+        "Devices/FAULTY=507",
+        "--fault",
+        "Devices/DROPPED=reset",
+    ]) as running:
+        yield running
+
+
+@contextmanager
+def _running(data: Path, extra: list[str]) -> Iterator[Running]:
     pw = data.parent / "pw.txt"
     pw.write_text(PASSWORD + "\n")
     port = _free_port()
@@ -131,10 +142,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         str(port),
         "--browser-password-file",
         str(pw),
-        "--fault",
-        "Devices/FAULTY=507",
-        "--fault",
-        "Devices/DROPPED=reset",
+        *extra,
     ]
     # Output goes to a file: a pipe nobody reads would stall the server once it fills.
     log = data.parent / "server.log"
@@ -228,6 +236,33 @@ async def test_server_process_passes_conformance(server: Running, tmp_path: Path
     conn = CDConnection.from_parsed(parse_connection_file(raw))
     report = await run_conformance(conn, tmp_path, retry=FAST)
     assert report.ok, report.to_json()
+
+
+async def test_reference_mode_process_answers_like_the_reference_server(
+    tmp_path: Path,
+) -> None:
+    with _running(tmp_path / "cd", ["--mode", "reference"]) as ref:
+        output = ref.log.read_text()
+        assert "REFERENCE-LIKE MODE" in output
+        raw = connection_file_for(load_destination(ref.data), ref.data, [ref.base])
+        conn = CDConnection.from_parsed(parse_connection_file(raw))
+        report = await run_conformance(conn, tmp_path / "work", retry=FAST)
+        assert report.ok, report.to_json()
+        assert [c.name for c in report.warnings] == ["recording"]
+        r = httpx.get(f"{ref.base}/auth/v1.0",
+                      headers={"X-Auth-User": ref.user, "X-Auth-Key": ref.key})
+        token = {"X-Auth-Token": r.headers["X-Auth-Token"]}
+        assert r.headers["X-Auth-Token-Expires"] == "900"
+        storage = r.headers["X-Storage-Url"]
+        assert httpx.get(storage, headers=token).status_code == 403  # no listings
+        assert httpx.get(f"{storage}/System/Capabilities.json", headers=token).status_code == 200
+    bad = subprocess.run(
+        [sys.executable, "-c", "from bodyworn.destination.cli import destination_app; "
+         "destination_app(prog_name='bodyworn destination')", "--mode", "s3",
+         "--data-dir", str(tmp_path / "other")],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert bad.returncode == 2 and "--mode" in bad.stderr
 
 
 RCLONE = shutil.which("rclone")

@@ -161,6 +161,29 @@ async def test_container_post_is_checked_too(
         assert (await http.post(f"{ACCOUNT}/{REC}", headers=ok)).status_code == 204
 
 
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("u1_S1_20260301T083030Z", 201),  # the spec's form since v1.6.8
+        ("u1_S1_20260301_083030", 201),  # the older form, still written by old systems
+        ("u1_S1_20260301T083031Z", 400),  # a second off TriggerOnTime
+        ("u1_S1_20260301T083030", 400),  # no Z: neither form
+    ],
+)
+async def test_recording_names_in_either_time_form(
+    swift: SwiftApp, name: str, status: int
+) -> None:
+    async with raw(swift) as http:
+        h = await login(http)
+        await _users_and_devices(http, h)
+        r = await http.put(f"{ACCOUNT}/{name}", headers={**h, **GOOD})
+        assert r.status_code == status, r.text
+        if status == 400:
+            # Still a recording (its name or metadata says so), so it was checked, not kept.
+            assert "container name does not match" in r.text
+            assert not swift.store.container_exists("bodyworn", name)
+
+
 async def test_renamed_recording_and_objects_in_bad_containers(
     tmp_path: Path, clock: ManualClock
 ) -> None:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bodyworn.domain.connection_file import (
+    NTP_MISSING,
     ConnectionFile,
     ConnectionFileError,
     FieldError,
@@ -135,7 +136,7 @@ def test_limits_are_inclusive() -> None:
     cf = parsed(
         SiteName="s" * 64,
         ApplicationName="a" * 256,
-        ApplicationVersion="v" * 64,
+        ApplicationVersion="v" * 128,  # 64 before spec v1.6.10
         BlobAPIKey="k" * 64,
         BlobAPIUserName="u" * 64,
         AuthenticationTokenURI=[HTTPS_URI + "?" + "q" * (512 - len(HTTPS_URI) - 1)] * 10,
@@ -220,7 +221,6 @@ REQUIRED = [
     "SiteName",
     "ApplicationName",
     "ApplicationVersion",
-    "ContentDestinationAsNTPServer",
     "AuthenticationTokenURI",
     "BlobAPIKey",
     "BlobAPIUserName",
@@ -237,6 +237,18 @@ def test_required_attribute_null(name: str) -> None:
     assert errors_with(**{name: None}) == [(name, "required")]
 
 
+@pytest.mark.parametrize("value", [OMIT, None])
+def test_a_file_without_the_ntp_attribute_is_taken_as_false_with_a_warning(value: object) -> None:
+    # Required by the spec's table, but the reference server writes files without it.
+    cf = parsed(ContentDestinationAsNTPServer=value)
+    assert cf.content_destination_as_ntp_server is False
+    assert cf.warnings == (NTP_MISSING,)
+    message = str(cf.warnings[0])
+    assert "time from the content destination" in message and "taken as no" in message
+    assert "Axis body worn integration API" in message
+    assert parsed().warnings == () and parsed(ContentDestinationAsNTPServer=True).warnings == ()
+
+
 def test_version_must_be_1_0() -> None:
     assert errors_with(ConnectionFileVersion="2.0") == [("ConnectionFileVersion", 'must be "1.0"')]
     assert errors_with(ConnectionFileVersion=1.0) == [("ConnectionFileVersion", "must be a string")]
@@ -250,7 +262,7 @@ def test_version_must_be_1_0() -> None:
     [
         ("SiteName", 64),
         ("ApplicationName", 256),
-        ("ApplicationVersion", 64),
+        ("ApplicationVersion", 128),
         ("BlobAPIKey", 64),
         ("BlobAPIUserName", 64),
     ],
@@ -480,7 +492,11 @@ def test_public_key_must_be_rsa() -> None:
 
 def test_public_key_must_have_2048_bits() -> None:
     assert errors_with(WantEncryption=True, PublicKey=public_key_b64(1024)) == [
-        ("PublicKey", "RSA key of at least 2048 bits")
+        (
+            "PublicKey",
+            "RSA key of at least 2048 bits (this one has 1024; shorter keys can be broken, "
+            "though the reference server accepts 1024)",
+        )
     ]
 
 

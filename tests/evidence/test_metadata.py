@@ -14,8 +14,10 @@ from bodyworn.evidence.metadata import (
     DEFAULT_LIMIT,
     Location,
     MetadataError,
+    RecordingName,
     bookmark_object_name,
     clip_object_name,
+    container_time,
     decode_value,
     encode_limited,
     encode_metadata_value,
@@ -30,11 +32,15 @@ from bodyworn.evidence.metadata import (
     meta_header,
     metadata_headers,
     name_time,
+    parse_container_time,
     parse_location,
     parse_metadata,
+    parse_recording_container_name,
+    parse_rejected_container_time,
     parse_rfc3339,
     parse_tags,
     recording_container_name,
+    recording_container_names,
     rejected_container_name,
     rfc3339,
     strip_controls,
@@ -155,7 +161,11 @@ def test_location_strings_fit_and_parse(lat: float, lon: float, acc: float, secs
 
 def test_names() -> None:
     uid = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    assert recording_container_name(uid, "ACCC8E123456", T) == f"{uid}_ACCC8E123456_20220823_114810"
+    # Containers carry the trigger time as YYYYMMDDTHHMMSSZ (spec v1.6.8), objects do not.
+    name = recording_container_name(uid, "ACCC8E123456", T)
+    assert name == f"{uid}_ACCC8E123456_20220823T114810Z"
+    assert recording_container_names(uid, "ACCC8E123456", T) == (
+        name, f"{uid}_ACCC8E123456_20220823_114810")
     clip = clip_object_name(T, "4711", "mkv")
     assert clip == "20220823_114810_4711.mkv"
     assert key_object_name(clip) == "20220823_114810_4711.key"
@@ -163,12 +173,36 @@ def test_names() -> None:
     assert gnss == "20220823_114810_4711_ACCC8E123456_gpstrail.json"
     assert key_object_name(gnss) == "20220823_114810_4711_ACCC8E123456_gpstrail.key"
     assert bookmark_object_name(T, "b1") == "bookmark_20220823_114810_b1"
-    assert rejected_container_name(T, "u") == "RejectedContent_20220823_114810_u"
+    assert rejected_container_name(T, "u") == "RejectedContent_20220823T114810Z_u"
     assert rejected_container_name(None, "u") == "RejectedContent_UnknownTime_u"
+    assert parse_rejected_container_time("RejectedContent_20220823T114810Z_u") == T
+    assert parse_rejected_container_time("RejectedContent_20220823_114810_u") == T
+    assert parse_rejected_container_time("RejectedContent_UnknownTime_u") is None
     with pytest.raises(MetadataError):
         recording_container_name("a/b", "s", T)
     with pytest.raises(MetadataError):
         clip_object_name(T, "1", "avi")  # type: ignore[arg-type]
+
+
+def test_recording_container_names_are_read_back_in_both_forms() -> None:
+    uid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    new = parse_recording_container_name(f"{uid}_ACCC8E123456_20220823T114810Z")
+    old = parse_recording_container_name(f"{uid}_ACCC8E123456_20220823_114810")
+    assert new == RecordingName(uid, "ACCC8E123456", T, legacy=False)
+    assert old == RecordingName(uid, "ACCC8E123456", T, legacy=True)
+    # A user ID may hold '_'; the serial is the part just before the time.
+    odd = parse_recording_container_name("officer_17_SER1_20220823T114810Z")
+    assert odd is not None and (odd.user_id, odd.bwc_serial) == ("officer_17", "SER1")
+    for bad in (
+        "Users",
+        f"{uid}_ACCC8E123456_20220823T114810",  # no Z
+        f"{uid}_ACCC8E123456_20221323T114810Z",  # month 13
+        f"{uid}_20220823T114810Z",  # no serial
+        "RejectedContent_20220823T114810Z_u",
+    ):
+        assert parse_recording_container_name(bad) is None, bad
+    assert container_time(T) == "20220823T114810Z"
+    assert parse_container_time("20220823T114810Z") == parse_container_time("20220823_114810") == T
 
 
 def test_tags() -> None:

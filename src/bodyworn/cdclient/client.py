@@ -13,7 +13,7 @@ import email.utils
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 from urllib.parse import quote
@@ -87,9 +87,10 @@ T = TypeVar("T")
 SYSTEM = "System"
 USERS = "Users"
 DEVICES = "Devices"
-# The spec's text names the object Capability.json, its tree and the reference server
-# Capabilities.json; the second is tried only when the first is missing.
-CAPABILITY_OBJECTS = ("Capabilities.json", "Capability.json")
+# Older copies of the spec named it Capability.json in places; since v1.6.9 the spec,
+# its tree and the reference server all say Capabilities.json, the only name read (the
+# reference server answers 403 to a GET of any other System object).
+CAPABILITIES_OBJECT = "Capabilities.json"
 CATEGORIES_OBJECT = "Categories.json"
 
 CAPABILITIES_MAX_AGE = timedelta(hours=1)
@@ -112,6 +113,19 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """One object the CD answered 201 to: the md5 sent, and whether the CD confirmed it.
+
+    `confirmed`: the CD's own ETag for the object (in the PUT answer, or a HEAD later)
+    is that md5. A CD that answers without an ETag (the reference server never sends
+    one) is trusted on its 201, and the object counts as unverified by the CD.
+    """
+
+    md5: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     """Where a recording ended up and which objects were stored there."""
 
@@ -119,6 +133,12 @@ class DeliveryResult:
     container: str
     objects: tuple[str, ...] = ()
     reason: str | None = None
+    # Per clip file name (`ClipFile.path.name`), for the clips stored or checked by this
+    # delivery: True when the CD confirmed every object of the clip by its ETag, False
+    # when it stored them without saying (trusted on its 201: "unverified by the CD").
+    verified: Mapping[str, bool] = field(default_factory=dict)
+    # Objects of this delivery the CD did not confirm by an ETag.
+    unverified: tuple[str, ...] = ()
 
 
 class _Retryable(Exception):
@@ -155,6 +175,16 @@ def _cert_failure(exc: BaseException) -> bool:
             return True
         cur = cur.__cause__ or cur.__context__
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _etag(resp: httpx.Response | None) -> str | None:
+    """The md5 a response's ETag names (quotes and case dropped), None without one."""
+    if resp is None:
+        return None
+    value = resp.headers.get("Etag", "").strip()
+    if not value or value.startswith("W/"):
+        return None
+    return value.strip('"').lower() or None
 
 
 def _object_path(container: str, name: str | None = None) -> str:
@@ -208,6 +238,12 @@ class CDClient:
         self._categories: CategoryList | None = None
         self._categories_at: datetime | None = None
         self._containers: set[str] = set()
+        # (container, object, md5) stored ahead by `store_clip` whose PUT answer confirmed
+        # the md5, for the check before Complete when a HEAD then carries no ETag.
+        self._confirmed: set[tuple[str, str, str]] = set()
+        # Rejected-content container per recording container (named after the decision
+        # time), so a repeated delivery in this process finishes the same one.
+        self._rejected: dict[str, tuple[datetime, str]] = {}
 
     async def __aenter__(self) -> CDClient:
         return self
@@ -366,8 +402,25 @@ class CDClient:
                 log.info("cd.reauthenticate", url=url)
                 self._forget_token(token)
                 continue
+            if body is not None and resp.status_code in ok:
+                self._check_answered_etag(url, resp, send["ETag"], body)
             return self._check(method, url, resp, ok)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _check_answered_etag(
+        url: str, resp: httpx.Response, sent: str, body: ObjectBody
+    ) -> None:
+        """A stored object whose ETag in the answer is not the md5 sent is sent again."""
+        answered = _etag(resp)
+        if answered is None or answered == sent:
+            return
+        if isinstance(body, FileBody) and body.md5_given:
+            # The md5 came from the camera; the CD stored the bytes without checking it
+            # (Swift would have answered 422): the retry sends our own, as for a 422.
+            body.forget_md5()
+        log.warning("cd.etag_mismatch", url=url, sent=sent, answered=answered)
+        raise _Retryable(f"PUT {url}: the CD's ETag {answered} is not the md5 sent ({sent})")
 
     def _check(
         self, method: str, url: str, resp: httpx.Response, ok: frozenset[int]
@@ -416,34 +469,53 @@ class CDClient:
         body: ObjectBody,
         metadata: Mapping[str, str | None],
         content_type: str,
-    ) -> str:
-        """PUT one object; the md5 it was stored with (the CD checked it)."""
+    ) -> Stored:
+        """PUT one object: the md5 it was sent with, and whether the CD's ETag confirmed it."""
         headers = metadata_headers("object", metadata)
         headers["Content-Type"] = content_type
         path = _object_path(container, name)
         try:
-            await self._request("PUT", path, ok=frozenset({201}), headers=headers, body=body)
+            resp = await self._request(
+                "PUT", path, ok=frozenset({201}), headers=headers, body=body
+            )
         except CDNotFound:
             if container not in self._containers:
                 raise
             # Our note that the container exists is stale (deleted at the CD): make it again.
             self._containers.discard(container)
             await self._ensure_container(container)
-            await self._request("PUT", path, ok=frozenset({201}), headers=headers, body=body)
-        return await body.md5()
+            resp = await self._request(
+                "PUT", path, ok=frozenset({201}), headers=headers, body=body
+            )
+        md5 = await body.md5()
+        # A different ETag was sent again by `_attempt`; here it is the md5 or absent.
+        return Stored(md5, confirmed=_etag(resp) == md5)
 
-    async def _holds(self, container: str, sums: Mapping[str, str]) -> bool:
-        """True when the CD holds every object named in `sums` with that md5 as its ETag."""
+    async def _holds(self, container: str, sums: Mapping[str, str]) -> dict[str, Stored] | None:
+        """The objects in `sums` ({name: md5}, each answered 201 before) as the CD holds them.
+
+        None when one must be sent again: missing, or listed with another ETag. An object
+        the CD answers without an ETag, or whose HEAD it does not answer (the spec's table
+        of endpoints has no HEAD), is trusted on the 201 its PUT got: bytes are never sent
+        twice only because a server does not say.
+        """
+        found: dict[str, Stored] = {}
         for name, md5 in sums.items():
+            resp: httpx.Response | None
             try:
                 resp = await self._request(
-                    "HEAD", _object_path(container, name), ok=frozenset({200})
+                    "HEAD", _object_path(container, name), ok=frozenset({200, 204})
                 )
             except CDNotFound:
-                return False
-            if resp.headers.get("Etag", "").strip('"') != md5:
-                return False
-        return True
+                return None
+            except (CDForbidden, ContentRejected, CDProtocolError):
+                resp = None
+            etag = _etag(resp)
+            if etag is not None and etag != md5:
+                return None
+            confirmed = etag == md5 or (container, name, md5) in self._confirmed
+            found[name] = Stored(md5, confirmed)
+        return found
 
     async def _get_small(self, container: str, name: str) -> httpx.Response | None:
         """GET an object, or None when it is missing or not ours to read."""
@@ -480,17 +552,16 @@ class CDClient:
             and now - self._caps_at < CAPABILITIES_MAX_AGE
         ):
             return self._caps
-        caps = Capabilities.nothing("missing: no capabilities object in System")
-        for name in CAPABILITY_OBJECTS:
-            try:
-                resp = await self._request("GET", _object_path(SYSTEM, name), ok=frozenset({200}))
-            except CDNotFound:
-                continue
-            except (CDForbidden, ContentRejected, CDProtocolError) as exc:
-                caps = Capabilities.nothing(f"unreadable: {exc}")
-                break
+        try:
+            resp = await self._request(
+                "GET", _object_path(SYSTEM, CAPABILITIES_OBJECT), ok=frozenset({200})
+            )
+        except CDNotFound:
+            caps = Capabilities.nothing(f"missing: no {SYSTEM}/{CAPABILITIES_OBJECT}")
+        except (CDForbidden, ContentRejected, CDProtocolError) as exc:
+            caps = Capabilities.nothing(f"unreadable: {exc}")
+        else:
             caps = parse_capabilities(resp.content, resp.headers.get("Etag"))
-            break
         if caps.problem:
             log.info("cd.capabilities_unusable", problem=caps.problem)
         self._caps, self._caps_at = caps, now
@@ -605,7 +676,9 @@ class CDClient:
             return {}
         if existing is None:
             await self._ensure_container(name, recording_metadata(rec, name, "Transferring"))
-        return dict(await self._put_clip(name, rec, clip))
+        sent = await self._put_clip(name, rec, clip)
+        self._confirmed.update((name, obj, st.md5) for obj, st in sent if st.confirmed)
+        return {obj: st.md5 for obj, st in sent}
 
     async def deliver_recording(
         self, rec: RecordingUpload, *, early: Mapping[str, str] | None = None
@@ -613,7 +686,8 @@ class CDClient:
         """Store a whole recording and mark it Complete; a 400 routes it per capabilities.
 
         `early`: objects `store_clip` already stored ({name: md5}); each is checked at the
-        CD (present, same ETag) and only sent again when it is not there as it was.
+        CD (present, and the same ETag when the CD gives one) and only sent again when it
+        is not there as it was.
         """
         # Safe to call again after a crash: objects are overwritten, and a container that
         # is already Complete is left alone (the controller never touches it again).
@@ -629,7 +703,7 @@ class CDClient:
         if existing is not None and meta_get(existing, "Status") == "Complete":
             return DeliveryResult("delivered", name, reason="already Complete at the CD")
         try:
-            objects = await self._store_recording(
+            stored, verified = await self._store_recording(
                 name, recording_metadata(rec, name, "Transferring"), rec, caps, early or {}
             )
             await self._request(
@@ -639,28 +713,41 @@ class CDClient:
                 headers=metadata_headers("container", recording_metadata(rec, name, "Complete")),
             )
         except ContentRejected as exc:
-            return await self._reject(rec, name, caps, str(exc))
-        return DeliveryResult("delivered", name, objects)
+            result = await self._reject(rec, name, caps, str(exc))
+        else:
+            result = _result("delivered", name, stored, verified)
+        self._confirmed = {c for c in self._confirmed if c[0] != name}
+        return result
 
     async def _reject(
         self, rec: RecordingUpload, name: str, caps: Capabilities, reason: str
     ) -> DeliveryResult:
         if not caps.supports(STORE_REJECTED_CONTENT):
             return DeliveryResult("not_transferred", name, reason=reason)
-        # Derived from the recording so a repeated delivery reuses the same container.
-        unique = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bodyworn:rejected:{name}"))
-        rejected = rejected_container_name(rec.trigger_on_time, unique)
-        meta = recording_metadata(rec, name, None)
+        decided = self._rejected.get(name)
+        if decided is None:
+            # Named after the decision to reject (now), with an ID made for this upload.
+            decided = (self._clock.now(), str(uuid.uuid4()))
+            self._rejected[name] = decided
+        when, unique = decided
+        rejected = rejected_container_name(when, unique)
+        # Everything the recording container carries except Status; ContainerName is the
+        # rejected-content container's own name.
+        meta = recording_metadata(rec, rejected, None)
         meta["RejectedContentOriginalContainer"] = name
-        meta["RejectedContentTime"] = rfc3339(self._clock.now())
+        meta["RejectedContentTime"] = rfc3339(when)
         meta["RejectedContentReason"] = reason
         try:
-            objects = await self._store_recording(rejected, meta, rec, caps)
+            stored, verified = await self._store_recording(
+                rejected, meta, rec, caps, rejected_from=name
+            )
         except ContentRejected as exc:
+            self._rejected.pop(name, None)
             return DeliveryResult(
                 "not_transferred", name, reason=f"{reason}; rejected content refused too: {exc}"
             )
-        return DeliveryResult("rejected_content", rejected, objects, reason=reason)
+        self._rejected.pop(name, None)
+        return _result("rejected_content", rejected, stored, verified, reason)
 
     async def _store_recording(
         self,
@@ -669,21 +756,32 @@ class CDClient:
         rec: RecordingUpload,
         caps: Capabilities,
         early: Mapping[str, str] | None = None,
-    ) -> tuple[str, ...]:
+        *,
+        rejected_from: str | None = None,
+    ) -> tuple[list[tuple[str, Stored]], dict[str, bool]]:
+        """Store the objects of a recording: [(name, Stored)] and {clip file: verified}.
+
+        `rejected_from`: the recording container a rejected-content container stands in
+        for; its objects say so, and it holds clips, keys and the GNSS track only (the
+        spec's rejected objects), no bookmarks.
+        """
         await self._ensure_container(container, meta)
         ctype = self.connection.container_type
         slots = asyncio.Semaphore(self._clip_uploads)
         early = early or {}
+        extra: dict[str, str | None] = (
+            {"RejectedContentOriginalContainer": rejected_from} if rejected_from else {}
+        )
 
-        async def put_clip(clip: ClipFile) -> list[str]:
+        async def put_clip(clip: ClipFile) -> list[tuple[str, Stored]]:
             obj = clip_object_name(clip.start, rec.recording_id, ctype)
             names = [key_object_name(obj), obj] if self._public_key is not None else [obj]
             async with slots:
-                if all(n in early for n in names) and await self._holds(
-                    container, {n: early[n] for n in names}
-                ):
-                    return names
-                return [n for n, _ in await self._put_clip(container, rec, clip)]
+                if all(n in early for n in names):
+                    held = await self._holds(container, {n: early[n] for n in names})
+                    if held is not None:
+                        return [(n, held[n]) for n in names]
+                return await self._put_clip(container, rec, clip, extra)
 
         try:
             # The first failure cancels the other uploads of the recording.
@@ -691,42 +789,52 @@ class CDClient:
                 tasks = [group.create_task(put_clip(clip)) for clip in rec.clips]
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
-        stored = [name for task in tasks for name in task.result()]
+        stored = [pair for task in tasks for pair in task.result()]
+        verified = {
+            clip.path.name: all(st.confirmed for _, st in task.result())
+            for clip, task in zip(rec.clips, tasks, strict=True)
+        }
         if rec.gnss_track and caps.supports(STORE_GNSS_TRACK):
             obj = gnss_object_name(rec.start_time, rec.recording_id, rec.bwc_serial)
             stored += await self._put_content(
                 container,
                 obj,
                 BytesBody(gnss_body(rec)),
-                gnss_metadata(),
+                {**gnss_metadata(), **extra},
                 "application/json",
                 rec.start_time,
+                extra,
             )
-        if caps.supports(STORE_BOOKMARKS):
+        if caps.supports(STORE_BOOKMARKS) and rejected_from is None:
             for bm in rec.bookmarks:
                 obj = bookmark_object_name(bm.timestamp, bm.bookmark_id)
-                await self._put_object(
+                put = await self._put_object(
                     container,
                     obj,
                     BytesBody(bm.note.encode("utf-8")),
                     bookmark_metadata(bm, rec),
                     "text/plain; charset=utf-8",
                 )
-                stored.append(obj)
-        return tuple(stored)
+                stored.append((obj, put))
+        return stored, verified
 
     async def _put_clip(
-        self, container: str, rec: RecordingUpload, clip: ClipFile
-    ) -> list[tuple[str, str]]:
+        self,
+        container: str,
+        rec: RecordingUpload,
+        clip: ClipFile,
+        extra: Mapping[str, str | None] | None = None,
+    ) -> list[tuple[str, Stored]]:
         ctype = self.connection.container_type
         body = FileBody(clip.path, self._chunk_bytes, md5=clip.md5, on_chunk=self._on_clip_bytes)
-        return await self._put_content_sums(
+        return await self._put_content(
             container,
             clip_object_name(clip.start, rec.recording_id, ctype),
             body,
-            clip_metadata(clip, ctype),
+            {**clip_metadata(clip, ctype), **(extra or {})},
             _CLIP_CONTENT_TYPES[ctype],
             clip.start,
+            extra,
         )
 
     async def _put_content(
@@ -737,36 +845,43 @@ class CDClient:
         meta: Mapping[str, str | None],
         content_type: str,
         start: datetime,
-    ) -> list[str]:
-        sent = await self._put_content_sums(container, obj, plain, meta, content_type, start)
-        return [name for name, _ in sent]
-
-    async def _put_content_sums(
-        self,
-        container: str,
-        obj: str,
-        plain: FileBody | BytesBody,
-        meta: Mapping[str, str | None],
-        content_type: str,
-        start: datetime,
-    ) -> list[tuple[str, str]]:
+        extra: Mapping[str, str | None] | None = None,
+    ) -> list[tuple[str, Stored]]:
         """PUT a clip or GNSS object, encrypted with its `.key` object when asked.
 
-        [(object name, md5 stored)], the key object first.
+        [(object name, Stored)], the key object first. `extra` is added to the key
+        object's metadata too.
         """
         if self._public_key is None:
             return [(obj, await self._put_object(container, obj, plain, meta, content_type))]
         enc = new_object_encryption(self._public_key, self.connection.public_key_id or "")
         key_name = key_object_name(obj)
         # Key first: a CD that processes a clip as soon as it lands finds its key there.
-        key_md5 = await self._put_object(
+        key_put = await self._put_object(
             container,
             key_name,
             BytesBody(enc.key_file.to_bytes()),
-            key_metadata(start),
+            {**key_metadata(start), **(extra or {})},
             "application/json",
         )
-        obj_md5 = await self._put_object(
+        obj_put = await self._put_object(
             container, obj, EncryptedBody(plain, enc.content_key), meta, "application/octet-stream"
         )
-        return [(key_name, key_md5), (obj, obj_md5)]
+        return [(key_name, key_put), (obj, obj_put)]
+
+
+def _result(
+    outcome: Literal["delivered", "rejected_content"],
+    container: str,
+    stored: list[tuple[str, Stored]],
+    verified: Mapping[str, bool],
+    reason: str | None = None,
+) -> DeliveryResult:
+    return DeliveryResult(
+        outcome,
+        container,
+        tuple(name for name, _ in stored),
+        reason,
+        verified=dict(verified),
+        unverified=tuple(name for name, st in stored if not st.confirmed),
+    )

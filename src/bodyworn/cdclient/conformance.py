@@ -1,16 +1,24 @@
 """The conformance battery: drive every part of the CD API against a CD and judge each step.
 
-Each check passes, fails (with the request that failed and the CD's answer) or is
-skipped (the CD does not claim the capability, or cannot be asked). It leaves test
-data behind on purpose: a conformance user, camera, system object and recordings, all
-named so an integrator can find and delete them.
+Each check passes, fails (with the request that failed and the CD's answer), warns (the
+CD works with this system but does less than it could: no ETag in its answers, so
+stored objects are trusted on its 201 and marked unverified; a connection file the
+spec would not accept as it is) or is skipped (the CD does not claim the capability,
+or cannot be asked). It leaves test data behind on purpose: a conformance user,
+camera, system object and recordings, all named so an integrator can find and delete
+them.
+
+Our RSA key policy differs from the reference server's: the content key must have at
+least 2048 bits (the reference accepts 1024-bit keys, which can be factored). A
+connection file with a shorter key is refused before the battery runs; the encryption
+check says which size it used.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -42,9 +50,19 @@ from bodyworn.cdclient.records import (
     RecordingUpload,
 )
 from bodyworn.domain.clock import Clock, SystemClock
-from bodyworn.evidence.metadata import Location, meta_get
+from bodyworn.domain.connection_file import MIN_RSA_BITS
+from bodyworn.evidence.crypto import load_public_key
+from bodyworn.evidence.metadata import (
+    Location,
+    is_rejected_container,
+    meta_get,
+    parse_recording_container_name,
+)
 
-Status = Literal["pass", "fail", "skip"]
+# What the reference server accepts, for the comparison the report makes.
+REFERENCE_MIN_RSA_BITS = 1024
+
+Status = Literal["pass", "warn", "fail", "skip"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +82,13 @@ class ConformanceReport:
 
     @property
     def ok(self) -> bool:
-        """True when no check failed."""
+        """True when no check failed (warnings do not fail the battery)."""
         return all(c.status != "fail" for c in self.checks)
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        """The checks that passed with a warning."""
+        return [c for c in self.checks if c.status == "warn"]
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready summary."""
@@ -74,6 +97,10 @@ class ConformanceReport:
 
 class _Skip(Exception):
     pass
+
+
+class _Warn(Exception):
+    """The step worked, with a reservation (the message)."""
 
 
 def tiny_clip(path: Path, container_type: str, frames: int = 10, size: int = 64) -> None:
@@ -152,8 +179,13 @@ async def run_conformance(
     retry: RetryPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_clip_bytes: Callable[[int], None] | None = None,
+    connection_warnings: Sequence[str] | None = None,
 ) -> ConformanceReport:
-    """Run the whole battery against one CD; never raises for a CD's misbehaviour."""
+    """Run the whole battery against one CD; never raises for a CD's misbehaviour.
+
+    `connection_warnings`: what parsing the connection file warned about; given (even
+    empty), the report starts with a `connection-file` check that passes or warns.
+    """
     clock = clock or SystemClock()
     report = ConformanceReport()
     tag = uuid.uuid4().hex[:8]
@@ -162,6 +194,12 @@ async def run_conformance(
     # An hour ago: inside any sane "not in the future" bound, and whole seconds.
     start = (clock.now() - timedelta(hours=1)).replace(microsecond=0)
     delivered: DeliveryResult | None = None
+    if connection_warnings is not None:
+        report.checks.append(
+            CheckResult("connection-file", "warn", " ".join(connection_warnings))
+            if connection_warnings
+            else CheckResult("connection-file", "pass", "as the specification asks")
+        )
 
     async with CDClient(
         connection, retry=retry, clock=clock, transport=transport, on_clip_bytes=on_clip_bytes
@@ -172,6 +210,9 @@ async def run_conformance(
                 detail = await step()
             except _Skip as exc:
                 report.checks.append(CheckResult(name, "skip", str(exc)))
+                return True
+            except _Warn as exc:
+                report.checks.append(CheckResult(name, "warn", str(exc)))
                 return True
             except CDError as exc:
                 report.checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
@@ -249,15 +290,35 @@ async def run_conformance(
                 2,
             )
             delivered = await client.deliver_recording(rec)
+            if delivered.outcome == "rejected_content":
+                raise ContentRejected(
+                    f"the CD refused a valid recording; it went to rejected content "
+                    f"{delivered.container}: {delivered.reason}"
+                )
             if delivered.outcome != "delivered":
                 raise ContentRejected(f"{delivered.outcome}: {delivered.reason}")
-            return f"{delivered.container}: {len(delivered.objects)} objects"
+            parsed = parse_recording_container_name(delivered.container)
+            if parsed is None or parsed.legacy:
+                raise CDProtocolError(f"{delivered.container}: not a recording container name")
+            done = f"{delivered.container}: {len(delivered.objects)} objects"
+            if delivered.unverified:
+                # The reference server answers 201 without an ETag: it works, but the
+                # system cannot tell that the CD holds the bytes it sent.
+                raise _Warn(
+                    f"{done}, {len(delivered.unverified)} of them answered without an ETag: "
+                    "their md5 was not confirmed by the CD (trusted on its 201, shown as "
+                    "unverified by the CD)"
+                )
+            return done
 
         await check("recording", recording)
 
         def objects() -> tuple[str, ...]:
             if delivered is None:
                 raise _Skip("no recording was delivered")
+            if is_rejected_container(delivered.container):
+                # A rejected-content container has no Status and holds no bookmarks.
+                raise _Skip("the recording went to rejected content")
             return delivered.objects
 
         async def extras() -> str:
@@ -282,13 +343,21 @@ async def run_conformance(
             clips = [n for n in objects() if n.endswith("." + connection.container_type)]
             if len(keys) < len(clips) or not clips:
                 raise CDProtocolError("not every clip has its .key object")
-            return f"{len(clips)} encrypted clips with key objects"
+            assert connection.public_key_pem is not None
+            bits = load_public_key(connection.public_key_pem).key_size
+            policy = (
+                f"content key RSA-{bits}: this system needs at least {MIN_RSA_BITS} bits, "
+                f"where the reference server accepts {REFERENCE_MIN_RSA_BITS}"
+            )
+            if bits < MIN_RSA_BITS:
+                raise CDProtocolError(policy)
+            return f"{len(clips)} encrypted clips with key objects; {policy}"
 
         await check("encryption", encryption)
 
         async def complete() -> str:
-            if delivered is None:
-                raise _Skip("no recording was delivered")
+            objects()  # skips without a delivered recording container
+            assert delivered is not None
             try:
                 meta = await client.object_metadata(delivered.container)
             except (CDForbidden, ContentRejected, CDProtocolError) as exc:
@@ -316,6 +385,18 @@ async def run_conformance(
                 raise _Skip("the CD accepted a recording for an unknown user (no 400 to test)")
             if result.outcome != "rejected_content":
                 raise ContentRejected(f"rejected content was refused: {result.reason}")
+            # No Status here (the spec leaves it out of rejected content): only the
+            # container's own name and the one it was meant for are checked.
+            try:
+                meta = await client.object_metadata(result.container)
+            except (CDForbidden, ContentRejected, CDProtocolError):
+                return f"stored in {result.container} (the CD does not answer HEAD on it)"
+            if meta is None:
+                raise CDProtocolError(f"{result.container}: gone right after it was stored")
+            if meta_get(meta, "ContainerName") != result.container:
+                raise CDProtocolError(f"{result.container}: ContainerName is not its own name")
+            if not meta_get(meta, "RejectedContentOriginalContainer"):
+                raise CDProtocolError(f"{result.container}: no RejectedContentOriginalContainer")
             return f"stored in {result.container}"
 
         await check("rejected-content", rejected)
@@ -328,7 +409,7 @@ def render_table(report: ConformanceReport) -> Table:
     table.add_column("check")
     table.add_column("result")
     table.add_column("detail", overflow="fold")
-    colours = {"pass": "green", "fail": "bold red", "skip": "yellow"}
+    colours = {"pass": "green", "warn": "dark_orange", "fail": "bold red", "skip": "yellow"}
     for c in report.checks:
         table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", c.detail)
     return table
@@ -341,8 +422,13 @@ async def conformance_main(
     console: Console,
     workdir: Path,
     retry: RetryPolicy | None = None,
+    connection_warnings: Sequence[str] | None = None,
 ) -> int:
-    """Run the battery with a progress bar, print a table (or JSON); return the exit status."""
+    """Run the battery with a progress bar, print a table (or JSON); return the exit status.
+
+    Warnings (`connection_warnings`, a CD without ETags) are reported; only failures
+    make the status 1.
+    """
     with Progress(
         TextColumn("uploading test clips"),
         BarColumn(),
@@ -353,7 +439,11 @@ async def conformance_main(
     ) as progress:
         task = progress.add_task("upload", total=None)
         report = await run_conformance(
-            connection, workdir, retry=retry, on_clip_bytes=lambda n: progress.advance(task, n)
+            connection,
+            workdir,
+            retry=retry,
+            on_clip_bytes=lambda n: progress.advance(task, n),
+            connection_warnings=connection_warnings,
         )
     if as_json:
         console.print_json(json.dumps(report.to_json()))

@@ -31,6 +31,12 @@ FAULT_HELP = (
     "'slowSECONDS' (answer late) or 'expire-tokens' (invalidate every token so far). "
     "Repeatable. Examples: Users/=503:2, auth=reset:1, Devices/=slow3"
 )
+MODE_HELP = (
+    "'swift' (default): answer like OpenStack Swift, with careful-EMS checks. "
+    "'reference': answer like the CD API's reference server, for interoperability tests: "
+    "no ETag in PUT or HEAD answers and none checked, 15-minute tokens, GET only for "
+    "System/Capabilities.json and System/Categories.json, no EMS checks."
+)
 _FAULT = re.compile(
     r"^(?P<prefix>[^=]*)="
     r"(?P<action>\d{3}|reset|cut|expire-tokens|slow(?P<seconds>\d+(?:\.\d+)?))"
@@ -87,12 +93,21 @@ def run(
         None, help="Set the evidence browser password from the first line of this file."
     ),
     fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
+    mode: str = typer.Option("swift", "--mode", help=MODE_HELP),
 ) -> None:
     """Run the CD: Swift API at /auth/v1.0 and /v1/, the evidence browser at /browser/."""
     if ctx.invoked_subcommand is not None:
         return
     from bodyworn.destination.browser_auth import PasswordRefused, ensure_browser_password
     from bodyworn.destination.serve import prepare, serve
+    from bodyworn.destination.swift import CDMode
+
+    try:
+        cd_mode = CDMode(mode)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{mode!r} is not one of {', '.join(m.value for m in CDMode)}", param_hint="--mode"
+        ) from None
 
     faults = [parse_fault(f) for f in fault]
     try:
@@ -112,9 +127,21 @@ def run(
         )
     if faults:
         err.print(f"FAULT INJECTION ON (tests only): {', '.join(fault)}", markup=False)
+    if cd_mode is CDMode.REFERENCE:
+        err.print(
+            "REFERENCE-LIKE MODE (interoperability tests): no ETags, 15-minute tokens, "
+            "GET of System/Capabilities.json and System/Categories.json only, no EMS checks",
+            markup=False,
+        )
     asyncio.run(
         serve(
-            data_dir, host=host, port=port, https=config.https, site_name=site_name, faults=faults
+            data_dir,
+            host=host,
+            port=port,
+            https=config.https,
+            site_name=site_name,
+            faults=faults,
+            mode=cd_mode,
         )
     )
 

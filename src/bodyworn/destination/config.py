@@ -44,7 +44,7 @@ from bodyworn.destination.connection import (
 from bodyworn.destination.publish import publish_capabilities, publish_categories
 from bodyworn.destination.recordings import EvidenceReader
 from bodyworn.destination.store import ObjectStore
-from bodyworn.destination.swift import FaultRule, SwiftAccount, SwiftApp
+from bodyworn.destination.swift import CDMode, FaultRule, SwiftAccount, SwiftApp
 from bodyworn.domain.clock import Clock
 from bodyworn.evidence.crypto import load_private_key
 
@@ -146,6 +146,7 @@ async def build_app(
     *,
     clock: Clock | None = None,
     faults: Sequence[FaultRule] = (),
+    mode: CDMode = CDMode.SWIFT,
 ) -> SwiftApp:
     """The Swift subset over `data_dir/store`, with capabilities and categories published."""
     store = ObjectStore(data_dir / "store")
@@ -156,6 +157,7 @@ async def build_app(
         [SwiftAccount(config.user, config.key, config.account)],
         clock=clock,
         faults=faults,
+        mode=mode,
     )
 
 
@@ -174,9 +176,10 @@ async def build_site(
     *,
     clock: Clock | None = None,
     faults: Sequence[FaultRule] = (),
+    mode: CDMode = CDMode.SWIFT,
 ) -> Site:
     """The Swift subset plus the evidence browser under `/browser/`, as one ASGI app."""
-    swift = await build_app(config, data_dir, clock=clock, faults=faults)
+    swift = await build_app(config, data_dir, clock=clock, faults=faults, mode=mode)
     private = (
         load_private_key((data_dir / config.content_private_key).read_bytes())
         if config.content_private_key is not None

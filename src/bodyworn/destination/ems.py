@@ -4,46 +4,44 @@ A recording must name a user and a camera the CD knows (created through Users/ a
 Devices/), carry well-formed times within sane bounds, and be named after them as the
 spec says. System, Users, Devices and rejected-content containers are not recordings.
 A container is treated as a recording when its name has the recording shape
-(`<UserID>_<BWCSerialNumber>_<date>_<time>`) or its metadata carries a recording key, so
-renaming cannot dodge the checks while plain Swift tools may still keep other containers.
+(`<UserID>_<BWCSerialNumber>_<TriggerOnTime>`, the time as YYYYMMDDTHHMMSSZ or in the
+older YYYYMMDD_HHMMSS form) or its metadata carries a recording key, so renaming cannot
+dodge the checks while plain Swift tools may still keep other containers.
 Rejected content is accepted only while `StoreRejectedContent` is published.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from bodyworn.cdclient.capabilities import STORE_REJECTED_CONTENT
 from bodyworn.destination.store import NotFound, ObjectStore
-from bodyworn.evidence.metadata import decode_value, name_time, parse_rfc3339
+from bodyworn.evidence.metadata import (
+    decode_value,
+    is_rejected_container,
+    parse_recording_container_name,
+    parse_rfc3339,
+    recording_container_names,
+)
 
 NOT_RECORDINGS = frozenset({"System", "Users", "Devices"})
-REJECTED_PREFIX = "RejectedContent_"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Camera clocks drift; a recording a little in the future is still plausible.
 FUTURE_SLACK = timedelta(days=1)
 
-
-_RECORDING_NAME = re.compile(r"^.+_.+_\d{8}_\d{6}$")
 # Lower-cased metadata keys that only a recording container carries.
 RECORDING_KEYS = frozenset(
     {"userid", "bwcserialnumber", "triggerontime", "starttime", "stoptime", "status"}
 )
 
 
-def is_rejected_container(name: str) -> bool:
-    """True for rejected-content containers."""
-    return name.startswith(REJECTED_PREFIX)
-
-
 def is_recording_container(name: str, meta: Mapping[str, str] | None = None) -> bool:
     """True for containers that hold (or claim to hold) a recording."""
     if name in NOT_RECORDINGS or is_rejected_container(name):
         return False
-    if _RECORDING_NAME.match(name):
+    if parse_recording_container_name(name) is not None:
         return True
     return any(k.lower() in RECORDING_KEYS for k in (meta or {}))
 
@@ -94,6 +92,7 @@ def recording_problem(
         return f"malformed timestamp: {exc}"
     if not EARLIEST <= start <= stop <= now + FUTURE_SLACK:
         return "timestamps out of bounds"
-    if container != f"{user}_{serial}_{name_time(trigger_on)}":
+    # Older controllers named containers with the time as YYYYMMDD_HHMMSS: still accepted.
+    if container not in recording_container_names(user, serial, trigger_on):
         return "container name does not match UserID, BWCSerialNumber and TriggerOnTime"
     return None

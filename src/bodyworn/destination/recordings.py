@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bodyworn.destination.ems import is_recording_container, is_rejected_container
+from bodyworn.destination.ems import is_recording_container
 from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
@@ -24,7 +24,14 @@ from bodyworn.evidence.crypto import (
     decrypt_chunks,
     open_key_file,
 )
-from bodyworn.evidence.metadata import decode_value, key_object_name, parse_tags
+from bodyworn.evidence.metadata import (
+    decode_value,
+    is_rejected_container,
+    key_object_name,
+    parse_recording_container_name,
+    parse_rejected_container_time,
+    parse_tags,
+)
 
 CLIP_EXTENSIONS = (".mkv", ".mp4")
 GNSS_SUFFIX = "_gpstrail.json"
@@ -209,7 +216,11 @@ class EvidenceReader:
     def _row(self, container: str) -> RecordingRow:
         info = self.store.container_info(self.account, container)
         meta = decoded(info.metadata)
-        start = _epoch_time(meta, "StartTime") or _epoch_time(meta, "TriggerOnTime")
+        start = (
+            _epoch_time(meta, "StartTime")
+            or _epoch_time(meta, "TriggerOnTime")
+            or _name_time(container)
+        )
         return RecordingRow(
             container=container,
             user=self._person("Users", _get(meta, "UserID")),
@@ -321,6 +332,14 @@ class EvidenceReader:
             except (EvidenceCryptoError, ValueError) as exc:
                 return Track((), "", problem=f"cannot decrypt: {exc}")
         return track_from_json(body)
+
+
+def _name_time(container: str) -> datetime | None:
+    """The time a container's name carries (either form), for one stored without times."""
+    parsed = parse_recording_container_name(container)
+    if parsed is not None:
+        return parsed.trigger_on
+    return parse_rejected_container_time(container)
 
 
 def _kind(name: str) -> str:

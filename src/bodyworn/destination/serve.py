@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from bodyworn.destination.config import DestinationConfig, build_site, init_destination
-from bodyworn.destination.swift import FaultRule
+from bodyworn.destination.swift import CDMode, FaultRule
 
 # Only compared against, never bound to here.
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104
@@ -51,10 +51,11 @@ async def make_server(
     site_name: str = "bodyworn",
     faults: Sequence[FaultRule] = (),
     log_level: str = "info",
+    mode: CDMode = CDMode.SWIFT,
 ) -> uvicorn.Server:
     """Build (not start) the uvicorn server of the embedded CD (Swift subset and browser)."""
     config = prepare(data_dir, host=host, https=https, encryption=encryption, site_name=site_name)
-    site = await build_site(config, data_dir, faults=faults)
+    site = await build_site(config, data_dir, faults=faults, mode=mode)
     cert = data_dir / config.tls_cert if config.tls_cert else None
     key = data_dir / config.tls_key if config.tls_key else None
     return uvicorn.Server(
@@ -82,6 +83,7 @@ async def serve(
     site_name: str = "bodyworn",
     sockets: Sequence[socket.socket] | None = None,
     faults: Sequence[FaultRule] = (),
+    mode: CDMode = CDMode.SWIFT,
 ) -> None:
     """Run the embedded CD until stopped (Ctrl-C or SIGTERM)."""
     server = await make_server(
@@ -92,5 +94,6 @@ async def serve(
         encryption=encryption,
         site_name=site_name,
         faults=faults,
+        mode=mode,
     )
     await server.serve(sockets=list(sockets) if sockets else None)

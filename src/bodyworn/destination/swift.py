@@ -15,6 +15,13 @@ evidence is not removed through the API.
 
 For tests only, `FaultRule`s make it misbehave on purpose (error statuses, dropped
 connections, slow answers, tokens expiring), and `requests` counts what reached it.
+
+`CDMode.REFERENCE` makes it answer like the reference server of the CD API (the Go
+example in AxisCommunications/body-worn-integration-api, as its README and behaviour
+describe it; none of its code): no ETag in PUT or HEAD answers and none checked, tokens
+for 15 minutes, GET only for `System/Capabilities.json` and `System/Categories.json`
+(403 otherwise, listings included), object names without '/', no EMS checks (no 400
+for unknown users). Containers are required before objects in both modes, as in Swift.
 """
 
 from __future__ import annotations
@@ -43,13 +50,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bodyworn.destination.ems import (
     is_recording_container,
-    is_rejected_container,
     recording_problem,
     rejected_content_allowed,
 )
 from bodyworn.destination.store import NotFound, ObjectStore, StoreError, merge_metadata
 from bodyworn.domain.clock import Clock, SystemClock
-from bodyworn.evidence.metadata import header_case
+from bodyworn.evidence.metadata import header_case, is_rejected_container
 
 CONTAINER_META = "x-container-meta-"
 OBJECT_META = "x-object-meta-"
@@ -66,6 +72,47 @@ LISTING_LIMIT = 10_000
 _ACCOUNT = re.compile(r"^AUTH_([A-Za-z0-9_-]{1,64})$")
 
 log = structlog.get_logger(__name__)
+
+
+class CDMode(StrEnum):
+    """Whose answers the embedded CD imitates."""
+
+    # OpenStack Swift's (ETags, listings, hour-long tokens), plus the careful-EMS checks.
+    SWIFT = "swift"
+    # The CD API's reference server: see the module docstring.
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What differs between the modes."""
+
+    # Etag (the md5) in PUT and HEAD answers, and a request ETag checked (422).
+    etags: bool
+    token_ttl: timedelta
+    # The careful-EMS checks of ems.py and Complete as final.
+    careful: bool
+    # The only `<container>/<object>` paths GET may read (403 for the rest, listings
+    # included); None: everything, as Swift.
+    readable: frozenset[str] | None
+    # Object names may hold '/' (Swift's pseudo folders); else 400.
+    nested_names: bool
+
+
+BEHAVIOURS: dict[CDMode, Behaviour] = {
+    CDMode.SWIFT: Behaviour(
+        etags=True, token_ttl=timedelta(hours=1), careful=True, readable=None, nested_names=True
+    ),
+    CDMode.REFERENCE: Behaviour(
+        etags=False,
+        token_ttl=timedelta(minutes=15),
+        careful=False,
+        readable=frozenset({"System/Capabilities.json", "System/Categories.json"}),
+        nested_names=False,
+    ),
+}
+
+FORBIDDEN = "Forbidden"
 
 
 class BadListing(ValueError):
@@ -418,15 +465,19 @@ class SwiftApp:
         accounts: Sequence[SwiftAccount],
         *,
         clock: Clock | None = None,
-        token_ttl: timedelta = timedelta(hours=1),
-        careful: bool = True,
+        token_ttl: timedelta | None = None,
+        careful: bool | None = None,
         faults: Sequence[FaultRule] = (),
+        mode: CDMode = CDMode.SWIFT,
     ) -> None:
+        # `token_ttl` and `careful` override what `mode` sets.
         self.store = store
         self.accounts = {a.user: a for a in accounts}
         self.clock = clock or SystemClock()
-        self.tokens = TokenBook(self.clock, token_ttl)
-        self.careful = careful
+        self.mode = mode
+        self.behaviour = BEHAVIOURS[mode]
+        self.tokens = TokenBook(self.clock, token_ttl or self.behaviour.token_ttl)
+        self.careful = self.behaviour.careful if careful is None else careful
         self.faults = list(faults)
         self.requests = RequestCounter()
         self.routes = Starlette(
@@ -596,6 +647,8 @@ class SwiftApp:
         account = self._account_for(request)
         if isinstance(account, Response):
             return account
+        if self.behaviour.readable is not None:
+            return PlainTextResponse(FORBIDDEN, status_code=403)
         try:
             query = ListingQuery.from_request(request)
         except BadListing as exc:
@@ -686,6 +739,12 @@ class SwiftApp:
                     return Response(status_code=204)
                 created = self.store.put_container(account, name, meta)
                 return Response(status_code=201 if created else 202)
+            if self.behaviour.readable is not None:
+                # Not a listing server: HEAD answers the metadata alone, GET is refused.
+                if request.method == "GET":
+                    return PlainTextResponse(FORBIDDEN, status_code=403)
+                meta = self.store.container_metadata(account, name)
+                return Response(status_code=200, headers=_meta_headers(CONTAINER_META, meta))
             query = ListingQuery.from_request(request)
             info = self.store.container_info(account, name)
             headers = _meta_headers(CONTAINER_META, info.metadata)
@@ -718,6 +777,13 @@ class SwiftApp:
         if isinstance(account, Response):
             return account
         container, name = request.path_params["container"], request.path_params["name"]
+        quiet = not self.behaviour.etags
+        if request.method in ("PUT", "POST") and not self.behaviour.nested_names and "/" in name:
+            return PlainTextResponse("object names may not hold '/'", status_code=400)
+        path = f"{container}/{name}"
+        readable = self.behaviour.readable
+        if request.method == "GET" and readable is not None and path not in readable:
+            return PlainTextResponse(FORBIDDEN, status_code=403)
         try:
             if request.method in ("PUT", "POST") and self.careful:
                 if self._object_locked(account, container):
@@ -733,8 +799,10 @@ class SwiftApp:
                     request.stream(),
                     metadata=_metadata(request, OBJECT_META),
                     content_type=request.headers.get("content-type", "application/octet-stream"),
-                    expect_md5=request.headers.get("etag"),
+                    expect_md5=None if quiet else request.headers.get("etag"),
                 )
+                if quiet:
+                    return Response(status_code=201)
                 return Response(
                     status_code=201,
                     headers={"Etag": stored.md5, "X-Timestamp": _x_timestamp(stored.timestamp)},
@@ -750,6 +818,8 @@ class SwiftApp:
         except StoreError as exc:
             return self._error(exc)
         headers = _meta_headers(OBJECT_META, obj.metadata)
+        if quiet and request.method == "HEAD":
+            return Response(status_code=200, headers=headers)
         headers["Etag"] = obj.md5
         headers["X-Object-Sha256"] = obj.sha256
         headers["X-Timestamp"] = _x_timestamp(obj.timestamp)

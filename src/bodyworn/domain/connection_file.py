@@ -23,7 +23,11 @@ we decided as follows, and say so here so the manager can explain an error:
   allowed and are then verified against the host's trusted roots.
 * ``PublicKey`` and ``PublicKeyId`` must be non-empty when ``WantEncryption`` is true and
   absent, null or empty otherwise ("no value allowed otherwise"). The key must be an RSA
-  key of at least 2048 bits (the specification only says RSA; smaller keys are broken).
+  key of at least 2048 bits: the specification only says RSA, and the reference server
+  accepts keys from 1024 bits, which can be factored; we refuse those.
+* ``ContentDestinationAsNTPServer`` is required by the specification's table, but the
+  reference server writes files without it. A file without it is accepted as false, with
+  a warning (``ConnectionFile.warnings``) that the manager and the CLI show.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ MAX_URI_CHARS: Final = 512
 MAX_CERTIFICATE_CHARS: Final = 16 * 1024
 MAX_PUBLIC_KEY_CHARS: Final = 2048
 MIN_RSA_BITS: Final = 2048
+# 64 in copies of the specification before v1.6.10.
+MAX_APPLICATION_VERSION_CHARS: Final = 128
 CONTAINER_TYPES: Final = ("mkv", "mp4")
 SUPPORTED_VERSION: Final = "1.0"
 
@@ -68,6 +74,25 @@ class FieldError:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.rule}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldWarning:
+    """A file accepted although it breaks the specification: the attribute, and what we did."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+NTP_MISSING: Final = FieldWarning(
+    "ContentDestinationAsNTPServer",
+    "The connection file does not say whether this system should take its time from the "
+    "content destination (ContentDestinationAsNTPServer). The Axis body worn integration "
+    "API requires it; it is taken as no, and the system keeps its own time settings.",
+)
 
 
 class ConnectionFileError(ValueError):
@@ -97,6 +122,8 @@ class ConnectionFile:
     public_key_pem: bytes | None = field(default=None, repr=False)
     public_key_id: str | None = None
     raw: bytes = field(default=b"", repr=False)
+    # What the file leaves out that the specification requires, accepted leniently.
+    warnings: tuple[FieldWarning, ...] = ()
 
     @property
     def uses_https(self) -> bool:
@@ -125,8 +152,11 @@ def parse_connection_file(raw: bytes) -> ConnectionFile:
     version = v.version()
     site_name = v.string("SiteName", 64)
     application_name = v.string("ApplicationName", 256)
-    application_version = v.string("ApplicationVersion", 64)
-    ntp = v.boolean("ContentDestinationAsNTPServer", required=True)
+    application_version = v.string("ApplicationVersion", MAX_APPLICATION_VERSION_CHARS)
+    warnings: list[FieldWarning] = []
+    if data.get("ContentDestinationAsNTPServer") is None:
+        warnings.append(NTP_MISSING)
+    ntp = v.boolean("ContentDestinationAsNTPServer", required=False)
     certificates = v.certificates()
     listed = data.get("HTTPSCertificate")
     uris = v.uris(https_only=isinstance(listed, list) and bool(listed))
@@ -159,6 +189,7 @@ def parse_connection_file(raw: bytes) -> ConnectionFile:
         public_key_pem=public_key_pem,
         public_key_id=public_key_id,
         raw=bytes(raw),
+        warnings=tuple(warnings),
     )
 
 
@@ -407,7 +438,11 @@ class _Validator:
             self.fail("PublicKey", "base64 of a PEM RSA public key")
             return None
         if key.key_size < MIN_RSA_BITS:
-            self.fail("PublicKey", f"RSA key of at least {MIN_RSA_BITS} bits")
+            self.fail(
+                "PublicKey",
+                f"RSA key of at least {MIN_RSA_BITS} bits (this one has {key.key_size}; "
+                "shorter keys can be broken, though the reference server accepts 1024)",
+            )
             return None
         return pem
 

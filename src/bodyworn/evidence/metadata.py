@@ -168,8 +168,31 @@ def epoch(when: datetime) -> str:
 
 
 def name_time(when: datetime) -> str:
-    """Format a time for object and container names: <date>_<time>, YYYYMMDD_HHMMSS (UTC)."""
+    """Format a time for object names: <date>_<time>, YYYYMMDD_HHMMSS (UTC)."""
     return _utc(when).strftime("%Y%m%d_%H%M%S")
+
+
+def container_time(when: datetime) -> str:
+    """Format a time for recording and rejected-content container names: YYYYMMDDTHHMMSSZ (UTC).
+
+    The spec's form since v1.6.8; before it, containers were named with `name_time`.
+    """
+    return _utc(when).strftime("%Y%m%dT%H%M%SZ")
+
+
+_CONTAINER_TIME = re.compile(r"^(\d{8})T(\d{6})Z$")
+_LEGACY_TIME = re.compile(r"^(\d{8})_(\d{6})$")
+
+
+def parse_container_time(text: str) -> datetime | None:
+    """Read a container name's time in either form (YYYYMMDDTHHMMSSZ or YYYYMMDD_HHMMSS)."""
+    m = _CONTAINER_TIME.match(text) or _LEGACY_TIME.match(text)
+    if m is None:
+        return None
+    try:
+        return datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 _RFC3339 = re.compile(
@@ -229,6 +252,8 @@ def parse_location(text: str) -> Location:
 # --- names -------------------------------------------------------------------------------
 
 _NAME_UNSAFE = re.compile(r"[/\x00-\x1f\x7f]")
+REJECTED_PREFIX = "RejectedContent_"
+UNKNOWN_TIME = "UnknownTime"
 
 
 def _name_part(value: str, what: str) -> str:
@@ -238,11 +263,56 @@ def _name_part(value: str, what: str) -> str:
 
 
 def recording_container_name(user_id: str, bwc_serial: str, trigger_on: datetime) -> str:
-    """Name a recording's container: <UserID>_<BWCSerialNumber>_<date>_<time>."""
+    """Name a recording's container: <UserID>_<BWCSerialNumber>_<TriggerOnTime>.
+
+    TriggerOnTime is YYYYMMDDTHHMMSSZ (UTC), the spec's form since v1.6.8.
+    """
     return (
         f"{_name_part(user_id, 'user ID')}_{_name_part(bwc_serial, 'BWC serial')}"
-        f"_{name_time(trigger_on)}"
+        f"_{container_time(trigger_on)}"
     )
+
+
+@dataclass(frozen=True)
+class RecordingName:
+    """A recording container's name read back: its parts and which time form it used."""
+
+    user_id: str
+    bwc_serial: str
+    trigger_on: datetime
+    legacy: bool
+
+
+# The serial is the last part without '_' before the time; the user ID is the rest.
+_RECORDING_NAME = re.compile(
+    r"^(?P<user>.+)_(?P<serial>[^_/]+)_(?P<time>\d{8}T\d{6}Z|\d{8}_\d{6})$"
+)
+
+
+def parse_recording_container_name(name: str) -> RecordingName | None:
+    """Read a recording container name in the spec's form or the older one, else None.
+
+    Names are written only in the current form (`recording_container_name`), but
+    recordings stored by earlier controllers (or older Axis firmware) keep the
+    `<UserID>_<BWCSerialNumber>_<date>_<time>` form, and are read as recordings too.
+    """
+    if name.startswith(REJECTED_PREFIX):
+        return None
+    m = _RECORDING_NAME.match(name)
+    if m is None:
+        return None
+    when = parse_container_time(m.group("time"))
+    if when is None:
+        return None
+    return RecordingName(m.group("user"), m.group("serial"), when, "T" not in m.group("time"))
+
+
+def recording_container_names(
+    user_id: str, bwc_serial: str, trigger_on: datetime
+) -> tuple[str, str]:
+    """Both names a recording's container may have: the spec's form, then the older one."""
+    legacy = f"{user_id}_{bwc_serial}_{name_time(trigger_on)}"
+    return recording_container_name(user_id, bwc_serial, trigger_on), legacy
 
 
 def clip_object_name(start: datetime, recording_id: str, container_type: ContainerType) -> str:
@@ -271,10 +341,28 @@ def bookmark_object_name(timestamp: datetime, bookmark_id: str) -> str:
     return f"bookmark_{name_time(timestamp)}_{_name_part(bookmark_id, 'bookmark ID')}"
 
 
-def rejected_container_name(when: datetime | None, unique_id: str) -> str:
-    """Name a rejected-content container: RejectedContent_<date>_<time>|UnknownTime_<uuid>."""
-    stamp = name_time(when) if when is not None else "UnknownTime"
-    return f"RejectedContent_{stamp}_{_name_part(unique_id, 'rejected content ID')}"
+def rejected_container_name(rejected_at: datetime | None, unique_id: str) -> str:
+    """Name a rejected-content container: RejectedContent_<RejectedContentTime>_<UUID>.
+
+    `rejected_at` is when the decision to reject was made (YYYYMMDDTHHMMSSZ, UTC), None
+    when it is not known (`UnknownTime`).
+    """
+    stamp = container_time(rejected_at) if rejected_at is not None else UNKNOWN_TIME
+    return f"{REJECTED_PREFIX}{stamp}_{_name_part(unique_id, 'rejected content ID')}"
+
+
+def is_rejected_container(name: str) -> bool:
+    """True for rejected-content container names."""
+    return name.startswith(REJECTED_PREFIX)
+
+
+def parse_rejected_container_time(name: str) -> datetime | None:
+    """The decision time in a rejected-content container's name (either form), else None."""
+    if not name.startswith(REJECTED_PREFIX):
+        return None
+    rest = name[len(REJECTED_PREFIX) :]
+    m = re.match(r"^(\d{8}T\d{6}Z|\d{8}_\d{6})_", rest)
+    return parse_container_time(m.group(1)) if m else None
 
 
 def tags_value(tags: Mapping[str, str]) -> str:

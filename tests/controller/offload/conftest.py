@@ -36,7 +36,7 @@ from bodyworn.destination.config import (
     connection_file_for,
     init_destination,
 )
-from bodyworn.destination.swift import SwiftApp
+from bodyworn.destination.swift import CDMode, SwiftApp
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
 from bodyworn.devices.docklink_server import DockLinkServer
@@ -50,6 +50,9 @@ from tests.controller.conftest import set_up
 from tests.swift_saio import SwiftInstance, available, running_swift, swift_dir
 
 CD_BASE = "http://cd.test"
+# `@BOTH_CDS` runs a test against the embedded CD as Swift and as the reference server.
+BOTH_CDS = pytest.mark.parametrize("rig", [CDMode.SWIFT, CDMode.REFERENCE], indirect=True,
+                                   ids=["swift", "reference"])
 FAST = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
 PROFILE = CameraProfile(
     name="Patrol", location_data=True, max_clip_length=timedelta(seconds=40),
@@ -218,12 +221,18 @@ def camera_clips(cam: Camera) -> dict[str, str]:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    """A set-up controller whose connection file names the embedded CD."""
+def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    """A set-up controller whose connection file names the embedded CD.
+
+    The CD answers as Swift does unless a test parametrizes `rig` indirectly with
+    `CDMode.REFERENCE` (then as the CD API's reference server: no ETags, 15-minute
+    tokens, GET of the System objects only, no EMS checks).
+    """
+    mode: CDMode = getattr(request, "param", CDMode.SWIFT)
     clock = ManualClock(START)
     cd_dir = tmp_path / "cd"
     config = init_destination(cd_dir)
-    cd = asyncio.run(build_app(config, cd_dir, clock=clock))
+    cd = asyncio.run(build_app(config, cd_dir, clock=clock, mode=mode))
     ctx = build_context(ControllerSettings(data_dir=tmp_path / "data"), clock=clock)
     set_up(ctx, connection_file=connection_file_for(config, cd_dir, [CD_BASE]),
            manual_time=START)

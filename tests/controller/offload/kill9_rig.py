@@ -32,6 +32,7 @@ import httpx
 import uvicorn
 
 from bodyworn.controller.settings import ControllerSettings
+from bodyworn.destination.swift import CDMode
 from bodyworn.devices.camera import Camera, CameraError, Clip
 from bodyworn.devices.docking import DockingStation, DockModel
 from bodyworn.devices.docklink_server import DockLinkServer, EventReporter
@@ -282,9 +283,10 @@ class CountingASGI:
 class CDServer:
     """The embedded CD's Swift subset over plain HTTP on loopback, in a thread."""
 
-    def __init__(self, cd_dir: Path, progress: Progress) -> None:
+    def __init__(self, cd_dir: Path, progress: Progress, mode: CDMode = CDMode.SWIFT) -> None:
         from bodyworn.destination.config import init_destination
 
+        self.mode = mode
         self.cd_dir = cd_dir
         self.port = free_port()
         self.config = init_destination(cd_dir)
@@ -308,7 +310,7 @@ class CDServer:
         from bodyworn.destination.config import build_app
 
         async def main() -> None:
-            swift = await build_app(self.config, self.cd_dir)
+            swift = await build_app(self.config, self.cd_dir, mode=self.mode)
             self.server = uvicorn.Server(uvicorn.Config(
                 CountingASGI(swift.app, self.progress), host=HOST, port=self.port,
                 lifespan="off", log_level="warning", timeout_graceful_shutdown=1))
@@ -361,8 +363,8 @@ class CDServer:
         return ObjectStore(self.cd_dir / "store").container_metadata(
             self.config.account, container)
 
-    def etags(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The ETag the Swift API answers to HEAD for each (container, object)."""
+    def etags(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The ETag the Swift API answers to HEAD for each (container, object), if any."""
         from urllib.parse import quote
 
         with httpx.Client(timeout=10) as client:
@@ -375,7 +377,7 @@ class CDServer:
                 head = client.head(f"{storage}/{quote(container)}/{quote(name)}",
                                    headers={"X-Auth-Token": token})
                 head.raise_for_status()
-                found[(container, name)] = head.headers["etag"].strip('"')
+                found[(container, name)] = head.headers.get("etag", "").strip('"') or None
             return found
 
 
@@ -528,6 +530,8 @@ class KillRig:
     kills: list[Kill] = field(default_factory=list)
     cd: CDServer | None = None
     controller: ControllerProcess | None = None
+    # How the CD answers (as Swift, or as the CD API's reference server).
+    mode: CDMode = CDMode.SWIFT
 
     @property
     def data_dir(self) -> Path:
@@ -543,7 +547,7 @@ class KillRig:
 
     def start(self, stations: int = 2, interval_s: float = 0.05) -> None:
         """The CD, the controller set up unattended (not running yet), the stations."""
-        self.cd = CDServer(self.tmp / "cd", self.progress)
+        self.cd = CDServer(self.tmp / "cd", self.progress, self.mode)
         self.cd.start()
         port = free_port()
         self._set_up_controller(port)

@@ -21,7 +21,7 @@ from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.destination.swift import FaultRule
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.store.spool import RawStream, SpliceStream, Spool
-from tests.controller.offload.conftest import Crash, Rig, camera_clips, crash_once
+from tests.controller.offload.conftest import BOTH_CDS, Crash, Rig, camera_clips, crash_once
 
 
 class _Counted:
@@ -118,6 +118,7 @@ CRASH_POINTS: list[tuple[str, object, str, bool]] = [
 
 @pytest.mark.parametrize(("where", "target", "name", "after"), CRASH_POINTS,
                          ids=[c[0] for c in CRASH_POINTS])
+@BOTH_CDS
 def test_a_crash_anywhere_is_followed_by_a_clean_finish(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, streamed: dict[str, list[tuple[int, int]]],
     where: str, target: object, name: str, after: bool,
@@ -212,6 +213,7 @@ def _user_uuid(rig: Rig) -> str:
         return users.list_users(session)[0][0].uuid
 
 
+@BOTH_CDS
 def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -> None:
     cam = rig.camera()
     rig.record(cam)
@@ -236,6 +238,7 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     assert rig.engine.cd_storage_full is None and cd_health(rig.ctx).ok
 
 
+@BOTH_CDS
 def test_503_is_retried_with_back_off(rig: Rig) -> None:
     cam = rig.camera()
     rig.record(cam)
@@ -330,6 +333,7 @@ TRIALS = int(os.environ.get("BODYWORN_FAULT_TRIALS", "5"))
 
 
 @pytest.mark.parametrize("seed", range(TRIALS))
+@BOTH_CDS
 def test_killed_at_random_moments_until_done(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, streamed: dict[str, list[tuple[int, int]]],
     seed: int,

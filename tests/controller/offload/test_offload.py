@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from bodyworn.controller.offload import service, states
-from tests.controller.offload.conftest import Rig, camera_clips, sha256_of
+from bodyworn.destination.swift import CDMode
+from tests.controller.offload.conftest import BOTH_CDS, Rig, camera_clips, sha256_of
 
 
+@BOTH_CDS
 def test_a_docked_camera_is_offloaded_and_delivered_complete(rig: Rig) -> None:
     cam = rig.camera()
     rec_id = rig.record(cam)
@@ -32,6 +34,9 @@ def test_a_docked_camera_is_offloaded_and_delivered_complete(rig: Rig) -> None:
     assert rec_id in [r.recording_id for c in _transfers(rig) for r in c.recordings]
     assert rig.engine.spool.names(cam.serial) == []  # type: ignore[union-attr]
     assert all(r.state == states.AT_CD and r.spool_removed_at for r in rig.clip_rows())
+    # Swift's ETags confirm every clip; the reference server's 201s are only trusted.
+    confirmed = rig.cd.mode is CDMode.SWIFT
+    assert [r.cd_verified for r in rig.clip_rows()] == [confirmed] * len(originals)
 
 
 def _transfers(rig: Rig) -> list[service.CameraTransfers]:
@@ -39,6 +44,7 @@ def _transfers(rig: Rig) -> list[service.CameraTransfers]:
         return service.transfers(session)
 
 
+@BOTH_CDS
 def test_the_recording_carries_track_bookmarks_and_metadata(rig: Rig) -> None:
     cam = rig.camera()
     rig.record(cam)
@@ -130,6 +136,7 @@ def test_a_recording_whole_in_the_spool_wakes_the_deliver_loop(rig: Rig) -> None
     assert took < 30 and passes[0] >= 2
 
 
+@BOTH_CDS
 def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     rig: Rig, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -158,7 +165,7 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     puts: dict[str, int] = {}
     real_put = CDClient._put_object
 
-    async def counting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> str:
+    async def counting(self: CDClient, container: str, name: str, *a: Any, **k: Any) -> Any:
         puts[name] = puts.get(name, 0) + 1
         return await real_put(self, container, name, *a, **k)
 
@@ -205,9 +212,12 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
     container = next(iter(at_cd.values()))[0]
     assert rig.container_meta(container)["Status"] == "Complete"
-    # Sent once each: the delivery checked the early ones at the CD instead of resending.
+    # Sent once each: the delivery checked the early ones at the CD instead of resending,
+    # also when the CD's HEAD carries no ETag (the reference server's never does).
     assert all(puts[name] == 1 for name in at_cd), puts
     assert all(r.state == states.AT_CD for r in rig.clip_rows())
+    confirmed = rig.cd.mode is CDMode.SWIFT
+    assert [r.cd_verified for r in rig.clip_rows()] == [confirmed] * len(originals)
 
 
 def test_cameras_docked_together_read_the_cds_categories_once(
@@ -275,3 +285,28 @@ def test_the_offload_limits_come_from_the_controllers_settings(
     monkeypatch.setenv("BODYWORN_OFFLOAD_MAX_INGESTS", "0")
     with pytest.raises(ValidationError):
         ControllerSettings(data_dir=tmp_path / "data")
+
+
+@BOTH_CDS
+def test_users_and_devices_are_created_with_one_put_and_changed_with_a_post(rig: Rig) -> None:
+    from bodyworn.controller.users import service as users
+    from tests.cd_server import RequestLog
+
+    log = RequestLog(rig.cd.app)
+    rig.cd.app = log  # the engine's client is made on its first pass, through the log
+    cam = rig.camera()
+    rig.deliver()
+    with rig.ctx.factory() as session:
+        uuid = users.list_users(session)[0][0].uuid
+    user, device = f"/Users/{uuid}", f"/Devices/{cam.serial}"
+    # Created: one PUT each, no POST answered 404 first.
+    assert (len(log.paths("PUT", user)), len(log.paths("POST", user))) == (1, 0)
+    assert (len(log.paths("PUT", device)), len(log.paths("POST", device))) == (1, 0)
+    with rig.ctx.factory() as session, session.begin():
+        users.update_user(session, rig.clock, uuid, {"name": "Officer Renamed"},
+                          actor="test", source="test")
+    rig.deliver()
+    # Changed: the metadata is POSTed to the object written before.
+    assert (len(log.paths("PUT", user)), len(log.paths("POST", user))) == (1, 1)
+    stored = rig.cd.store.get_object(rig.cd_account, "Users", uuid).metadata
+    assert stored["Name"] == "Officer%20Renamed"

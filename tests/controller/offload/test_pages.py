@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from bodyworn.controller.app import create_app
-from bodyworn.destination.swift import FaultRule
+from bodyworn.destination.swift import CDMode, FaultRule
 from tests.controller.conftest import login
-from tests.controller.offload.conftest import Rig, camera_clips
+from tests.controller.offload.conftest import BOTH_CDS, Rig, camera_clips
 
 
 def test_transfers_page_and_api_show_where_each_clip_is(rig: Rig) -> None:
@@ -38,3 +38,19 @@ def test_transfers_page_and_api_show_where_each_clip_is(rig: Rig) -> None:
         assert got.content == rig.engine.spool.path(cam.serial, first["name"]).read_bytes()
         assert client.get("/transfers/clips/999999/download").status_code == 404
         assert client.get("/api/v1/transfers", params={"camera": "nope"}).json()["cameras"] == []
+
+
+@BOTH_CDS
+def test_clips_the_cd_stored_without_an_etag_are_shown_unverified(rig: Rig) -> None:
+    cam = rig.camera()
+    rig.record(cam)
+    rig.dock(cam)
+    rig.deliver()
+    reference = rig.cd.mode is CDMode.REFERENCE
+    with TestClient(create_app(rig.ctx), base_url="https://testserver") as client:
+        login(client)
+        clips = client.get("/api/v1/transfers").json()["cameras"][0]["recordings"][0]["clips"]
+        assert clips and all(c["at_cd"] for c in clips)
+        assert [c["cd_verified"] for c in clips] == [not reference] * len(clips)
+        page = client.get("/transfers").text
+        assert ("unverified by the CD" in page) is reference

@@ -43,3 +43,5 @@ def test_two_cameras_offload_into_real_swift(rig: Rig, offload_swift: SwiftInsta
     assert sorted(found) == sorted(originals.values())
     assert len(users) == 1 and {d["name"] for d in devices} == {c.serial for c in cams}
     assert all(r.spool_removed_at for r in rig.clip_rows())
+    # Swift's ETags confirmed every clip.
+    assert all(r.cd_verified is True for r in rig.clip_rows())

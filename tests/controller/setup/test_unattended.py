@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from bodyworn.cli import app
 from bodyworn.controller.identity.restore_key import open_restore_key
 from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
-from tests.domain.connection_factory import connection_file_bytes
+from tests.domain.connection_factory import OMIT, connection_file_bytes
 
 runner = CliRunner()
 
@@ -88,3 +88,17 @@ def test_missing_connection_file_is_reported(tmp_path: Path) -> None:
     result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "d"),
                                  "--answers", str(answers)])
     assert result.exit_code == 2 and "connection_file: cannot be read" in result.output
+
+
+def test_a_connection_file_without_the_ntp_attribute_sets_up_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    # The reference server writes connection files without ContentDestinationAsNTPServer.
+    answers = write_answers(tmp_path)
+    (tmp_path / "cd.json").write_bytes(connection_file_bytes(ContentDestinationAsNTPServer=OMIT))
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "data"),
+                                 "--answers", str(answers)])
+    assert result.exit_code == 0, result.output
+    assert "Warning: The connection file does not say whether" in result.output
+    assert "Axis body worn integration API requires it" in result.output
+    assert "set up." in result.output

@@ -11,7 +11,7 @@ from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity.restore_key import open_restore_key
 from bodyworn.controller.setup.models import SystemSettings
 from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
-from tests.domain.connection_factory import connection_file_bytes
+from tests.domain.connection_factory import OMIT, connection_file_bytes
 
 
 def token(client: TestClient, page: str) -> str:
@@ -163,3 +163,23 @@ def test_manual_time_moves_the_system_clock(client: TestClient, ctx: ControllerC
             seconds=2)
     finally:
         real.engine.dispose()
+
+
+def test_a_connection_file_without_the_ntp_attribute_is_accepted_with_a_warning(
+    client: TestClient,
+) -> None:
+    walk_to(client, "destination")
+    raw = connection_file_bytes(ContentDestinationAsNTPServer=OMIT)
+    r = post(client, "destination", {}, {"connection_file": ("cd.json", raw, "application/json")})
+    # Accepted (the step is done), but the page says what the file leaves out first.
+    assert r.status_code == 200 and 'id="connection-warnings"' in r.text
+    assert "take its time from the" in r.text and "taken as no" in r.text
+    assert "ContentDestinationAsNTPServer: required" not in r.text
+    # Next goes on without uploading again; the summary repeats the warning.
+    r = post(client, "destination", {})
+    assert r.status_code == 303 and r.headers["location"] == "/setup/power"
+    walk_from = client.get("/setup/power")
+    assert walk_from.status_code == 200
+    assert post(client, "power", {"power_line_frequency": "50"}).status_code == 303
+    assert post(client, "assignment", {"camera_assignment": "fixed"}).status_code == 303
+    assert "taken as no" in client.get("/setup/summary").text

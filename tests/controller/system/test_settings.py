@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity.restore_key import open_restore_key
 from tests.controller.conftest import PASSPHRASE
-from tests.domain.connection_factory import connection_file_bytes
+from tests.domain.connection_factory import OMIT, connection_file_bytes
 
 
 def test_rename_through_page_and_api(logged_in: tuple[TestClient, str]) -> None:
@@ -123,3 +123,20 @@ def test_cloud_extensions_turn_on_once_and_stay_on(logged_in: tuple[TestClient, 
     assert again.status_code == 409
     assert client.get("/api/v1/system").json()["cloud_location"] == "eu-de"
     assert "system.cloud" in [a["action"] for a in client.get("/api/v1/audit").json()]
+
+
+def test_a_replacement_file_without_the_ntp_attribute_is_accepted_with_a_warning(
+    logged_in: tuple[TestClient, str],
+) -> None:
+    client, csrf = logged_in
+    assert client.get("/api/v1/destination").json()["warnings"] == []
+    raw = connection_file_bytes(ContentDestinationAsNTPServer=OMIT)
+    page = client.post("/settings/destination", data={"csrf_token": csrf}, files={
+        "connection_file": ("cd.json", raw, "application/json")})
+    assert page.status_code == 200 and 'id="destination-saved"' in page.text
+    assert 'id="destination-warnings"' in page.text and "taken as no" in page.text
+    warnings = client.get("/api/v1/destination").json()["warnings"]
+    assert len(warnings) == 1 and "ContentDestinationAsNTPServer" in warnings[0]
+    up = client.put("/api/v1/destination/connection-file", headers={"X-CSRF-Token": csrf},
+                    content=connection_file_bytes())
+    assert up.status_code == 200 and up.json()["warnings"] == []

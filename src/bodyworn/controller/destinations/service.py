@@ -49,6 +49,8 @@ def summary(cf: ConnectionFile) -> dict[str, object]:
         "full_store_and_read_support": cf.full_store_and_read_support,
         "want_encryption": cf.want_encryption,
         "public_key_id": cf.public_key_id,
+        # What the file leaves out that the specification requires (accepted anyway).
+        "warnings": [str(w) for w in cf.warnings],
     }
 
 

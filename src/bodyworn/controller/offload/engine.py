@@ -522,19 +522,24 @@ class OffloadEngine:
 
     async def deliver_outbox(self, cd: CDClient) -> None:
         """Write queued users and devices to the CD, oldest first, before any recording."""
-        rows = await self._db(lambda s: [(r.id, r.kind, r.ref, r.action, outbox.payload_of(r))
-                                         for r in outbox.pending(s)])
-        for row_id, kind, ref, action, payload in rows:
+        def queued(s: Session) -> list[tuple[int, str, str, str, dict[str, Any], bool]]:
+            rows = outbox.pending(s)
+            # A new object is created with one PUT; only a later change is a POST.
+            first = outbox.first_writes(s, rows)
+            return [(r.id, r.kind, r.ref, r.action, outbox.payload_of(r), r.id not in first)
+                    for r in rows]
+
+        for row_id, kind, ref, action, payload, update in await self._db(queued):
             active = action != "deactivate"
             try:
                 if kind == "user":
                     await cd.put_user(CDUser(ref, str(payload.get("name", "")),
                                              payload.get("user_id"), active=active),
-                                      update=True)
+                                      update=update)
                 else:
                     await cd.put_device(CDDevice(ref, str(payload.get("name", ref)),
                                                  str(payload.get("model", "")), active=active),
-                                        update=True)
+                                        update=update)
             except ContentRejected as exc:
                 # Never storable as it is: holding the queue for it would hold every
                 # recording too; its recordings then follow the rejected-content rules.
@@ -570,7 +575,7 @@ class OffloadEngine:
         state = {"delivered": states.AT_CD, "rejected_content": states.REJECTED,
                  "not_transferred": states.NOT_TRANSFERRED}[result.outcome]
         await self._db(lambda s: service.mark_outcome(
-            s, clock, rec_pk, state, result.container, result.reason))
+            s, clock, rec_pk, state, result.container, result.reason, result.verified))
         self._early.pop(rec_pk, None)
         log.info("offload.delivered", recording=upload.recording_id, outcome=result.outcome,
                  container=result.container)

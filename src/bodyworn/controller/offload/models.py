@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bodyworn.store.db import Base
@@ -61,4 +61,8 @@ class OffloadClip(Base):
     # The camera accepted our signed deletion confirmation (or no longer had the clip).
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     at_cd_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # True: the CD's ETag confirmed every object of the clip (our md5). False: the CD
+    # stored it without an ETag, trusted on its 201 ("unverified by the CD"). None: not
+    # at the CD, or not known (a delivery found already Complete, rows older than this).
+    cd_verified: Mapped[bool | None] = mapped_column(Boolean)
     spool_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

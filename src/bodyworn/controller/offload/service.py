@@ -171,9 +171,13 @@ def mark_delivering(session: Session, clock: Clock, recording_pk: int) -> None:
 
 def mark_outcome(
     session: Session, clock: Clock, recording_pk: int, state: str, container: str | None,
-    reason: str | None = None,
+    reason: str | None = None, verified: Mapping[str, bool] | None = None,
 ) -> None:
-    """Record where the CD put a recording (at_cd, rejected) or that it never will."""
+    """Record where the CD put a recording (at_cd, rejected) or that it never will.
+
+    `verified`: per clip name, whether the CD confirmed the clip by its ETag (False: it
+    stored it without saying, trusted on its 201); clips not named stay as they were.
+    """
     rec = session.get(OffloadRecording, recording_pk)
     assert rec is not None
     now = clock.now()
@@ -183,6 +187,8 @@ def mark_outcome(
         row.state, row.updated_at = state, now
         if state in states.DONE:
             row.at_cd_at = now
+            if verified is not None and row.name in verified:
+                row.cd_verified = verified[row.name]
 
 
 def mark_failed(
@@ -265,6 +271,9 @@ class ClipView:
     in_controller: bool
     at_cd: bool
     downloadable: bool
+    # At the CD: True when the CD confirmed the clip's md5 (its ETag), False when it
+    # stored it without saying ("unverified by the CD"), None when not known.
+    cd_verified: bool | None = None
 
 
 @dataclass
@@ -309,6 +318,7 @@ def transfers(session: Session, serial: str | None = None) -> list[CameraTransfe
                 in_controller=c.state != states.ON_CAMERA and c.spool_removed_at is None,
                 at_cd=c.state in states.DONE,
                 downloadable=c.state == states.NOT_TRANSFERRED and c.spool_removed_at is None,
+                cd_verified=c.cd_verified if c.state in states.DONE else None,
             ))
         cameras.setdefault(rec.camera_serial, CameraTransfers(rec.camera_serial)).recordings.append(
             view)

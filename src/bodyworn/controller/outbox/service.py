@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.outbox.models import CdPendingObject
@@ -57,6 +57,22 @@ def pending(session: Session, limit: int = 500) -> Sequence[CdPendingObject]:
     stmt = (select(CdPendingObject).where(CdPendingObject.delivered_at.is_(None))
             .order_by(CdPendingObject.id).limit(limit))
     return session.scalars(stmt).all()
+
+
+def first_writes(session: Session, rows: Sequence[CdPendingObject]) -> set[int]:
+    """Ids of the rows that are the first ever queued for their object: a create at the CD.
+
+    The others update an object written before (the CD's answer decides if it is there).
+    """
+    refs = {r.ref for r in rows}
+    if not refs:
+        return set()
+    first = session.execute(
+        select(func.min(CdPendingObject.id))
+        .where(CdPendingObject.ref.in_(refs))
+        .group_by(CdPendingObject.kind, CdPendingObject.ref)
+    ).scalars()
+    return set(first) & {r.id for r in rows}
 
 
 def mark_delivered(session: Session, clock: Clock, ids: Sequence[int]) -> None:

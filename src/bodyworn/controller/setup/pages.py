@@ -46,6 +46,9 @@ def _page(
         "timezones": service.timezones(),
         "cloud_locations": service.CLOUD_LOCATIONS,
         "csrf_token": draft.csrf_token,
+        "connection_warnings": (
+            service.connection_file_warnings(a) if slug in ("destination", "summary") else []
+        ),
     }
     return render(request, f"setup/{slug}.html", context, status_code, language=a.language)
 
@@ -144,4 +147,9 @@ async def submit_step(request: Request, slug: str) -> Response:
         draft.done.discard(slug)
         return _page(request, draft, slug, errors, status_code=400)
     draft.done.add(slug)
+    if (slug == "destination" and not draft.connection_file_warned
+            and service.connection_file_warnings(draft.answers)):
+        # Accepted, but say what the file leaves out before going on (Next goes on).
+        draft.connection_file_warned = True
+        return _page(request, draft, slug)
     return RedirectResponse(f"/setup/{step.next}", status_code=303)

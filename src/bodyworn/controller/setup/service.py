@@ -231,6 +231,19 @@ def check_connection_file(a: SetupAnswers) -> list[FieldError]:
     return []
 
 
+def connection_file_warnings(a: SetupAnswers) -> list[str]:
+    """What the connection file leaves out that the specification requires, as sentences.
+
+    Empty when there is no file or it is refused (its errors say why).
+    """
+    if not a.connection_file:
+        return []
+    try:
+        return [str(w) for w in parse_connection_file(a.connection_file).warnings]
+    except ConnectionFileError:
+        return []
+
+
 def check_power_line(a: SetupAnswers) -> list[FieldError]:
     """50 or 60 Hz."""
     if a.power_line_frequency not in POWER_LINE_FREQUENCIES:

@@ -192,6 +192,7 @@ def _store_destination(form: Submitted, draft: Draft) -> Errors:
         filename, data = upload
         draft.answers.connection_file = data
         draft.connection_file_name = filename[:128]
+        draft.connection_file_warned = False
     elif not draft.answers.connection_file:
         return [FieldError("connection_file", "is required")]
     return []

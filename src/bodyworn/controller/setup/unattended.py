@@ -48,4 +48,5 @@ def run_unattended(
             raise
     finally:
         ctx.engine.dispose()
-    return service.UnattendedResult(identity.system_id, loaded.restore_key_path)
+    return service.UnattendedResult(identity.system_id, loaded.restore_key_path,
+                                    warnings=service.connection_file_warnings(loaded.answers))

@@ -44,6 +44,8 @@ class Draft:
     restore_key_downloaded: bool = False
     offset_seconds: float = 0.0
     connection_file_name: str = ""
+    # The connection file's warnings were shown once (the next Next goes on).
+    connection_file_warned: bool = False
 
     def first_open_step(self) -> str:
         """The first step not yet completed."""
