@@ -29,9 +29,10 @@ pytest: $(STAMP) debian-deps
 
 test: lint typecheck pytest
 
-fault: $(STAMP)
+fault: $(STAMP) debian-deps
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_faults.py -k random
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_kill9.py -k random_moments
+	BODYWORN_POWERCUT_TRIALS=50 $(BIN)/pytest tests/controller/offload/test_powercut.py -k random_moments
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bodyworn.store.files import fsync_dir
+from bodyworn.store.files import fsync_dir, make_dirs_durable
 
 MAX_CONTAINER_NAME = 256
 MAX_OBJECT_NAME = 1024
@@ -135,7 +135,7 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "accounts").mkdir(parents=True, exist_ok=True)
+        make_dirs_durable(root / "accounts", root.parent)
         # Object count, bytes and newest object time per container, so account listings
         # and HEADs do not read every object's sidecar each time. Writes through this
         # store drop the entry; the folder's mtime catches changes made behind its back.
@@ -181,7 +181,9 @@ class ObjectStore:
         """Create a container or merge its metadata; True when it was created."""
         path = self._container_dir(account, container)
         created = not (path / CONTAINER_FILE).exists()
-        path.mkdir(parents=True, exist_ok=True)
+        if created:
+            # The folder's name must be durable before any object stored in it is.
+            make_dirs_durable(path, self.root)
         doc: dict[str, Any] = (
             {"created": time.time(), "metadata": {}} if created else self._container_doc(path)
         )

@@ -31,3 +31,21 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def make_dirs_durable(path: Path, base: Path, mode: int = 0o700) -> None:
+    """Create `path` and its missing parents below `base`, each name durable in its parent.
+
+    A new folder's name is on disk only once its parent is fsynced: without that, a power
+    cut takes the folder away with every file in it, however well those were fsynced.
+    Each parent is fsynced whether the folder was made now or not, since a folder made by
+    a process that died before its fsync is there but would not survive a power cut.
+    """
+    levels = []
+    node = path
+    while node != base and node != node.parent:
+        levels.append(node)
+        node = node.parent
+    for level in reversed(levels):
+        level.mkdir(mode=mode, exist_ok=True)
+        fsync_dir(level.parent)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from bodyworn.store.files import fsync_dir
+from bodyworn.store.files import fsync_dir, make_dirs_durable
 
 CHUNK = 1 << 20
 # Receive buffers of the pipelined path: big enough that per-block overhead vanishes,
@@ -253,6 +253,16 @@ class Spool:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Camera folders whose names this process made durable (see `_folder`).
+        self._durable: set[Path] = set()
+        self._durable_lock = threading.Lock()
+
+    def _folder(self, folder: Path) -> None:
+        """Make a camera's folder (and the spool's) exist durably, once per process."""
+        with self._durable_lock:
+            if folder not in self._durable or not folder.is_dir():
+                make_dirs_durable(folder, self.root.parent)
+                self._durable.add(folder)
 
     def path(self, serial: str, name: str) -> Path:
         """Where a complete clip lives."""
@@ -296,7 +306,7 @@ class Spool:
             return held
         final = self.path(serial, name)
         part = self.part_path(serial, name)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(final.parent)
         have = self.part_size(serial, name)
         if have > size:
             part.unlink()

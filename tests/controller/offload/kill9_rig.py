@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -429,8 +430,10 @@ def clips_on(cam: Camera) -> dict[str, str]:
 class ControllerProcess:
     """`bodyworn controller` in its own process, started, killed and restarted."""
 
-    def __init__(self, data_dir: Path, port: int, log: Path, interval_s: float) -> None:
+    def __init__(self, data_dir: Path, port: int, log: Path, interval_s: float,
+                 cwd: Path | None = None) -> None:
         self.data_dir, self.port, self.log = data_dir, port, log
+        self.cwd = cwd or data_dir.parent
         self.env = {**os.environ, "BODYWORN_OFFLOAD_INTERVAL_S": str(interval_s)}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -454,7 +457,7 @@ class ControllerProcess:
                  "--data-dir", str(self.data_dir), "--host", HOST, "--port", str(self.port),
                  "--insecure-http"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.data_dir.parent,
+                env=self.env, cwd=self.cwd,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -547,12 +550,12 @@ class KillRig:
 
     def start(self, stations: int = 2, interval_s: float = 0.05) -> None:
         """The CD, the controller set up unattended (not running yet), the stations."""
-        self.cd = CDServer(self.tmp / "cd", self.progress, self.mode)
+        self.cd = self._make_cd()
         self.cd.start()
         port = free_port()
         self._set_up_controller(port)
         self.controller = ControllerProcess(self.data_dir, port, self.tmp / "controller.log",
-                                            interval_s)
+                                            interval_s, cwd=self.tmp)
         for i in range(stations):
             station = DockingStation(f"DOCK{i + 1:04d}", DockModel.W701)
             station.connect("controller")
@@ -582,6 +585,9 @@ class KillRig:
             encoding="utf-8",
         )
         run_unattended(ControllerSettings(data_dir=self.data_dir), answers, SystemClock(), None)
+
+    def _make_cd(self) -> CDServer:
+        return CDServer(self.tmp / "cd", self.progress, self.mode)
 
     def add_cameras(self, count: int, recordings: Callable[[], int],
                     clips: Callable[[], int], sizes: Callable[[], int]) -> None:
@@ -740,3 +746,68 @@ def db_rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
     uri = f"file:{data_dir / 'bodyworn.db'}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=2)) as db:
         return list(db.execute(sql))
+
+
+def clip_rows(rig: KillRig) -> list[tuple[object, ...]]:
+    """(name, state, released, spool removed) of every clip row."""
+    return db_rows(rig.data_dir, "SELECT name, state, released_at IS NOT NULL,"
+                   " spool_removed_at IS NOT NULL FROM offload_clip")
+
+
+def check_end_state(rig: KillRig, originals: dict[str, Original], *, etags: bool = True) -> None:
+    """What every trial ends with: the cameras empty, the CD holding exactly their clips
+    (byte for byte, once each, one Complete container per recording), the spool empty and
+    the database agreeing. `etags` also asks the running CD for each object's ETag."""
+    assert rig.violations == []
+    # Each clip was deleted by its camera once, and only after the guard agreed.
+    assert sorted(rig.deletions) == sorted(originals)
+    for cam in rig.cameras.values():
+        assert clips_on(cam) == {}
+        assert [p for p in (rig.tmp / "cameras" / cam.serial).iterdir()] == []
+
+    assert rig.cd is not None
+    stored = rig.cd.objects()
+    names = [obj.name for _, obj in stored]
+    assert len(names) == len(set(names)), "a clip object stored under one name twice"
+    by_sha: dict[str, list[tuple[str, str, str]]] = {}
+    for container, obj in stored:
+        sha, md5 = file_hashes(obj.path)  # the bytes on disk, not what the store noted
+        assert (sha, md5) == (obj.sha256, obj.md5)
+        by_sha.setdefault(sha, []).append((container, obj.name, md5))
+    twice = {sha: where for sha, where in by_sha.items() if len(where) > 1}
+    assert twice == {}, "the same clip bytes are stored more than once"
+    assert Counter({sha: len(w) for sha, w in by_sha.items()}) == Counter(
+        o.sha256 for o in originals.values()), (
+        "the CD does not hold exactly the cameras' clips")
+    answered = rig.cd.etags([(c, n) for c, n, _ in (w[0] for w in by_sha.values())]) \
+        if etags else {}
+    swift = rig.cd.mode is CDMode.SWIFT  # the reference server's HEAD carries no ETag
+    containers: dict[str, set[str]] = {}
+    for original in originals.values():
+        container, name, md5 = by_sha[original.sha256][0]
+        assert md5 == original.md5, name
+        if etags:
+            assert answered[(container, name)] == (md5 if swift else None), name
+        containers.setdefault(original.recording, set()).add(container)
+    # One container per recording, holding all of its clips and nothing else.
+    assert all(len(c) == 1 for c in containers.values()), containers
+    used = [next(iter(c)) for c in containers.values()]
+    assert len(set(used)) == len(used), "two recordings share a container"
+    assert {c for c, _ in stored} == set(used)
+    assert not set(used) & set(NOT_RECORDINGS)
+    for container in used:
+        assert rig.cd.container_metadata(container).get("Status") == "Complete", container
+        assert not container.startswith("RejectedContent"), container
+    # The controller's tables name the same container for each recording.
+    recorded = db_rows(rig.data_dir, "SELECT recording_id, state, container"
+                       " FROM offload_recording")
+    assert sorted(recorded) == sorted(
+        (rec, "at_cd", next(iter(c))) for rec, c in containers.items())
+
+    left = [p for p in rig.spool_root.rglob("*") if p.is_file()]
+    assert left == [], "the controller's spool is not empty"
+    assert sorted(clip_rows(rig)) == sorted((n, "at_cd", 1, 1) for n in originals)
+    # Confirmed by the CD's ETag (Swift) or trusted on its 201 (the reference server);
+    # unknown for a recording found already Complete after a kill.
+    verified = [v for (v,) in db_rows(rig.data_dir, "SELECT cd_verified FROM offload_clip")]
+    assert set(verified) <= {int(swift), None} and int(swift) in verified, verified

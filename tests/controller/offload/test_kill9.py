@@ -20,7 +20,6 @@ import os
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,13 +28,11 @@ import pytest
 from bodyworn.destination.swift import CDMode
 from bodyworn.devices.camera import CameraError
 from tests.controller.offload.kill9_rig import (
-    NOT_RECORDINGS,
     Kill,
     KillRig,
-    Original,
+    check_end_state,
     clips_on,
     db_rows,
-    file_hashes,
 )
 
 TRIALS = int(os.environ.get("BODYWORN_FAULT_TRIALS", "5"))
@@ -130,12 +127,6 @@ _CLIPS_IN_DETAIL = ("SELECT name, state, released_at IS NOT NULL, spool_removed_
                     " attempts, last_error FROM offload_clip")
 
 
-def _clip_rows(rig: KillRig) -> list[tuple[object, ...]]:
-    """(name, state, released, spool removed) of every clip row."""
-    return db_rows(rig.data_dir, "SELECT name, state, released_at IS NOT NULL,"
-                   " spool_removed_at IS NOT NULL FROM offload_clip")
-
-
 @pytest.mark.parametrize("seed", range(TRIALS))
 def test_kill9_at_random_moments_until_done(kill_rig: KillRig, seed: int) -> None:
     _trial(kill_rig, seed)
@@ -184,61 +175,7 @@ def _trial(rig: KillRig, seed: int) -> None:
           f" runs (start-up+work) {', '.join(runs)}:"
           + "".join(f"\n  {k.trigger} -> {k.where}" for k in rig.kills))
     assert rig.kills, "the controller was never killed"
-    _check_end_state(rig, originals)
-
-
-def _check_end_state(rig: KillRig, originals: dict[str, Original]) -> None:
-    assert rig.violations == []
-    # Each clip was deleted by its camera once, and only after the guard agreed.
-    assert sorted(rig.deletions) == sorted(originals)
-    for cam in rig.cameras.values():
-        assert clips_on(cam) == {}
-        assert [p for p in (rig.tmp / "cameras" / cam.serial).iterdir()] == []
-
-    assert rig.cd is not None
-    stored = rig.cd.objects()
-    names = [obj.name for _, obj in stored]
-    assert len(names) == len(set(names)), "a clip object stored under one name twice"
-    by_sha: dict[str, list[tuple[str, str, str]]] = {}
-    for container, obj in stored:
-        sha, md5 = file_hashes(obj.path)  # the bytes on disk, not what the store noted
-        assert (sha, md5) == (obj.sha256, obj.md5)
-        by_sha.setdefault(sha, []).append((container, obj.name, md5))
-    twice = {sha: where for sha, where in by_sha.items() if len(where) > 1}
-    assert twice == {}, "the same clip bytes are stored more than once"
-    assert Counter({sha: len(w) for sha, w in by_sha.items()}) == Counter(
-        o.sha256 for o in originals.values()), (
-        "the CD does not hold exactly the cameras' clips")
-    etags = rig.cd.etags([(c, n) for c, n, _ in (w[0] for w in by_sha.values())])
-    swift = rig.cd.mode is CDMode.SWIFT  # the reference server's HEAD carries no ETag
-    containers: dict[str, set[str]] = {}
-    for original in originals.values():
-        container, name, md5 = by_sha[original.sha256][0]
-        assert md5 == original.md5, name
-        assert etags[(container, name)] == (md5 if swift else None), name
-        containers.setdefault(original.recording, set()).add(container)
-    # One container per recording, holding all of its clips and nothing else.
-    assert all(len(c) == 1 for c in containers.values()), containers
-    used = [next(iter(c)) for c in containers.values()]
-    assert len(set(used)) == len(used), "two recordings share a container"
-    assert {c for c, _ in stored} == set(used)
-    assert not set(used) & set(NOT_RECORDINGS)
-    for container in used:
-        assert rig.cd.container_metadata(container).get("Status") == "Complete", container
-        assert not container.startswith("RejectedContent"), container
-    # The controller's tables name the same container for each recording.
-    recorded = db_rows(rig.data_dir, "SELECT recording_id, state, container"
-                       " FROM offload_recording")
-    assert sorted(recorded) == sorted(
-        (rec, "at_cd", next(iter(c))) for rec, c in containers.items())
-
-    left = [p for p in rig.spool_root.rglob("*") if p.is_file()]
-    assert left == [], "the controller's spool is not empty"
-    assert sorted(_clip_rows(rig)) == sorted((n, "at_cd", 1, 1) for n in originals)
-    # Confirmed by the CD's ETag (Swift) or trusted on its 201 (the reference server);
-    # unknown for a recording found already Complete after a kill.
-    verified = [v for (v,) in db_rows(rig.data_dir, "SELECT cd_verified FROM offload_clip")]
-    assert set(verified) <= {int(swift), None} and int(swift) in verified, verified
+    check_end_state(rig, originals)
 
 
 def test_the_deletion_guard_refuses_clips_the_controller_does_not_hold(
