@@ -32,7 +32,7 @@ test: lint typecheck pytest
 fault: $(STAMP) debian-deps
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_faults.py -k random
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_kill9.py -k random_moments
-	BODYWORN_POWERCUT_TRIALS=50 $(BIN)/pytest tests/controller/offload/test_powercut.py -k random_moments
+	BODYWORN_POWERCUT_TRIALS=50 BODYWORN_POWERCUT_MAX_CUTS=3 $(BIN)/pytest tests/controller/offload/test_powercut.py -k random_moments
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

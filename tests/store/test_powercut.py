@@ -91,3 +91,20 @@ def test_a_committed_transaction_survives_a_power_cut(disk: PowerCutMount, data_
             assert list(conn.execute(text("SELECT x FROM t"))) == [(1,)]
     finally:
         engine.dispose()
+
+
+def test_the_data_dir_and_the_dock_port_token_survive_a_power_cut(disk: PowerCutMount) -> None:
+    from bodyworn.controller.docks.service import TOKEN_FILE, _token_cache, ensure_token
+    from bodyworn.store.db import ensure_data_dir
+
+    data_dir = disk.mnt / "fresh" / "controller"  # neither folder exists yet
+    ensure_data_dir(data_dir)
+    token = ensure_token(data_dir)
+    disk.powercycle()
+    _token_cache.clear()
+    assert (data_dir / TOKEN_FILE).read_text().strip() == token
+    assert ensure_token(data_dir) == token
+    # A token file left empty (a crash of an older version) is replaced, not trusted.
+    (data_dir / TOKEN_FILE).write_text("")
+    _token_cache.clear()
+    assert ensure_token(data_dir) not in ("", token)

@@ -8,7 +8,6 @@ everyone out, which is acceptable for a single-admin browser.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bodyworn.domain.clock import Clock
+from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 PASSWORD_FILE = "browser-password.argon2"  # noqa: S105 - a file name, not a password
 MIN_PASSWORD_LENGTH = 12
@@ -37,15 +37,10 @@ def set_browser_password(data_dir: Path, password: str) -> None:
         raise PasswordRefused(
             f"the browser password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / PASSWORD_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(_hasher.hash(password) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    # Durably (the folder fsynced too): after a power cut a CD that found no password
+    # would make a new one.
+    make_dirs_durable(data_dir)
+    write_file_atomic(data_dir / PASSWORD_FILE, (_hasher.hash(password) + "\n").encode("ascii"))
 
 
 def ensure_browser_password(data_dir: Path, password_file: Path | None = None) -> str | None:

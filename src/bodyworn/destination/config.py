@@ -10,7 +10,6 @@ readable by the owner only.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,6 +46,7 @@ from bodyworn.destination.store import ObjectStore
 from bodyworn.destination.swift import CDMode, FaultRule, SwiftAccount, SwiftApp
 from bodyworn.domain.clock import Clock
 from bodyworn.evidence.crypto import load_private_key
+from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 CONFIG_FILE = "destination.json"
 # Everything this CD implements; StoreSignedVideo is left off until the evidence
@@ -81,11 +81,10 @@ class DestinationConfig:
         return self.tls_cert is not None
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    # Whole, fsynced and named durably: a power cut must not leave a CD without its keys.
+    make_dirs_durable(path.parent)
+    write_file_atomic(path, data, mode)
 
 
 def load_destination(data_dir: Path) -> DestinationConfig:
@@ -107,12 +106,12 @@ def init_destination(
         return load_destination(data_dir)
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs_durable(data_dir)
     extra: dict[str, Any] = {}
     if https_hosts:
         tls = generate_tls_certificate(list(https_hosts))
         _write_private(data_dir / "tls" / "key.pem", tls.private_pem)
-        (data_dir / "tls" / "cert.pem").write_bytes(tls.public_pem)
+        _write_private(data_dir / "tls" / "cert.pem", tls.public_pem, 0o644)
         extra |= {
             "tls_hosts": tuple(https_hosts),
             "tls_cert": "tls/cert.pem",
@@ -121,7 +120,7 @@ def init_destination(
     if encryption:
         pair = generate_content_keypair()
         _write_private(data_dir / "keys" / "content.private.pem", pair.private_pem)
-        (data_dir / "keys" / "content.public.pem").write_bytes(pair.public_pem)
+        _write_private(data_dir / "keys" / "content.public.pem", pair.public_pem, 0o644)
         extra |= {
             "content_public_key": "keys/content.public.pem",
             "content_private_key": "keys/content.private.pem",

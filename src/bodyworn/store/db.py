@@ -18,6 +18,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from bodyworn.store.files import make_dirs_durable
+
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -134,8 +136,8 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
 
 
 def ensure_data_dir(data_dir: Path) -> Path:
-    """Create the data directory (private to this user) if it does not exist."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create the data directory (private to this user) if it does not exist, durably."""
+    make_dirs_durable(data_dir)
     return data_dir
 
 

@@ -33,14 +33,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def make_dirs_durable(path: Path, base: Path, mode: int = 0o700) -> None:
+def make_dirs_durable(path: Path, base: Path | None = None, mode: int = 0o700) -> None:
     """Create `path` and its missing parents below `base`, each name durable in its parent.
 
     A new folder's name is on disk only once its parent is fsynced: without that, a power
     cut takes the folder away with every file in it, however well those were fsynced.
-    Each parent is fsynced whether the folder was made now or not, since a folder made by
-    a process that died before its fsync is there but would not survive a power cut.
+    Each parent below `base` is fsynced whether the folder was made now or not, since a
+    folder made by a process that died before its fsync is there but would not survive a
+    power cut. Without `base`: from the nearest folder that exists (at least the parent).
     """
+    if base is None:
+        base = path.parent
+        while not base.exists() and base != base.parent:
+            base = base.parent
     levels = []
     node = path
     while node != base and node != node.parent:

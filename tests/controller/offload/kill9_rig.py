@@ -551,7 +551,7 @@ class KillRig:
     def start(self, stations: int = 2, interval_s: float = 0.05) -> None:
         """The CD, the controller set up unattended (not running yet), the stations."""
         self.cd = self._make_cd()
-        self.cd.start()
+        self._start_cd()
         port = free_port()
         self._set_up_controller(port)
         self.controller = ControllerProcess(self.data_dir, port, self.tmp / "controller.log",
@@ -588,6 +588,10 @@ class KillRig:
 
     def _make_cd(self) -> CDServer:
         return CDServer(self.tmp / "cd", self.progress, self.mode)
+
+    def _start_cd(self) -> None:
+        assert self.cd is not None
+        self.cd.start()
 
     def add_cameras(self, count: int, recordings: Callable[[], int],
                     clips: Callable[[], int], sizes: Callable[[], int]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from bodyworn.docklink import wire as proto
 from bodyworn.docklink.messages import StationEvent, StationListing
 from bodyworn.domain.clock import Clock
+from bodyworn.store.files import write_file_atomic
 
 if TYPE_CHECKING:
     from bodyworn.controller.context import ControllerContext
@@ -31,22 +31,23 @@ _token_lock = threading.Lock()
 
 
 def ensure_token(data_dir: Path) -> str:
-    """The dock port token, created (mode 0600) the first time a controller starts."""
+    """The dock port token, created (mode 0600) the first time a controller starts.
+
+    Written whole and durably (a power cut must not leave the stations' token lost or
+    empty); a file left empty by an older version is replaced.
+    """
     path = data_dir / TOKEN_FILE
     with _token_lock:
         cached = _token_cache.get(path)
         if cached is not None:
             return cached
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
             token = path.read_text(encoding="ascii").strip()
-        else:
+        except FileNotFoundError:
+            token = ""
+        if not token:
             token = secrets.token_urlsafe(32)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(token + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            write_file_atomic(path, (token + "\n").encode("ascii"))
         _token_cache[path] = token
         return token
 

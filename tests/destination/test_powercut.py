@@ -1,4 +1,4 @@
-"""The CD's store keeps what it acknowledged through a power cut (tests/powercut)."""
+"""The CD keeps its settings and what it acknowledged through a power cut (tests/powercut)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bodyworn.destination.browser_auth import PASSWORD_FILE, ensure_browser_password
+from bodyworn.destination.config import init_destination, load_destination
 from bodyworn.destination.store import ObjectStore
 from tests.powercut.mount import PowerCutMount, fsync_path, mounted
 
@@ -39,3 +41,19 @@ async def test_a_stored_object_in_a_new_container_survives_a_power_cut(
     assert store.container_metadata("AUTH_x", "rec") == {"Status": "Complete"}
     again = store.get_object("AUTH_x", "rec", "clip.mkv")
     assert again.path.read_bytes() == b"evidence" and again.md5 == stored.md5
+
+
+def test_the_settings_keys_and_browser_password_survive_a_power_cut(
+    disk: PowerCutMount,
+) -> None:
+    cd = disk.mnt / "cd"  # made by the CD itself
+    config = init_destination(cd, https_hosts=["127.0.0.1"], encryption=True)
+    assert ensure_browser_password(cd) is not None
+    password_hash = (cd / PASSWORD_FILE).read_bytes()
+    disk.powercycle()
+    assert load_destination(cd) == config
+    for name in ("tls/key.pem", "tls/cert.pem", "keys/content.private.pem",
+                 "keys/content.public.pem"):
+        assert (cd / name).stat().st_size > 0, name
+    assert (cd / PASSWORD_FILE).read_bytes() == password_hash
+    assert ensure_browser_password(cd) is None  # the same password, not a new one
