@@ -4,9 +4,10 @@ It passes every operation through to a backing folder (the live state, what runn
 processes see) and keeps, beside it, what a power cut would leave (the durable state). The
 model is the one POSIX promises and ext4 keeps at most, never more:
 
-- A file's bytes, size and mode become durable when that file is fsynced (fsync or
-  fdatasync). Until then a power cut takes them back to what the last fsync left; a file
-  never fsynced comes back empty, with the mode it was created with.
+- A file's bytes, size and mode become durable when that file is fsynced (fdatasync:
+  its bytes and size, not its mode). Until then a power cut takes them back to what the
+  last fsync left; a file never fsynced comes back empty, with the mode it was created
+  with.
 - A directory's entries (create, mkdir, rename in or out, unlink, rmdir) become durable
   when that directory is fsynced. Until then a power cut takes the names back to what the
   last fsync of the directory left: a file created and fsynced but whose folder was not is
@@ -29,8 +30,12 @@ on the rebuilt tree with everything durable, as after a reboot.
 
 The kernel does not cache writes here (no writeback cache: every write reaches this
 process before the write call returns), so the processes killed at the cut hold nothing
-the file system did not see. Reads may be cached; the mount is taken down before the tree
-changes under it.
+the file system did not see. Reads may be cached; the tree is rebuilt only while the mount
+is frozen, and then mounted afresh.
+
+Why FUSE rather than LD_PRELOAD interposition: the kernel hands this process every file
+operation of every process on the mount, SQLite's C calls, splice() into the spool and
+the writeback of mmap'd pages included, with nothing to reimplement per libc entry point.
 
 Run as a process: `python fs.py --tree T --grave G --mount M --control SOCKET`. The
 control socket takes one JSON object per line and answers one per line (see `Control`).
@@ -376,10 +381,15 @@ class PowerCutFS(fuse.Operations):
         return 0
 
     def fsync(self, path: str | None, datasync: int, fh: int) -> int:
-        # fsync and fdatasync alike: the bytes and the size a read needs become durable.
+        # The bytes and the size become durable; the mode too, unless it is fdatasync.
         with self.mutex:
-            self._step("fsync", path)
-            self.files.pop(self.fd_ino.get(fh, os.fstat(fh).st_ino), None)
+            self._step("fdatasync" if datasync else "fsync", path)
+            ino = self.fd_ino.get(fh, os.fstat(fh).st_ino)
+            undo = self.files.pop(ino, None)
+            if datasync and undo is not None:
+                st = os.fstat(fh)
+                if stat.S_IMODE(st.st_mode) != undo.mode:
+                    self.files[ino] = FileUndo(st.st_size, undo.mode)
         return 0
 
     def flush(self, path: str | None, fh: int) -> int:
@@ -513,16 +523,26 @@ class PowerCutFS(fuse.Operations):
         with os.scandir(path) as it:
             return {e.name: e.inode() for e in it}
 
+    def _locate(self, ino: int, guess: str) -> str | None:
+        """Where an inode lives: most often under its durable name, else in the graveyard."""
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(guess).st_ino == ino:
+                return guess
+        buried = os.path.join(self.grave, str(ino))
+        if os.path.lexists(buried):
+            return buried
+        return self._where().get(ino)  # renamed since: look everywhere
+
     def _durable_lookup(self, rel: str) -> tuple[int, str] | None:
-        where = self._where()
         ino, path = os.stat(self.tree).st_ino, self.tree
         for part in [p for p in rel.split("/") if p]:
             if not os.path.isdir(path):
                 return None
             child = self._durable_entries(ino, path).get(part)
-            if child is None or child not in where:
+            found = None if child is None else self._locate(child, os.path.join(path, part))
+            if child is None or found is None:
                 return None
-            ino, path = child, where[child]
+            ino, path = child, found
         return ino, path
 
     def durable_listdir(self, rel: str) -> list[str] | None:

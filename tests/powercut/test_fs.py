@@ -42,6 +42,14 @@ def _write(path: Path, data: bytes, *, sync: bool) -> None:
         os.close(fd)
 
 
+def test_writes_reach_the_file_system_before_the_call_returns(disk: PowerCutMount,
+                                                               here: Path) -> None:
+    # No writeback cache in the kernel: a killed process leaves nothing unseen behind.
+    with (here / "f").open("wb", buffering=0) as fh:
+        fh.write(b"seen")
+        assert (disk.tree / here.name / "f").read_bytes() == b"seen"
+
+
 def test_a_new_file_needs_its_own_fsync_and_its_folders(disk: PowerCutMount,
                                                         here: Path) -> None:
     _write(here / "neither", b"a", sync=False)
@@ -79,14 +87,16 @@ def test_bytes_size_and_mode_go_back_to_the_last_fsync(disk: PowerCutMount,
     disk.powercycle()
     assert path.read_bytes() == b"0123456789"
     assert path.stat().st_mode & 0o777 == 0o600
-    # fdatasync makes the bytes durable too.
+    # fdatasync makes the bytes durable too, but not a new mode.
     with path.open("r+b") as fh:
         fh.write(b"ab")
+        os.fchmod(fh.fileno(), 0o640)
         fh.flush()
         os.fdatasync(fh.fileno())
         fh.write(b"cd")
     disk.powercycle()
     assert path.read_bytes() == b"ab23456789"
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_unlink_and_rename_come_back_until_the_folder_is_fsynced(disk: PowerCutMount,
