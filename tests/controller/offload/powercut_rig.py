@@ -16,7 +16,6 @@ object at the CD.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import signal
 import subprocess
@@ -175,11 +174,8 @@ class PowerCutRig(KillRig):
         self.cd_process.reap()
 
     def settle(self) -> None:
-        """After the set-up: a clean shutdown and a fresh mount, everything on disk.
-
-        The trials cut the power during offloads, not during the set-up (whose files are
-        written once, long before); this is the machine having been shut down cleanly.
-        """
+        """After the set-up: a clean shutdown and a fresh mount, everything on disk (the
+        trials that do not cut the power right after the set-up)."""
         self.disk.stop()
         self.disk.start()
 
@@ -217,13 +213,4 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except OSError:
         return False
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
