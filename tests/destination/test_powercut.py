@@ -57,3 +57,9 @@ def test_the_settings_keys_and_browser_password_survive_a_power_cut(
         assert (cd / name).stat().st_size > 0, name
     assert (cd / PASSWORD_FILE).read_bytes() == password_hash
     assert ensure_browser_password(cd) is None  # the same password, not a new one
+
+
+def test_the_store_makes_missing_parents(tmp_path: Path) -> None:
+    # As `mkdir -p` did: a new CD's data dir may not exist yet.
+    ObjectStore(tmp_path / "cd" / "store")
+    assert (tmp_path / "cd" / "store" / "accounts").is_dir()

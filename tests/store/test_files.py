@@ -30,3 +30,12 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
         files.write_file_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["key.json"]  # no temporary left behind
+
+
+def test_make_dirs_durable_makes_missing_parents(tmp_path: Path) -> None:
+    # Without a base: from the nearest folder that exists; with one: only below it.
+    files.make_dirs_durable(tmp_path / "a" / "b" / "c")
+    assert (tmp_path / "a" / "b" / "c").is_dir()
+    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o700
+    with pytest.raises(FileNotFoundError):
+        files.make_dirs_durable(tmp_path / "x" / "y", tmp_path / "x")

@@ -187,3 +187,9 @@ def test_a_stream_broken_mid_way_keeps_what_arrived_and_resumes(
     entry = spool.ingest(SERIAL, NAME, len(DATA), SHA, rest)
     assert asked == [450_000] and (entry.sha256, entry.md5) == (SHA, MD5)
     assert entry.path.read_bytes() == DATA
+
+
+
+def test_the_spool_makes_missing_parents(tmp_path: Path) -> None:
+    Spool(tmp_path / "new" / "spool").ingest(SERIAL, NAME, len(DATA), SHA, reader(DATA, []))
+    assert (tmp_path / "new" / "spool" / SERIAL / NAME).read_bytes() == DATA

@@ -135,7 +135,8 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        make_dirs_durable(root / "accounts", root.parent)
+        make_dirs_durable(root)  # with any missing parents, as a new CD's data dir may be
+        make_dirs_durable(root / "accounts", root)
         # Object count, bytes and newest object time per container, so account listings
         # and HEADs do not read every object's sidecar each time. Writes through this
         # store drop the entry; the folder's mtime catches changes made behind its back.

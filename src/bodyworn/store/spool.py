@@ -261,7 +261,8 @@ class Spool:
         """Make a camera's folder (and the spool's) exist durably, once per process."""
         with self._durable_lock:
             if folder not in self._durable or not folder.is_dir():
-                make_dirs_durable(folder, self.root.parent)
+                make_dirs_durable(self.root)
+                make_dirs_durable(folder, self.root)
                 self._durable.add(folder)
 
     def path(self, serial: str, name: str) -> Path:

@@ -35,6 +35,9 @@ from tests.controller.offload.kill9_rig import (
 )
 from tests.powercut.mount import PowerCutMount
 
+# Two processes starting side by side on a loaded machine have been seen to take over 30 s.
+START_TIMEOUT_S = 120.0
+
 
 class CDProcess(CDServer):
     """`bodyworn destination` in its own process, its data directory on the mount."""
@@ -186,14 +189,14 @@ class PowerCutRig(KillRig):
 
         def start_cd() -> None:
             try:
-                self.cd_process.start()
+                self.cd_process.start(START_TIMEOUT_S)
             except BaseException as exc:  # raised below
                 failed.append(exc)
 
         starting = threading.Thread(target=start_cd, name="cd-start")
         starting.start()
         try:
-            self.controller.start()
+            self.controller.start(START_TIMEOUT_S)
         finally:
             starting.join()
         if failed:
