@@ -127,9 +127,24 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
         copy = backup_sqlite(engine, backup_dir)
         log.info("database copied before migration", copy=str(copy))
     cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # A batch migration copies a table, drops it and renames the copy: with foreign
+            # keys enforced, the drop fails for a table other rows refer to. SQLite's own
+            # procedure turns them off outside the transaction and checks them at its end.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                # Never hand a connection without foreign keys back to the pool.
+                conn.invalidate()
     return copy
 
 
