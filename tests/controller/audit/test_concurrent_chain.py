@@ -34,7 +34,7 @@ def test_concurrent_transactions_do_not_fork_the_chain(ctx: ControllerContext,
                 # Identical entries at the same instant: a fork would even share a hash.
                 with ctx.factory() as session, session.begin():
                     record(session, clock, actor="root", action="login", outcome="failure")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
