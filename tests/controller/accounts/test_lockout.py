@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +24,10 @@ from bodyworn.controller.accounts import service
 from bodyworn.controller.accounts.models import Account
 from bodyworn.controller.app import create_app
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.settings import ControllerSettings
 from bodyworn.domain.clock import ManualClock
 from tests.controller.conftest import ROOT_PASSWORD, set_up
+from tests.store.backends import BACKENDS, backend_settings
 
 WRONG = "not the password at all"
 
@@ -46,6 +49,13 @@ class CountingHasher:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ControllerSettings]:
+    """SQLite unless a test asks for each backend (indirect parametrization)."""
+    with backend_settings(getattr(request, "param", "sqlite"), tmp_path / "data") as chosen:
+        yield chosen
 
 
 def _root(ctx: ControllerContext) -> Account:
@@ -88,6 +98,7 @@ def serving(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
 def test_forty_concurrent_wrong_logins_check_only_the_limit(
     ctx: ControllerContext, counting: CountingHasher,
 ) -> None:
