@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from alembic import command
 
 from bodyworn.controller.settings import ControllerSettings
-from bodyworn.store.db import alembic_config, make_engine
+from bodyworn.store.db import make_engine
 
 PG_URL = os.environ.get("BODYWORN_TEST_DATABASE_URL")
 NO_PG = ("no PostgreSQL server at hand: set BODYWORN_TEST_DATABASE_URL "
@@ -22,12 +21,15 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG
 
 
 def to_base(url: str) -> None:
-    """Downgrade a database to nothing (the scratch PostgreSQL database is shared by tests)."""
+    """Empty the scratch PostgreSQL database the tests share: every table dropped.
+
+    Not a downgrade: the sealed secrets of a set-up system could only be opened again with
+    the secrets key of a data directory that is gone by then.
+    """
     engine = make_engine(url)
-    cfg = alembic_config(url)
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
     engine.dispose()
 
 

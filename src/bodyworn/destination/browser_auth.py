@@ -39,7 +39,7 @@ def set_browser_password(data_dir: Path, password: str) -> None:
         raise PasswordRefused(
             f"the browser password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = data_dir / PASSWORD_FILE
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

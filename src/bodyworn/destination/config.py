@@ -47,6 +47,7 @@ from bodyworn.destination.store import ObjectStore
 from bodyworn.destination.swift import CDMode, FaultRule, SwiftAccount, SwiftApp
 from bodyworn.domain.clock import Clock
 from bodyworn.evidence.crypto import load_private_key
+from bodyworn.store.private import DIR_MODE, FILE_MODE
 
 CONFIG_FILE = "destination.json"
 # Everything this CD implements; StoreSignedVideo is left off until the evidence
@@ -82,8 +83,8 @@ class DestinationConfig:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
@@ -107,12 +108,12 @@ def init_destination(
         return load_destination(data_dir)
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     extra: dict[str, Any] = {}
     if https_hosts:
         tls = generate_tls_certificate(list(https_hosts))
         _write_private(data_dir / "tls" / "key.pem", tls.private_pem)
-        (data_dir / "tls" / "cert.pem").write_bytes(tls.public_pem)
+        _write_private(data_dir / "tls" / "cert.pem", tls.public_pem)
         extra |= {
             "tls_hosts": tuple(https_hosts),
             "tls_cert": "tls/cert.pem",
@@ -121,7 +122,7 @@ def init_destination(
     if encryption:
         pair = generate_content_keypair()
         _write_private(data_dir / "keys" / "content.private.pem", pair.private_pem)
-        (data_dir / "keys" / "content.public.pem").write_bytes(pair.public_pem)
+        _write_private(data_dir / "keys" / "content.public.pem", pair.public_pem)
         extra |= {
             "content_public_key": "keys/content.public.pem",
             "content_private_key": "keys/content.private.pem",

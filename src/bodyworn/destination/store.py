@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bodyworn.store.files import fsync_dir
+from bodyworn.store.private import DIR_MODE
 
 MAX_CONTAINER_NAME = 256
 MAX_OBJECT_NAME = 1024
@@ -135,7 +136,9 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "accounts").mkdir(parents=True, exist_ok=True)
+        # Folders only the CD's user can list: names and times of recordings are evidence too.
+        root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        (root / "accounts").mkdir(exist_ok=True, mode=DIR_MODE)
         # Object count, bytes and newest object time per container, so account listings
         # and HEADs do not read every object's sidecar each time. Writes through this
         # store drop the entry; the folder's mtime catches changes made behind its back.
@@ -181,7 +184,8 @@ class ObjectStore:
         """Create a container or merge its metadata; True when it was created."""
         path = self._container_dir(account, container)
         created = not (path / CONTAINER_FILE).exists()
-        path.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(exist_ok=True, mode=DIR_MODE)
+        path.mkdir(exist_ok=True, mode=DIR_MODE)
         doc: dict[str, Any] = (
             {"created": time.time(), "metadata": {}} if created else self._container_doc(path)
         )
