@@ -34,6 +34,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 # so memory stays bounded (every kind of answer waits its turn alike).
 _HASH_SLOTS = threading.BoundedSemaphore(4)
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
+NAME_MAX = 64  # Account.username
 
 
 class PasswordRejected(Refused, ValueError):
@@ -174,7 +175,8 @@ def login(ctx: ControllerContext, username: str, password: str, source: str) -> 
                 select(Account.id, Account.locked_until).where(Account.username == username)
             ).first()
             if known is None:
-                wait = throttle.charge(username, now, threshold)
+                # No account name is longer; the bound keeps the throttle's memory small.
+                wait = throttle.charge(username[:NAME_MAX], now, threshold)
             else:  # locked (or unlocked by a login an instant ago: try again)
                 locked_until = known[1]
                 wait = max(locked_until - now if locked_until else timedelta(0),
