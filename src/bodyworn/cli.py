@@ -69,9 +69,15 @@ def controller(
     if ctx.invoked_subcommand is not None:
         return
     from bodyworn.controller.server import serve
+    from bodyworn.store.private import StartRefused
 
     settings = _settings(data_dir, database_url, host, port, insecure_http)
-    serve(settings, explicit_host=host is not None, explicit_port=port is not None, console=out)
+    try:
+        serve(settings, explicit_host=host is not None, explicit_port=port is not None,
+              console=out)
+    except StartRefused as exc:
+        err.print(f"Not starting: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
 
 @controller_app.command("setup")
@@ -85,10 +91,14 @@ def controller_setup(
     from bodyworn.controller.setup.service import AlreadySetUp, SetupInvalid
     from bodyworn.controller.setup.unattended import run_unattended
     from bodyworn.domain.clock import SystemClock
+    from bodyworn.store.private import StartRefused
 
     settings = _settings(data_dir, database_url, None, None, False)
     try:
         result = run_unattended(settings, answers, SystemClock(), default_ntp())
+    except StartRefused as exc:
+        err.print(f"Not starting: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     except SetupInvalid as exc:
         err.print("[bold red]Setup refused; nothing was written.[/]")
         for e in exc.errors:

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from fastapi.testclient import TestClient
 
 from bodyworn.controller.app import build_context, create_app
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.settings import ControllerSettings
-from bodyworn.store.db import alembic_config, make_engine
+from tests.store.backends import to_base
 
 PG_URL = os.environ.get("BODYWORN_TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(
@@ -23,25 +22,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _to_base(url: str) -> None:
-    engine = make_engine(url)
-    cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
-    engine.dispose()
-
-
 @pytest.fixture
 def pg_ctx(tmp_path: Path) -> Iterator[ControllerContext]:
     assert PG_URL is not None
-    _to_base(PG_URL)
+    to_base(PG_URL)
     ctx = build_context(ControllerSettings(data_dir=tmp_path / "d", database_url=PG_URL))
     try:
         yield ctx
     finally:
         ctx.engine.dispose()
-        _to_base(PG_URL)
+        to_base(PG_URL)
 
 
 def test_controller_runs_on_postgresql(pg_ctx: ControllerContext) -> None:

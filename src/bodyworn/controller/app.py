@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -48,7 +50,9 @@ from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
 from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
-from bodyworn.store.db import ensure_data_dir, make_engine, session_factory, upgrade
+from bodyworn.store.db import make_engine, session_factory, upgrade
+from bodyworn.store.private import secure_data_dir
+from bodyworn.store.secrets import SecretsUnavailable, load_or_create_key
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -133,15 +137,25 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
 def build_context(
     settings: ControllerSettings, clock: Clock | None = None, ntp: NtpMeasurer | None = None
 ) -> ControllerContext:
-    """Open (and migrate) the database and load what setup decided, if it has run."""
-    ensure_data_dir(settings.data_dir)
+    """Make the data directory private (or refuse it), open (and migrate) the database with
+    its secrets key, and load what setup decided, if it has run."""
+    secure_data_dir(settings.data_dir)
+    box, made_now = load_or_create_key(settings.secrets_key_path)
     ensure_token(settings.data_dir)
     engine = make_engine(settings.db_url)
-    upgrade(engine, backup_dir=settings.data_dir / "backups")
+    try:
+        upgrade(engine, backup_dir=settings.data_dir / "backups", secrets=box)
+        factory = session_factory(engine, secrets=box)
+        check_secrets(factory, settings.secrets_key_path if made_now else None)
+    except SecretsUnavailable:
+        engine.dispose()
+        if made_now:  # so that a later start does not take it for the lost one
+            settings.secrets_key_path.unlink(missing_ok=True)
+        raise
     ctx = ControllerContext(
         settings=settings,
         engine=engine,
-        factory=session_factory(engine),
+        factory=factory,
         clock=clock or SystemClock(),
         templates=make_templates(),
         ntp=ntp,
@@ -152,6 +166,29 @@ def build_context(
         if row is not None:
             ctx.apply_system(row)
     return ctx
+
+
+def check_secrets(factory: sessionmaker[Session], made_now: Path | None) -> None:
+    """Refuse to go on when the stored secrets do not open with the key at hand
+    (`made_now`: the key file, when it was made by this start)."""
+    from bodyworn.controller.destinations.service import current_file
+    from bodyworn.controller.identity.models import SystemIdentity
+    from bodyworn.controller.identity.service import private_key_pem
+
+    try:
+        with factory() as session:
+            row = session.get(SystemIdentity, 1)
+            if row is not None:
+                private_key_pem(session, row)
+            with contextlib.suppress(LookupError):
+                current_file(session)
+    except SecretsUnavailable as exc:
+        if made_now is None:
+            raise
+        raise SecretsUnavailable(
+            f"There was no secrets key at {made_now}, but the database holds secrets sealed "
+            "with one. Put the original key file back (a copy of the data directory has it). "
+            "Without it, set a new data directory up from the System restore key.") from exc
 
 
 def create_app(ctx: ControllerContext) -> FastAPI:

@@ -26,6 +26,7 @@ from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.domain.throttle import GuessThrottle
 from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
 
 CONTROLLER_DIR = Path(__file__).parent
@@ -113,6 +114,8 @@ class ControllerContext:
     # Called (in a worker thread) with (camera serial, dock link client) each time an added
     # camera docks, after docks/ has recorded it; offload/ registers the on-dock work here.
     dock_listeners: list[Callable[[str, DockLinkClient], None]] = field(default_factory=list)
+    # Failed logins of names that have no account, counted like an account's.
+    login_throttle: GuessThrottle = field(default_factory=GuessThrottle)
     # The offload engine (offload.engine.OffloadEngine), made by create_app unless a test
     # put its own here; its `cd_storage_full` is the CD-health flag until health/ has one.
     offload: Any = None

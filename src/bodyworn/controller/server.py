@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import uvicorn
 from rich.console import Console
 
@@ -19,6 +21,8 @@ def serve(
     console: Console | None = None,
 ) -> None:
     """Run until interrupted. Address and port come from the flags, else from setup."""
+    # Whatever this process creates (a library's temporary file included) is its own only.
+    os.umask(0o077)
     ctx = build_context(settings, ntp=default_ntp())
     host, port = settings.host, settings.port
     if ctx.set_up:

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bodyworn.store.db import sqlite_url
+from bodyworn.store.secrets import KEY_FILE
 
 if TYPE_CHECKING:
     from bodyworn.controller.offload.engine import OffloadConfig
@@ -26,6 +27,9 @@ class ControllerSettings(BaseSettings):
     insecure_http: bool = False
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     lockout_threshold: int = Field(default=5, ge=1, le=100)
+    # The key sealing the secrets stored in the database (store/secrets.py); by default
+    # `secrets.key` in the data directory, made at the first start.
+    secrets_key_file: Path | None = None
     # Pause between passes of the offload deliver loop (seconds); tests shorten it.
     offload_interval_s: float = Field(default=2.0, ge=0.01, le=3600)
     # Offload concurrency (controller/offload/engine.py OffloadConfig): clips received at
@@ -52,6 +56,11 @@ class ControllerSettings(BaseSettings):
     def db_url(self) -> str:
         """The database URL: the given one, or SQLite inside the data directory."""
         return self.database_url or sqlite_url(self.data_dir)
+
+    @property
+    def secrets_key_path(self) -> Path:
+        """Where the secrets key is: the given file, or secrets.key in the data directory."""
+        return self.secrets_key_file or self.data_dir / KEY_FILE
 
     @property
     def scheme(self) -> str:

@@ -23,11 +23,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bodyworn.destination.browser_auth import Sessions, same_secret, verify_browser_password
+from bodyworn.destination.browser_auth import (
+    LOGIN_THRESHOLD,
+    Sessions,
+    same_secret,
+    verify_browser_password,
+)
 from bodyworn.destination.playback import PlaybackCache, PlaybackError
 from bodyworn.destination.recordings import EvidenceReader, Filters
 from bodyworn.destination.store import NotFound
 from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.domain.throttle import GuessThrottle
 from bodyworn.evidence.crypto import EvidenceCryptoError
 
 HERE = Path(__file__).parent
@@ -35,6 +41,8 @@ HERE = Path(__file__).parent
 BASE = "/browser"
 SESSION_COOKIE = "bw_cd_session"
 LOGIN_COOKIE = "bw_cd_login"
+# The browser has one password, so one count of wrong guesses, whoever sends them.
+THROTTLE_KEY = "browser-password"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -98,7 +106,10 @@ class EvidenceBrowser:
         self.reader = reader
         self.data_dir = data_dir
         self.cache = cache or PlaybackCache(data_dir / "browser-cache")
-        self.sessions = Sessions(clock or SystemClock())
+        self.clock = clock or SystemClock()
+        self.sessions = Sessions(self.clock)
+        # Wrong passwords lock the browser's one login (in memory, like the sessions).
+        self.throttle = GuessThrottle()
         self.templates = Jinja2Templates(env=_environment())
         routes = [
             Route("/", self.index, methods=["GET"]),
@@ -135,10 +146,13 @@ class EvidenceBrowser:
     def _secure(request: Request) -> bool:
         return request.url.scheme == "https"
 
-    async def login_page(self, request: Request, error: str = "", status: int = 200) -> Response:
+    async def login_page(self, request: Request, error: str = "", status: int = 200,
+                         retry_after: int | None = None) -> Response:
         """The login form (a fresh double-submit token in a cookie and the form)."""
         token = secrets.token_urlsafe(24)
         resp = self._render(request, "login.html", status, login_token=token, error=error)
+        if retry_after is not None:
+            resp.headers["Retry-After"] = str(retry_after)
         resp.set_cookie(
             LOGIN_COOKIE,
             token,
@@ -155,9 +169,16 @@ class EvidenceBrowser:
         if not same_secret(str(form.get("login_token", "")), request.cookies.get(LOGIN_COOKIE)):
             return await self.login_page(request, "The form expired; try again.", 400)
         password = str(form.get("password", ""))
+        # The guess counts as failed before it is checked, so a burst cannot slip past.
+        wait = self.throttle.charge(THROTTLE_KEY, self.clock.now(), LOGIN_THRESHOLD)
+        if wait is not None:
+            seconds = int(wait.total_seconds()) + 1
+            return await self.login_page(
+                request, f"Too many failed attempts. Try again in {seconds} s.", 429, seconds)
         ok = await run_in_threadpool(verify_browser_password, self.data_dir, password)
         if not ok:
             return await self.login_page(request, "Wrong password.", 401)
+        self.throttle.clear(THROTTLE_KEY)
         session = self.sessions.create()
         resp = RedirectResponse(f"{BASE}/", status_code=303)
         resp.set_cookie(

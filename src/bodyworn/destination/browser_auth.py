@@ -22,6 +22,8 @@ from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 PASSWORD_FILE = "browser-password.argon2"  # noqa: S105 - a file name, not a password
 MIN_PASSWORD_LENGTH = 12
+# Wrong passwords in a row before the browser locks (then 30 s, doubling up to 15 min).
+LOGIN_THRESHOLD = 5
 SESSION_TTL = timedelta(hours=8)
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters

@@ -101,6 +101,7 @@ def run(
     from bodyworn.destination.browser_auth import PasswordRefused, ensure_browser_password
     from bodyworn.destination.serve import prepare, serve
     from bodyworn.destination.swift import CDMode
+    from bodyworn.store.private import StartRefused
 
     try:
         cd_mode = CDMode(mode)
@@ -115,7 +116,7 @@ def run(
             data_dir, host=host, https=https, encryption=encryption, site_name=site_name
         )
         new_password = ensure_browser_password(data_dir, browser_password_file)
-    except (ValueError, PasswordRefused) as exc:
+    except (ValueError, PasswordRefused, StartRefused) as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
     base = f"{_scheme(config.https)}://{host}:{port}"
@@ -166,12 +167,13 @@ def connection_file_command(
     """Print the connection file controllers need (sets the data dir up on first use)."""
     from bodyworn.destination.config import connection_file_for, unpublished_capabilities
     from bodyworn.destination.serve import prepare
+    from bodyworn.store.private import StartRefused
 
     try:
         config = prepare(
             data_dir, host=host, https=https, encryption=encryption, site_name=site_name
         )
-    except ValueError as exc:
+    except (ValueError, StartRefused) as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
     if full_store_and_read and (missing := unpublished_capabilities(config)):

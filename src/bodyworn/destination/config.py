@@ -111,7 +111,7 @@ def init_destination(
     if https_hosts:
         tls = generate_tls_certificate(list(https_hosts))
         _write_private(data_dir / "tls" / "key.pem", tls.private_pem)
-        _write_private(data_dir / "tls" / "cert.pem", tls.public_pem, 0o644)
+        _write_private(data_dir / "tls" / "cert.pem", tls.public_pem)
         extra |= {
             "tls_hosts": tuple(https_hosts),
             "tls_cert": "tls/cert.pem",
@@ -120,7 +120,7 @@ def init_destination(
     if encryption:
         pair = generate_content_keypair()
         _write_private(data_dir / "keys" / "content.private.pem", pair.private_pem)
-        _write_private(data_dir / "keys" / "content.public.pem", pair.public_pem, 0o644)
+        _write_private(data_dir / "keys" / "content.public.pem", pair.public_pem)
         extra |= {
             "content_public_key": "keys/content.public.pem",
             "content_private_key": "keys/content.private.pem",

@@ -57,7 +57,7 @@ class PlaybackCache:
         with self._lock(sha256):
             if target.is_file():
                 return target
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self._plain(source, key_file, private_key) as plain:
                 fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".mp4")
                 os.close(fd)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bodyworn.destination.ems import is_recording_container
 from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
+from bodyworn.domain.text import fold
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
     KeyFile,
@@ -360,8 +361,8 @@ def _newest_first(row: RecordingRow) -> tuple[float, str]:
 
 def _matches(row: RecordingRow, f: Filters) -> bool:
     def hit(needle: str, person: Person) -> bool:
-        needle = needle.casefold()
-        return any(needle in part.casefold() for part in (person.id, person.name, person.extra))
+        needle = fold(needle)
+        return any(needle in fold(part) for part in (person.id, person.name, person.extra))
 
     if f.user and not hit(f.user, row.user):
         return False

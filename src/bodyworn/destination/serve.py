@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ import uvicorn
 
 from bodyworn.destination.config import DestinationConfig, build_site, init_destination
 from bodyworn.destination.swift import CDMode, FaultRule
+from bodyworn.store.private import secure_data_dir
 
 # Only compared against, never bound to here.
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104
@@ -25,7 +27,9 @@ def certificate_hosts(host: str) -> list[str]:
 def prepare(
     data_dir: Path, *, host: str, https: bool, encryption: bool, site_name: str
 ) -> DestinationConfig:
-    """Set up (first run) or load the CD; refuses a request the data dir cannot meet."""
+    """Set up (first run) or load the CD; refuses a data dir others can change (UnsafeDataDir)
+    or a request it cannot meet; makes everything in it private (0700 folders, 0600 files)."""
+    secure_data_dir(data_dir)
     config = init_destination(
         data_dir,
         site_name=site_name,
@@ -86,6 +90,8 @@ async def serve(
     mode: CDMode = CDMode.SWIFT,
 ) -> None:
     """Run the embedded CD until stopped (Ctrl-C or SIGTERM)."""
+    # Whatever this process creates (PyAV's output included) is its own only.
+    os.umask(0o077)
     server = await make_server(
         data_dir,
         host=host,

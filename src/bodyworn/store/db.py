@@ -15,10 +15,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from bodyworn.store.files import make_dirs_durable
+from bodyworn.store.private import DIR_MODE, create_private_file
+from bodyworn.store.secrets import SESSION_INFO_KEY, SecretBox
 
 log = structlog.get_logger(__name__)
 
@@ -59,15 +61,21 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Made private before SQLite makes it; its WAL and SHM files copy its mode.
+            create_private_file(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, secrets: SecretBox | None = None) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit; its sessions find
+    `secrets` (the box sealing the stored secrets) with `store.secrets.box_of`."""
+    info = {SESSION_INFO_KEY: secrets} if secrets is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager
@@ -103,9 +111,10 @@ def backup_sqlite(
     db_path = engine.url.database
     if not db_path or not Path(db_path).exists() or Path(db_path).stat().st_size == 0:
         return None
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     stamp = (clock_now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     target = backup_dir / f"bodyworn-{stamp}.db"
+    create_private_file(target)
     src = sqlite3.connect(db_path)
     try:
         dst = sqlite3.connect(target)
@@ -118,10 +127,13 @@ def backup_sqlite(
     return target
 
 
-def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
+def upgrade(
+    engine: Engine, backup_dir: Path | None = None, secrets: SecretBox | None = None
+) -> Path | None:
     """Bring the database to the newest migration, copying a SQLite database first.
 
-    Returns the path of the copy when one was taken (only when a migration is due).
+    `secrets` seals stored secrets a migration finds in clear. Returns the path of the copy
+    when one was taken (only when a migration is due).
     """
     url = engine.url.render_as_string(hide_password=False)
     current = current_revisions(engine)
@@ -132,9 +144,27 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
         copy = backup_sqlite(engine, backup_dir)
         log.info("database copied before migration", copy=str(copy))
     cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # A batch migration copies a table, drops it and renames the copy: with foreign
+            # keys enforced, the drop fails for a table other rows refer to. SQLite's own
+            # procedure turns them off outside the transaction and checks them at its end.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                cfg.attributes[SESSION_INFO_KEY] = secrets
+                command.upgrade(cfg, "heads")
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                # Never hand a connection without foreign keys back to the pool.
+                conn.invalidate()
+    if cfg.attributes.get(SCRUB_TABLES):
+        scrub(engine, cfg.attributes[SCRUB_TABLES])
     return copy
 
 
@@ -142,6 +172,24 @@ def ensure_data_dir(data_dir: Path) -> Path:
     """Create the data directory (private to this user) if it does not exist, durably."""
     make_dirs_durable(data_dir)
     return data_dir
+# Set by a migration that replaced secrets held in clear: the tables whose old versions
+# must not stay readable in the database's files.
+SCRUB_TABLES = "scrub_tables"
+
+
+def scrub(engine: Engine, tables: list[str]) -> None:
+    """Leave no old version of `tables` readable in the database's own files.
+
+    SQLite: the migration zeroed freed pages (secure_delete); the WAL, which may still
+    hold earlier page images, is checkpointed and truncated. PostgreSQL: the tables are
+    rewritten (VACUUM FULL); its WAL archive and backups are the operator's to manage.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL " + ", ".join(tables))
 
 
 def remove_tree(path: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bodyworn.store.files import fsync_dir, make_dirs_durable
+from bodyworn.store.private import FILE_MODE
 
 CHUNK = 1 << 20
 # Receive buffers of the pipelined path: big enough that per-block overhead vanishes,
@@ -316,7 +317,9 @@ class Spool:
         sha, digest, _ = _hashes(part, have) if have else (
             hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0)
         hashers = [sha] if md5 else [sha, digest]
-        with open(part, "r+b" if have else "w+b", buffering=0) as fh:
+        # Evidence: readable by the controller's user only, whatever the umask.
+        fd = os.open(part, os.O_RDWR | os.O_CREAT | (0 if have else os.O_TRUNC), FILE_MODE)
+        with open(fd, "r+b", buffering=0) as fh:
             fh.seek(have)
             fh.truncate()
             try:

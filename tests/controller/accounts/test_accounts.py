@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
 from bodyworn.controller.accounts.guard import SESSION_COOKIE
-from bodyworn.controller.accounts.service import lockout_for
 from bodyworn.controller.context import ControllerContext
 from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.throttle import lockout_for
 from tests.controller.conftest import ROOT_PASSWORD, csrf_of, login
 
 

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.accounts import service
 from bodyworn.controller.accounts.guard import SESSION_COOKIE, set_session_cookie
-from bodyworn.controller.context import ctx_of, source_of
+from bodyworn.controller.context import source_of
 from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -42,9 +42,8 @@ async def api_login(request: Request, body: LoginBody) -> Response:
     """Log in (JSON only); sets the session cookie."""
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPException(415, "send application/json")
-    ctx = ctx_of(request)
-    new = await run(request).write(service.login, body.username, body.password,
-                                   ctx.settings.lockout_threshold, source_of(request))
+    new = await run(request).call(service.login, body.username, body.password,
+                                  source_of(request))
     response = JSONResponse({"username": body.username, "csrf_token": new.csrf_token})
     set_session_cookie(response, new.token, secure=request.url.scheme == "https")
     return response

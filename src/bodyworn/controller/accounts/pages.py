@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bodyworn.controller.accounts import service
 from bodyworn.controller.accounts.guard import SESSION_COOKIE, set_session_cookie
-from bodyworn.controller.context import ctx_of, render, source_of
+from bodyworn.controller.context import render, source_of
 from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(include_in_schema=False)
@@ -38,10 +38,8 @@ async def login(
     next: str = Form("/"),
 ) -> Response:
     """Log in; wrong credentials count towards a lockout that grows with each failure."""
-    ctx = ctx_of(request)
     try:
-        new = await run(request).write(service.login, username, password,
-                                       ctx.settings.lockout_threshold, source_of(request))
+        new = await run(request).call(service.login, username, password, source_of(request))
     except service.LoginLocked as exc:
         return render(request, "accounts/login.html", {
             "next": safe_next(next), "setup_done": False,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.accounts.models import Account, WebSession
@@ -19,14 +19,22 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.refusals import Refused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.passwords import password_problems
+from bodyworn.domain.throttle import MAX_LOCKOUT, lockout_steps
+from bodyworn.store.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from bodyworn.controller.context import ControllerContext
 
 ROOT = "root"
 _hasher = PasswordHasher()
-# Verified against when the user name is unknown, so timing does not tell names apart.
+# Verified against when no password is to be checked (an unknown name, a locked account),
+# so that every failed login costs the same hashing time.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-BASE_LOCKOUT = timedelta(seconds=30)
-MAX_LOCKOUT = timedelta(minutes=15)
+# Each verification takes tens of megabytes: a burst of logins is hashed a few at a time,
+# so memory stays bounded (every kind of answer waits its turn alike).
+_HASH_SLOTS = threading.BoundedSemaphore(4)
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
+NAME_MAX = 64  # Account.username
 
 
 class PasswordRejected(Refused, ValueError):
@@ -104,49 +112,100 @@ def create_account(session: Session, clock: Clock, username: str, password: str)
     return account
 
 
-def lockout_for(failures: int, threshold: int) -> timedelta:
-    """How long an account stays locked after `failures` consecutive failures."""
-    if failures < threshold:
-        return timedelta(0)
-    # The exponent is capped so that a long run of failures cannot overflow.
-    wait: timedelta = BASE_LOCKOUT * (2 ** min(failures - threshold, 16))
-    return min(wait, MAX_LOCKOUT)
+def _verify(password_hash: str, password: str) -> bool:
+    with _HASH_SLOTS:
+        try:
+            return bool(_hasher.verify(password_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
 
 
-def authenticate(
-    session: Session, clock: Clock, username: str, password: str, threshold: int
-) -> Account:
-    """Check a login; counts failures and locks with a growing back-off."""
-    account = session.scalars(select(Account).where(Account.username == username)).first()
-    if account is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        raise LoginFailed()
+@dataclass(frozen=True)
+class _Charged:
+    account_id: int
+    password_hash: str
+
+
+def _charge_account(session: Session, clock: Clock, username: str,
+                    threshold: int) -> _Charged | None:
+    """Count a guess against the named account before it is checked, in one atomic
+    UPDATE … RETURNING that also sets the lock this failure would earn; None when there is
+    no such account or it is locked (nothing is changed then)."""
     now = clock.now()
-    if account.locked_until is not None and account.locked_until > now:
-        raise LoginLocked(account.locked_until - now)
-    try:
-        _hasher.verify(account.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        account.failed_logins += 1
-        wait = lockout_for(account.failed_logins, threshold)
-        account.locked_until = now + wait if wait else None
-        raise LoginFailed() from None
-    account.failed_logins = 0
-    account.locked_until = None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    return account
+    failures = Account.failed_logins + 1
+
+    def at(wait: timedelta) -> object:
+        return literal(now + wait, UTCDateTime())
+
+    lock = case(
+        (failures < threshold, null()),
+        *[(failures == n, at(wait)) for n, wait in lockout_steps(threshold)],
+        else_=at(MAX_LOCKOUT),
+    )
+    stmt = (
+        update(Account)
+        .where(Account.username == username,
+               or_(Account.locked_until.is_(None), Account.locked_until <= now))
+        .values(failed_logins=failures, locked_until=lock)
+        .returning(Account.id, Account.password_hash)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(stmt).first()
+    return _Charged(row[0], row[1]) if row else None
+
+
+def login(ctx: ControllerContext, username: str, password: str, source: str) -> NewSession:
+    """Check a login, audited; a new session on success.
+
+    The guess is counted (and the lock it would earn set) and committed before the
+    password hash is checked, outside any transaction; a right password clears the count.
+    Names without an account are counted the same way in `throttle`, and a locked account
+    or an unknown name costs the same hash as a wrong password: no answer and no timing
+    tells whether a name exists. Runs its own transactions: a route calls it with
+    `run(request).call`.
+    """
+    factory, clock, throttle = ctx.factory, ctx.clock, ctx.login_throttle
+    threshold = ctx.settings.lockout_threshold
+    wait: timedelta | None = None
+    with factory() as session, session.begin():
+        charged = _charge_account(session, clock, username, threshold)
+        if charged is None:
+            now = clock.now()
+            known = session.execute(
+                select(Account.id, Account.locked_until).where(Account.username == username)
+            ).first()
+            if known is None:
+                # No account name is longer; the bound keeps the throttle's memory small.
+                wait = throttle.charge(username[:NAME_MAX], now, threshold)
+            else:  # locked (or unlocked by a login an instant ago: try again)
+                locked_until = known[1]
+                wait = max(locked_until - now if locked_until else timedelta(0),
+                           timedelta(seconds=1))
+    ok = _verify(charged.password_hash if charged and wait is None else _DUMMY_HASH, password)
+    ok = ok and charged is not None and wait is None
+    with factory() as session, session.begin():
+        account = session.get(Account, charged.account_id) if ok and charged else None
+        if account is not None:
+            account.failed_logins = 0
+            account.locked_until = None
+            if _hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = hash_password(password)
+            new = open_session(session, clock, account, source)
+            record(session, clock, actor=account.username, action="login", source=source)
+            return new
+        record(session, clock, actor=username[:64] or "?", action="login",
+               outcome="denied" if wait is not None else "failure", source=source)
+    if wait is not None:
+        raise LoginLocked(wait)
+    raise LoginFailed()
 
 
 def change_password(
     session: Session, clock: Clock, account: Account, current: str, new: str
 ) -> None:
     """Replace the password after checking the current one and the rules for the new one."""
-    try:
-        _hasher.verify(account.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        raise LoginFailed() from None
+    if not _verify(account.password_hash, current):
+        raise LoginFailed()
     problems = password_problems(new, account.username)
     if problems:
         raise PasswordRejected(problems)
@@ -221,22 +280,6 @@ def csrf_matches(expected: str, given: str | None) -> bool:
 def account_by_name(session: Session, username: str) -> Account | None:
     """Look an account up by user name."""
     return session.scalars(select(Account).where(Account.username == username)).first()
-
-
-def login(session: Session, clock: Clock, username: str, password: str, threshold: int,
-          source: str) -> NewSession:
-    """Check credentials and open a session, audited; a refusal keeps its entry and count."""
-    try:
-        account = authenticate(session, clock, username, password, threshold)
-    except (LoginFailed, LoginLocked) as exc:
-        outcome = "denied" if isinstance(exc, LoginLocked) else "failure"
-        record(session, clock, actor=username[:64] or "?", action="login", outcome=outcome,
-               source=source)
-        exc.keep = True  # the failure count and the audit entry stay
-        raise
-    new = open_session(session, clock, account, source)
-    record(session, clock, actor=account.username, action="login", source=source)
-    return new
 
 
 def logout(session: Session, clock: Clock, token: str, *, actor: str, source: str) -> None:

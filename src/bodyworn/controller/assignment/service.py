@@ -99,6 +99,9 @@ def readiness(session: Session) -> tuple[rules.ReadinessPolicy, str]:
 def parse_tag(text: str) -> Tag:
     """A tag from "125kHz:0123456789" or bare hex (10 digits: 125 kHz, else 13.56 MHz)."""
     raw = text.strip()
+    if not raw.isascii():
+        # upper() would turn some letters into hex digits ("ﬀ" into "FF").
+        raise AssignmentRefused("not a self-assign tag: only hexadecimal digits", "bad_tag", 422)
     frequency, _, uid = raw.rpartition(":")
     uid = uid.strip().upper()
     try:

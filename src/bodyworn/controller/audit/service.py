@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +17,16 @@ from bodyworn.domain.clock import Clock
 GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied")
 
-# One writer at a time in this process; PostgreSQL also takes a transaction lock below,
-# so two controllers sharing a database cannot fork the chain.
-_chain_lock = threading.Lock()
+# The newest entry is read only once this transaction holds a lock that lasts until it
+# ends (PostgreSQL: an advisory lock; SQLite: its one write lock), so an entry not yet
+# committed cannot be read past and the chain cannot fork, even across processes sharing
+# a database. (A lock of this process released before the commit could not do that, and
+# held while waiting for the database's lock it deadlocked a transaction that records
+# twice.)
 _PG_LOCK_KEY = 0x626F6479
+# A write that changes nothing (the append-only triggers fire per row): it makes SQLite
+# take its write lock, and the read that follows sees the newest committed entry.
+_SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_entry SET id = id WHERE 0")
 
 
 def entry_digest(
@@ -58,27 +63,27 @@ def record(
     """Append one entry in the caller's transaction (it lands only if that commits)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
-    with _chain_lock:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
-        prev = last.entry_hash if last else GENESIS
-        at = clock.now()
-        entry = AuditEntry(
-            at=at,
-            actor=actor[:64],
-            action=action[:64],
-            detail=detail,
-            source=source[:64],
-            outcome=outcome,
-            prev_hash=prev,
-            entry_hash=entry_digest(
-                prev, at, actor[:64], action[:64], detail, source[:64], outcome
-            ),
-        )
-        session.add(entry)
-        session.flush()
-        return entry
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(_SQLITE_TAKE_WRITE_LOCK)
+    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev = last.entry_hash if last else GENESIS
+    at = clock.now()
+    entry = AuditEntry(
+        at=at,
+        actor=actor[:64],
+        action=action[:64],
+        detail=detail,
+        source=source[:64],
+        outcome=outcome,
+        prev_hash=prev,
+        entry_hash=entry_digest(prev, at, actor[:64], action[:64], detail, source[:64], outcome),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
-from bodyworn.controller.destinations.models import ContentDestination
+from bodyworn.controller.destinations.models import CONNECTION_FILE_PURPOSE, ContentDestination
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.connection_file import (
@@ -16,6 +16,7 @@ from bodyworn.domain.connection_file import (
     check_update,
     parse_connection_file,
 )
+from bodyworn.store.secrets import box_of
 
 MAX_FILE = 64 * 1024  # bytes of a connection file read from a request
 
@@ -29,12 +30,23 @@ class UpdateRefused(FieldsRefused):
         return str(error.rule)
 
 
+def seal_connection_file(session: Session, file: ConnectionFile) -> bytes:
+    """The file as stored: its uploaded text (BOM dropped), sealed with the secrets key."""
+    text = file.raw.decode("utf-8-sig")
+    return box_of(session).seal(text.encode("utf-8"), CONNECTION_FILE_PURPOSE)
+
+
+def _stored(session: Session, row: ContentDestination) -> ConnectionFile:
+    raw = box_of(session).open(row.connection_file_sealed, CONNECTION_FILE_PURPOSE)
+    return parse_connection_file(raw)
+
+
 def current_file(session: Session) -> ConnectionFile:
     """The connection file in force."""
     row = session.get(ContentDestination, 1)
     if row is None:
         raise LookupError("no content destination: setup has not finished")
-    return parse_connection_file(row.raw_json.encode("utf-8"))
+    return _stored(session, row)
 
 
 def summary(cf: ConnectionFile) -> dict[str, object]:
@@ -59,12 +71,12 @@ def current_summary(session: Session) -> dict[str, object]:
     return summary(current_file(session))
 
 
-def _checked(row: ContentDestination, raw: bytes) -> ConnectionFile:
+def _checked(session: Session, row: ContentDestination, raw: bytes) -> ConnectionFile:
     try:
         new = parse_connection_file(raw)
     except ConnectionFileError as exc:
         raise UpdateRefused(exc.errors) from None
-    errors = check_update(parse_connection_file(row.raw_json.encode("utf-8")), new)
+    errors = check_update(_stored(session, row), new)
     if errors:
         raise UpdateRefused(errors)
     return new
@@ -81,13 +93,13 @@ def replace(
     if row is None:
         raise LookupError("no content destination: setup has not finished")
     try:
-        new = _checked(row, raw)
+        new = _checked(session, row, raw)
     except UpdateRefused as exc:
         record(session, clock, actor=actor, action="destination.replace",
                outcome="failure", detail=str(exc)[:500], source=source)
         exc.keep = True
         raise
-    row.raw_json = new.raw.decode("utf-8-sig")
+    row.connection_file_sealed = seal_connection_file(session, new)
     row.site_name = new.site_name
     row.application_name = new.application_name
     row.full_store_and_read = new.full_store_and_read_support

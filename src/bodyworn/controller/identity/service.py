@@ -5,8 +5,19 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.identity.keys import verify_passphrase
-from bodyworn.controller.identity.models import SystemIdentity
+from bodyworn.controller.identity.models import PRIVATE_KEY_PURPOSE, SystemIdentity
 from bodyworn.docklink.client import Identity
+from bodyworn.store.secrets import box_of
+
+
+def seal_private_key(session: Session, private_key_pem: bytes) -> bytes:
+    """The identity private key as it is stored: sealed with the secrets key."""
+    return box_of(session).seal(private_key_pem, PRIVATE_KEY_PURPOSE)
+
+
+def private_key_pem(session: Session, row: SystemIdentity) -> bytes:
+    """The identity private key of the stored row (SecretsUnavailable with another key)."""
+    return box_of(session).open(row.private_key_sealed, PRIVATE_KEY_PURPOSE)
 
 
 def signing_identity(session: Session) -> Identity:
@@ -14,7 +25,7 @@ def signing_identity(session: Session) -> Identity:
     row = session.get(SystemIdentity, 1)
     if row is None:
         raise LookupError("the system has not been set up")
-    return Identity(system_id=row.system_id, private_key_pem=row.private_key_pem)
+    return Identity(system_id=row.system_id, private_key_pem=private_key_pem(session, row))
 
 
 def public_key_pem(session: Session) -> str:

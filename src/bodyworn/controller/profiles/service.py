@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
@@ -23,9 +24,11 @@ from bodyworn.domain.profile_codec import (
     from_settings,
     to_settings,
 )
+from bodyworn.domain.text import fold
 
 NAME_MAX = 64
 SYSTEM_ACTOR = "system"
+NAME_TAKEN = SettingError("name", "another camera profile has this name")
 
 
 def preconfigured() -> list[CameraProfile]:
@@ -154,9 +157,9 @@ def default_row(session: Session, clock: Clock) -> ProfileRow:
 
 
 def by_name(session: Session, clock: Clock) -> dict[str, ProfileRow]:
-    """Every profile keyed by its name in lower case (import matches names that way)."""
+    """Every profile keyed by its folded name (import matches names with `fold`)."""
     ensure_preconfigured(session, clock)
-    return {r.name.lower(): r for r in session.scalars(select(ProfileRow))}
+    return {r.name_key: r for r in session.scalars(select(ProfileRow))}
 
 
 def _clean_name(session: Session, name: str, own_id: int | None) -> tuple[str, list[SettingError]]:
@@ -165,11 +168,21 @@ def _clean_name(session: Session, name: str, own_id: int | None) -> tuple[str, l
         return clean, [SettingError("name", "must not be empty")]
     if len(clean) > NAME_MAX:
         return clean, [SettingError("name", f"must be at most {NAME_MAX} characters")]
-    clash = session.scalars(select(ProfileRow).where(func.lower(ProfileRow.name)
-                                                     == clean.lower())).first()
+    clash = session.scalars(select(ProfileRow).where(ProfileRow.name_key == fold(clean))).first()
     if clash is not None and clash.id != own_id:
-        return clean, [SettingError("name", "another camera profile has this name")]
+        return clean, [NAME_TAKEN]
     return clean, []
+
+
+def _flush_name(session: Session) -> None:
+    # Two requests may pass the check above at once; the unique key decides, and the one
+    # that loses is told the same as if it had been checked (its transaction is rolled back).
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "name" not in str(exc.orig):
+            raise
+        raise ProfileRefused([NAME_TAKEN]) from None
 
 
 def _build(name: str, settings: Mapping[str, Any], base: CameraProfile | None,
@@ -201,7 +214,7 @@ def create(session: Session, clock: Clock, name: str, settings: Mapping[str, Any
     row = ProfileRow(name=clean, settings_json=_dump(profile), is_default=False, version=1,
                      created_at=now, updated_at=now)
     session.add(row)
-    session.flush()
+    _flush_name(session)
     record(session, clock, actor=actor, action="profile.create", detail=f"'{clean}'",
            source=source)
     if make_default:
@@ -229,6 +242,7 @@ def update(session: Session, clock: Clock, profile_id: int, *, name: str | None 
         row.settings_json = _dump(profile)
         row.version += 1
         row.updated_at = clock.now()
+        _flush_name(session)
         record(session, clock, actor=actor, action="profile.update",
                detail=f"'{clean}' v{row.version}: {', '.join(changed)}", source=source)
     if make_default and not row.is_default:

@@ -19,6 +19,7 @@ from bodyworn.controller.accounts.service import ROOT, create_account
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.clock.ntp import NtpError, split_server
 from bodyworn.controller.destinations.models import ContentDestination
+from bodyworn.controller.destinations.service import seal_connection_file
 from bodyworn.controller.identity.keys import (
     generate_identity_keypair,
     hash_passphrase,
@@ -26,6 +27,7 @@ from bodyworn.controller.identity.keys import (
 )
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
+from bodyworn.controller.identity.service import seal_private_key
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
@@ -355,7 +357,7 @@ def commit(
             SystemIdentity(
                 id=1,
                 system_id=identity.system_id,
-                private_key_pem=identity.private_key_pem,
+                private_key_sealed=seal_private_key(session, identity.private_key_pem),
                 public_key_pem=identity.public_key_pem,
                 passphrase_hash=hash_passphrase(answers.super_admin_passphrase),
                 created_at=now,
@@ -364,7 +366,7 @@ def commit(
         session.add(
             ContentDestination(
                 id=1,
-                raw_json=connection.raw.decode("utf-8-sig"),
+                connection_file_sealed=seal_connection_file(session, connection),
                 site_name=connection.site_name,
                 application_name=connection.application_name,
                 full_store_and_read=connection.full_store_and_read_support,

@@ -12,6 +12,7 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.identity.keys import verify_passphrase
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
+from bodyworn.controller.identity.service import private_key_pem
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.models import SystemSettings
@@ -134,7 +135,7 @@ def restore_key_download(
                outcome="denied", detail="wrong super admin passphrase", source=source)
         raise PassphraseWrong(keep=True)
     data = seal_restore_key(
-        private_key_pem=identity.private_key_pem,
+        private_key_pem=private_key_pem(session, identity),
         public_key_pem=identity.public_key_pem,
         system_id=identity.system_id,
         system_name=row.system_name,

@@ -17,8 +17,8 @@ def _has_control(value: str) -> bool:
 
 
 def clean_name(raw: str) -> tuple[str, str | None]:
-    """The name as stored, or why it is refused."""
-    value = " ".join(raw.split())
+    """The name as stored (composed, NFC), or why it is refused."""
+    value = unicodedata.normalize("NFC", " ".join(raw.split()))
     if not value:
         return value, "must not be empty"
     if _has_control(value):
@@ -29,8 +29,12 @@ def clean_name(raw: str) -> tuple[str, str | None]:
 
 
 def clean_user_id(raw: str | None) -> tuple[str | None, str | None]:
-    """The user ID as stored (None when empty), or why it is refused."""
-    value = (raw or "").strip()
+    """The user ID as stored (composed, NFC; None when empty), or why it is refused.
+
+    IDs are unique as written (the organisation's own identifiers, copied to recordings);
+    only their Unicode form is made one, so that "Å1" typed two ways is one ID.
+    """
+    value = unicodedata.normalize("NFC", (raw or "").strip())
     if not value:
         return None, None
     if _has_control(value):

@@ -21,6 +21,8 @@ from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv, parse
 from bodyworn.controller.users.models import BodyWornUser
 from bodyworn.controller.users.rules import clean_cd_username, clean_name, clean_user_id
 from bodyworn.domain.clock import Clock
+from bodyworn.domain.text import fold
+from bodyworn.store.text import contains_folded
 
 RESOLUTIONS = ("update", "skip")
 _FILE_FIELDS = {"file", "columns", "encoding"}
@@ -88,9 +90,8 @@ def list_users(session: Session, query: str = "", limit: int = 200, offset: int 
     stmt = select(BodyWornUser, ProfileRow.name).join(ProfileRow)
     count = select(func.count()).select_from(BodyWornUser)
     if query.strip():
-        like = f"%{query.strip().lower()}%"
-        cond = or_(func.lower(BodyWornUser.name).like(like),
-                   func.lower(BodyWornUser.user_id).like(like))
+        cond = or_(contains_folded(BodyWornUser.name_key, query.strip()),
+                   contains_folded(BodyWornUser.user_id_key, query.strip()))
         stmt, count = stmt.where(cond), count.where(cond)
     stmt = stmt.order_by(BodyWornUser.name, BodyWornUser.id).limit(limit).offset(offset)
     return ([_view(u, p) for u, p in session.execute(stmt).all()],
@@ -285,7 +286,7 @@ def plan_import(session: Session, clock: Clock, parsed: ParsedCsv) -> ImportPlan
     names = {r.id: r.name for r in by_name.values()}
     existing = _existing(session, (r.user_id for r in parsed.rows if r.user_id is not None))
     for row in parsed.rows:
-        profile = by_name.get(row.camera_profile.lower()) if row.camera_profile else None
+        profile = by_name.get(fold(row.camera_profile)) if row.camera_profile else None
         if row.camera_profile and profile is None:
             plan.issues.append(Issue(row.row, "camera_profile",
                                      f"no camera profile named '{row.camera_profile}'"))
@@ -341,10 +342,12 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     by_name = profiles.by_name(session, clock)
     default_id = profiles.default_row(session, clock).id
     now = clock.now()
+    # Bulk writes skip the model's hooks: the folded keys are set here.
     new_users: list[dict[str, Any]] = [{
-        "uuid": str(uuidlib.uuid4()), "name": r.name, "user_id": r.user_id,
+        "uuid": str(uuidlib.uuid4()), "name": r.name, "name_key": fold(r.name),
+        "user_id": r.user_id, "user_id_key": fold(r.user_id) if r.user_id else None,
         "cd_username": r.cd_username,
-        "profile_id": by_name[r.camera_profile.lower()].id if r.camera_profile else default_id,
+        "profile_id": by_name[fold(r.camera_profile)].id if r.camera_profile else default_id,
         "created_at": now, "updated_at": now,
     } for r in plan.create]
     if new_users:
@@ -356,8 +359,10 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     ids = {u.uuid: u.id for u in _existing(session, (c.user_id for c in updates)).values()}
     if updates:
         session.execute(update(BodyWornUser), [{
-            "id": ids[c.uuid], "name": c.incoming["name"], "cd_username": c.incoming["cd_username"],
-            "profile_id": by_name[(c.incoming["camera_profile"] or "").lower()].id,
+            "id": ids[c.uuid], "name": c.incoming["name"],
+            "name_key": fold(c.incoming["name"] or ""),
+            "cd_username": c.incoming["cd_username"],
+            "profile_id": by_name[fold(c.incoming["camera_profile"] or "")].id,
             "updated_at": now,
         } for c in updates])
     outbox.enqueue_many(session, clock, "user", "upsert", [
