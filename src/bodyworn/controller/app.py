@@ -33,6 +33,9 @@ from bodyworn.controller.docks import pages as docks_pages
 from bodyworn.controller.docks.service import ensure_token, resync_in_background
 from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
+from bodyworn.controller.notifications import api as notifications_api
+from bodyworn.controller.notifications import pages as notifications_pages
+from bodyworn.controller.notifications.sender import Notifier
 from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
 from bodyworn.controller.offload.engine import OffloadEngine
@@ -95,6 +98,8 @@ ROUTERS = (
     assignment_pages.router,
     assignment_api.machine,
     assignment_api.router,
+    notifications_pages.router,
+    notifications_api.router,
 )
 
 
@@ -197,17 +202,22 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         ctx.offload = OffloadEngine(ctx, config=ctx.settings.offload_config())
     if ctx.offload.on_dock not in ctx.dock_listeners:
         ctx.dock_listeners.append(ctx.offload.on_dock)
+    # Subscribed now, so critical events published before the loop starts are kept.
+    notifier = Notifier(ctx)
+    notifier.subscribe()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Background loops live as long as the server: started here, stopped cleanly.
         ctx.offload.start()
+        notifier.start()
         if ctx.offload.autostart:
             # Cameras left docked while the controller was down carry on where they were.
             resync_in_background(ctx)
         try:
             yield
         finally:
+            await notifier.stop()
             await ctx.offload.stop()
 
     app = FastAPI(
@@ -220,6 +230,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         dependencies=[Depends(csrf_guard)],
     )
     app.state.ctx = ctx
+    app.state.notifier = notifier
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

@@ -104,6 +104,37 @@ class StorageLow(Event):
 
 
 @dataclass(frozen=True)
+class ExtensionLost(Event):
+    """An extension system controller stopped answering (lost=False: it is back)."""
+
+    controller: str
+    lost: bool
+
+
+@dataclass(frozen=True)
+class BackupFailed(Event):
+    """The system backup failed to synchronize (failed=False: it succeeded again)."""
+
+    detail: str
+    failed: bool
+
+
+@dataclass(frozen=True)
+class CdRequestFailed(Event):
+    """A request to the content destination failed: its HTTP status, or None when no answer
+    came (network, TLS); counted by metrics/ (the CD client reports every failed attempt)."""
+
+    status: int | None
+
+
+@dataclass(frozen=True)
+class MailQueued(Event):
+    """A mail was committed to the outbox (notifications/ wakes its sender)."""
+
+    mail_id: int
+
+
+@dataclass(frozen=True)
 class UserChanged(Event):
     """A body worn user was created, changed or removed."""
 
