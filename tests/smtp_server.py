@@ -14,8 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email import policy
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,7 @@ class Handler:
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.attempts += 1
             behaviour = self.behaviour
@@ -62,8 +61,8 @@ class Handler:
             server.transport.abort()
             return "421 gone"
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          message_from_bytes(envelope.content, policy=policy.default)))
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 
 

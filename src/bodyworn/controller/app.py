@@ -33,6 +33,8 @@ from bodyworn.controller.docks import pages as docks_pages
 from bodyworn.controller.docks.service import ensure_token, resync_in_background
 from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
+from bodyworn.controller.metrics import api as metrics_api
+from bodyworn.controller.metrics.collector import Metrics
 from bodyworn.controller.notifications import api as notifications_api
 from bodyworn.controller.notifications import pages as notifications_pages
 from bodyworn.controller.notifications.sender import Notifier
@@ -49,6 +51,8 @@ from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.controller.setup.wizard import DraftStore
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
+from bodyworn.controller.tokens import api as tokens_api
+from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
 from bodyworn.controller.web.routes import answer_refusal
@@ -100,6 +104,9 @@ ROUTERS = (
     assignment_api.router,
     notifications_pages.router,
     notifications_api.router,
+    tokens_pages.router,
+    tokens_api.router,
+    metrics_api.router,
 )
 
 
@@ -205,6 +212,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
+    metrics = Metrics(ctx)
+    metrics.subscribe()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -231,6 +240,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.notifier = notifier
+    app.state.metrics = metrics
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

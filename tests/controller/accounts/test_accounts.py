@@ -99,7 +99,8 @@ MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
 
 def _url(path: str) -> str:
     url = path.replace("{slug}", "start").replace("{serial}", "B8A44F000001")
-    url = url.replace("{pairing_id}", "1")
+    url = url.replace("{pairing_id}", "1").replace("{token_id}", "999")
+    url = url.replace("{cert_id}", "999")
     return url.replace("{profile_id}", "1").replace("{user_uuid}", "x")
 
 
@@ -114,7 +115,7 @@ def test_every_route_but_login_and_static_needs_a_session(ready: TestClient) -> 
             assert r.status_code == 401, (method, path, r.status_code)
             assert r.headers["www-authenticate"].startswith("Bearer"), (method, path)
             continue
-        if path.startswith("/api/"):
+        if path.startswith("/api/") or path == "/metrics":
             assert r.status_code == 401, (method, path, r.status_code)
         else:
             assert r.status_code == 303, (method, path, r.status_code)
@@ -159,6 +160,69 @@ def test_every_state_changing_route_needs_the_csrf_token(
         assert r.status_code == 403, (method, path, r.status_code)
     # Still logged in: nothing above changed anything.
     assert client.get("/", follow_redirects=False).status_code == 200
+
+
+def _token(ctx: ControllerContext, access: str) -> str:
+    from bodyworn.controller.tokens import service as tokens
+
+    with ctx.factory() as session, session.begin():
+        return tokens.create(session, ctx.clock, f"walk {access}", access, actor="root",
+                             source="test")[1]
+
+
+def _token_routes(client: TestClient) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in _routes(client)
+            if (p.startswith("/api/") or p == "/metrics") and (m, p) not in PUBLIC]
+
+
+def test_every_api_route_takes_a_token_instead_of_a_session(
+        ready: TestClient, ctx: ControllerContext) -> None:
+    """A bad token is 401 everywhere; a read-only one is 403 on every change; neither needs
+    (or is helped by) a session cookie or a CSRF token."""
+    read_only = _token(ctx, "read")
+    routes = _token_routes(ready)
+    assert ("GET", "/metrics") in routes and len(routes) > 20
+    for method, path in routes:
+        for bad in ("Bearer wrong", "Bearer bwt_" + "x" * 43, "Basic cm9vdDpyb290",
+                    f"Bearer {read_only}x"):
+            r = ready.request(method, _url(path), headers={"Authorization": bad})
+            assert r.status_code == 401, (method, path, bad, r.status_code)
+            assert r.headers["www-authenticate"].startswith("Bearer"), (method, path)
+        r = ready.request(method, _url(path), headers={"Authorization": f"Bearer {read_only}"})
+        if method in {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(SESSION_ONLY):
+            assert r.status_code == 403, (method, path, r.status_code)
+        else:
+            assert r.status_code not in (401, 403), (method, path, r.status_code)
+
+
+# A token never reaches these, whatever its access: a person logs in for them.
+SESSION_ONLY = ("/api/v1/tokens", "/api/v1/session", "/api/v1/account")
+
+
+def test_a_read_write_token_changes_without_csrf_but_not_the_session_only_routes(
+        logged_in: tuple[TestClient, str], ctx: ControllerContext) -> None:
+    client, _ = logged_in
+    token = _token(ctx, "read-write")
+    anonymous = TestClient(client.app, base_url="https://testserver")
+    auth = {"Authorization": f"Bearer {token}"}
+    for method, path in _token_routes(anonymous):
+        if method not in {"POST", "PUT", "PATCH", "DELETE"}:
+            continue
+        # An empty body: the route itself answers (refuses the body, or finds nothing),
+        # never the gate or the CSRF guard.
+        r = anonymous.request(method, _url(path), headers=auth)
+        if path.startswith(SESSION_ONLY):
+            assert r.status_code == 403, (method, path, r.status_code)
+            assert "log in" in r.json()["detail"], (method, path)
+        else:
+            assert r.status_code not in (401, 403), (method, path, r.status_code)
+    # The header decides: a logged-in browser's cookie beside a wrong token does not help.
+    r = client.get("/api/v1/system", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401
+    assert client.get("/api/v1/system").status_code == 200
+    # Pages are for people: a token there is not a login.
+    r = anonymous.get("/settings/system", headers=auth, follow_redirects=False)
+    assert r.status_code == 303
 
 
 def test_password_change_logs_out_other_sessions(ctx: ControllerContext,

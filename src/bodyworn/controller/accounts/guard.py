@@ -1,4 +1,5 @@
-"""The gate in front of every route: setup first, then a session; CSRF on every change."""
+"""The gate in front of every route: setup first, then a session or an API token; CSRF on
+every change made with a session."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bodyworn.controller.accounts import service
 from bodyworn.controller.context import ControllerContext, ctx_of
+from bodyworn.controller.tokens import service as tokens
 
 SESSION_COOKIE = "bw_session"
 PRELOGIN_COOKIE = "bw_prelogin"
@@ -28,8 +30,35 @@ MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
 CSRF_EXEMPT = {("POST", "/api/v1/session")} | MACHINE
 
 
+# Where an API token (Authorization: Bearer) stands in for a session: the JSON API and the
+# metrics. A browser cannot be made to send the header cross-site without a CORS preflight
+# we never answer, so token requests need no CSRF token.
+METRICS = "/metrics"
+# What a token never reaches, whatever its access: the tokens themselves, and the session
+# and password of the account (a person logged in does these).
+SESSION_ONLY_PREFIXES = ("/api/v1/tokens", "/api/v1/session", "/api/v1/account")
+
+
 def _is_api(path: str) -> bool:
-    return path.startswith("/api/")
+    return path.startswith("/api/") or path == METRICS
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _lookup_token(ctx: ControllerContext, token: str) -> tokens.TokenCaller | None:
+    with ctx.factory() as session, session.begin():
+        return tokens.resolve(session, ctx.clock, token)
+
+
+def _token_refused(status: int, detail: str) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 def _lookup(ctx: ControllerContext, token: str) -> tuple[object, object] | None:
@@ -52,6 +81,7 @@ class AuthGate(BaseHTTPMiddleware):
         request.state.account = None
         request.state.web_session = None
         request.state.csrf_expected = ""
+        request.state.token = None
         if path.startswith("/static/"):
             return await call_next(request)
         if not ctx.set_up:
@@ -69,11 +99,15 @@ class AuthGate(BaseHTTPMiddleware):
             return await call_next(request)
         if (request.method, path) in PUBLIC or (request.method == "HEAD" and path == "/login"):
             return await self._prelogin(request, call_next)
+        bearer = _bearer(request) if _is_api(path) else None
+        if bearer is not None:
+            return await self._with_token(request, call_next, ctx, bearer)
         token = request.cookies.get(SESSION_COOKIE)
         found = await run_in_threadpool(_lookup, ctx, token) if token else None
         if found is None:
             if _is_api(path):
-                return JSONResponse({"detail": "not logged in"}, status_code=401)
+                return JSONResponse({"detail": "not logged in"}, status_code=401,
+                                    headers={"WWW-Authenticate": 'Bearer realm="bodyworn"'})
             target = "/login"
             if request.method == "GET" and path != "/":
                 target += "?next=" + quote(path, safe="/")
@@ -85,6 +119,20 @@ class AuthGate(BaseHTTPMiddleware):
         request.state.web_session = web
         request.state.account = account
         request.state.csrf_expected = web.csrf_token  # type: ignore[attr-defined]
+        return await call_next(request)
+
+    async def _with_token(self, request: Request, call_next: RequestResponseEndpoint,
+                          ctx: ControllerContext, bearer: str) -> Response:
+        # The Authorization header alone decides: a cookie sent along is not looked at.
+        caller = await run_in_threadpool(_lookup_token, ctx, bearer) if bearer else None
+        if caller is None:
+            return _token_refused(401, "API token unknown or revoked")
+        if request.url.path.startswith(SESSION_ONLY_PREFIXES):
+            return _token_refused(403, "an API token cannot do this; log in instead")
+        if request.method in UNSAFE and not caller.can_write:
+            return _token_refused(403, "this API token is read-only")
+        request.state.account = caller
+        request.state.token = caller
         return await call_next(request)
 
     async def _prelogin(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -107,6 +155,8 @@ async def csrf_guard(request: Request) -> None:
     """Refuse a state-changing request whose CSRF token does not match (every route)."""
     if request.method not in UNSAFE or (request.method, request.url.path) in CSRF_EXEMPT:
         return
+    if getattr(request.state, "token", None) is not None:
+        return  # authenticated by its Authorization header, which no other site can set
     expected: str = getattr(request.state, "csrf_expected", "") or ""
     given = request.headers.get("x-csrf-token")
     if given is None:

@@ -225,6 +225,9 @@ def prune(session: Session, now: datetime) -> int:
                for c in clips_of(session, r.id))
     ]
     if gone:
+        from bodyworn.controller.metrics.service import retire
+
+        retire(session, gone)  # so the metrics' totals keep what these rows counted
         session.execute(delete(OffloadClip).where(OffloadClip.recording_pk.in_(gone)))
         session.execute(delete(OffloadRecording).where(OffloadRecording.id.in_(gone)))
     return len(gone)
