@@ -327,14 +327,17 @@ def _prepare_destination(data_dir: Path, cd_dir: Path, cd_url: str, state: DemoS
     return connection
 
 
-def _controller_server(app: Any, port: int, controller_dir: Path) -> uvicorn.Server:
-    """The manager over HTTPS with its Default certificate."""
-    from bodyworn.controller.certificates.tls import ensure_default_certificate
+def _controller_server(app: Any, port: int, ctx: Any) -> uvicorn.Server:
+    """The manager over HTTPS with its active certificate (Default unless changed)."""
+    from bodyworn.controller.certificates.service import active_pair
+    from bodyworn.controller.certificates.serving import CertificateSwitch
 
-    cert, key = ensure_default_certificate(controller_dir)
+    with ctx.factory() as session:
+        switch = CertificateSwitch(active_pair(session))
+    app.state.tls = switch
     return uvicorn.Server(uvicorn.Config(app, host=HOST, port=port,
                                          log_level="warning", proxy_headers=False,
-                                         ssl_certfile=str(cert), ssl_keyfile=str(key),
+                                         ssl_context_factory=switch.uvicorn_factory,
                                          timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
 
@@ -427,7 +430,7 @@ def run_demo(
     ctx = build_context(settings)
     app = create_app(ctx)
     users = _ensure_users(ctx)
-    server = _controller_server(app, state.controller_port, controller_dir)
+    server = _controller_server(app, state.controller_port, ctx)
 
     _print_welcome(console, state, first, data_dir, (manager_url, browser_url, credentials))
     stop = threading.Event()

@@ -25,6 +25,9 @@ from bodyworn.controller.audit import api as audit_api
 from bodyworn.controller.audit import pages as audit_pages
 from bodyworn.controller.cameras import api as cameras_api
 from bodyworn.controller.cameras import pages as cameras_pages
+from bodyworn.controller.certificates import api as certificates_api
+from bodyworn.controller.certificates import pages as certificates_pages
+from bodyworn.controller.certificates.service import ensure_default
 from bodyworn.controller.context import ControllerContext, make_templates, render
 from bodyworn.controller.destinations import api as destination_api
 from bodyworn.controller.destinations import pages as destination_pages
@@ -107,6 +110,8 @@ ROUTERS = (
     tokens_pages.router,
     tokens_api.router,
     metrics_api.router,
+    certificates_pages.router,
+    certificates_api.router,
 )
 
 
@@ -173,6 +178,9 @@ def build_context(
         ntp=ntp,
     )
     ctx.wizard = DraftStore(ctx.clock)
+    with ctx.factory() as session, session.begin():
+        # The certificate the manager is served with (older versions kept it as files).
+        ensure_default(session, ctx.clock, settings.data_dir / "tls")
     with ctx.factory() as session:
         row = session.get(SystemSettings, 1)
         if row is not None:
@@ -241,6 +249,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.notifier = notifier
     app.state.metrics = metrics
+    # The TLS context switch the server listens with (server.py sets it; None over HTTP).
+    app.state.tls = None
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

@@ -1,4 +1,4 @@
-"""Serving one controller with uvicorn: HTTPS with the Default certificate unless told not to."""
+"""Serving one controller with uvicorn: HTTPS with the active certificate unless told not to."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import uvicorn
 from rich.console import Console
 
 from bodyworn.controller.app import build_context, create_app, default_ntp
-from bodyworn.controller.certificates.tls import ensure_default_certificate
+from bodyworn.controller.certificates.service import active_pair
+from bodyworn.controller.certificates.serving import CertificateSwitch
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup.models import SystemSettings
 
@@ -31,14 +32,17 @@ def serve(
             if row is not None:
                 host = host if explicit_host else row.listen_host
                 port = port if explicit_port else row.listen_port
-    ssl: dict[str, str] = {}
+    app = create_app(ctx)
+    ssl: dict[str, object] = {}
     if not settings.insecure_http:
-        cert, key = ensure_default_certificate(settings.data_dir)
-        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        with ctx.factory() as session:
+            switch = CertificateSwitch(active_pair(session))
+        app.state.tls = switch  # Settings → Certificates switches it on activation
+        ssl = {"ssl_context_factory": switch.uvicorn_factory}
     scheme = "http" if settings.insecure_http else "https"
     if console is not None:
         state = "ready" if ctx.set_up else "not set up yet: open it to run the setup wizard"
         console.print(f"Controller on {scheme}://{host}:{port}/ ({state})", markup=False)
     # A browser holding keep-alive connections must not keep the controller from stopping.
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
+    uvicorn.run(app, host=host, port=port, log_level="warning",
                 proxy_headers=False, timeout_graceful_shutdown=10, **ssl)  # type: ignore[arg-type]
