@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +124,64 @@ def browser_page(chromium: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+OPS_PASSWORD = "Granite-Otter-47-Lantern"
+OPS_PASSPHRASE = "Fjord lighthouse at dawn 2026"
+
+
+@pytest.fixture
+def set_up_process(tmp_path: Path) -> Iterator[Callable[..., Controller]]:
+    """Starts `bodyworn controller` set up unattended (cloud extensions on unless told),
+    logged in as root with OPS_PASSWORD; stopped at the end."""
+    from tests.domain.connection_factory import connection_file_bytes
+
+    started: list[Controller] = []
+
+    def start(*, cloud: bool = True, env: dict[str, str] | None = None) -> Controller:
+        (tmp_path / "cd.json").write_bytes(connection_file_bytes())
+        answers = tmp_path / "answers.toml"
+        lines = [f'root_password = "{OPS_PASSWORD}"',
+                 f'super_admin_passphrase = "{OPS_PASSPHRASE}"',
+                 'restore_key_path = "restore.json"', 'system_name = "Harbour"',
+                 'timezone = "Europe/Stockholm"', "manual_time = true",
+                 'connection_file = "cd.json"', 'camera_assignment = "fixed"']
+        if cloud:
+            lines += ["cloud_extensions = true", 'cloud_location = "eu-de"']
+        answers.write_text("\n".join(lines) + "\n")
+        data_dir = tmp_path / "data"
+        subprocess.run([*bodyworn_command(), "controller", "setup", "--answers", str(answers),
+                        "--data-dir", str(data_dir)], check=True, capture_output=True,
+                       cwd=tmp_path)
+        port, log = free_port(), tmp_path / "controller.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*bodyworn_command(), "controller", "--data-dir", str(data_dir),
+                 "--host", "127.0.0.1", "--port", str(port)],
+                stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                start_new_session=True)
+        controller = Controller(f"https://127.0.0.1:{port}", data_dir, process, log)
+        started.append(controller)
+        _wait_until_answering(controller.url + "/login", process, log)
+        return controller
+
+    yield start
+    for controller in started:
+        if controller.process.poll() is None:
+            os.killpg(controller.process.pid, signal.SIGTERM)
+            try:
+                controller.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(controller.process.pid, signal.SIGKILL)
+                controller.process.wait(timeout=10)
+
+
+def browser_login(page: Page, controller: Controller, password: str = OPS_PASSWORD) -> None:
+    """Log in as root through the login page."""
+    page.goto(controller.url + "/login")
+    page.fill("#username", "root")
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url(controller.url + "/")
+    page.wait_for_selector("h1")
