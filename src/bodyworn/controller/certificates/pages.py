@@ -36,7 +36,7 @@ def subject_from_form(common_name: str, organization: str, organizational_unit: 
 
 
 async def _page(request: Request, *, errors: list[FieldError] | None = None,
-                refusal: str | None = None, saved: str | None = None,
+                refusal: str | None = None, saved: tuple[str, str] | None = None,
                 status_code: int = 200) -> Response:
     rows = await run(request).read(_listing)
     return render(request, "certificates/list.html", {
@@ -72,7 +72,7 @@ async def certificates_create(
                                        valid_days, **who(request))
     except FieldsRefused as exc:
         return await _page(request, errors=exc.errors, status_code=400)
-    return await _page(request, saved=f"Created {row.name}.")
+    return await _page(request, saved=("Created {name}.", row.name))
 
 
 @router.post("/settings/certificates/install")
@@ -88,7 +88,7 @@ async def certificates_install(request: Request) -> Response:
         row = await run(request).write(service.install, upload.filename, data, **who(request))
     except CertificateRefused as exc:
         return await _page(request, refusal=exc.message, status_code=exc.status)
-    return await _page(request, saved=f"Installed {row.name}. Activate it to serve it.")
+    return await _page(request, saved=("Installed {name}. Activate it to serve it.", row.name))
 
 
 @router.get("/settings/certificates/{cert_id}/csr")
@@ -138,7 +138,7 @@ async def certificates_activate(request: Request, cert_id: RowIdPath) -> Respons
     switch = request.app.state.tls
     if switch is not None:
         switch.switch(pair)
-    return await _page(request, saved="Activated. New connections get this certificate.")
+    return await _page(request, saved=("Activated. New connections get this certificate.", ""))
 
 
 @router.post("/settings/certificates/{cert_id}/delete")
@@ -148,7 +148,7 @@ async def certificates_delete(request: Request, cert_id: RowIdPath) -> Response:
         await run(request, MISSING).write(service.delete, cert_id, **who(request))
     except CertificateRefused as exc:
         return await _page(request, refusal=exc.message, status_code=exc.status)
-    return await _page(request, saved="Deleted.")
+    return await _page(request, saved=("Deleted.", ""))
 
 
 
