@@ -45,3 +45,18 @@ def test_every_answers_key_is_documented() -> None:
 def test_readme_keeps_exactly_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
+
+
+def test_every_field_of_the_operations_pages_is_documented() -> None:
+    """Each form field of Settings → Email notifications, Certificates and API tokens."""
+    import re
+
+    controller = ROOT / "src" / "bodyworn" / "controller"
+    fields: set[str] = set()
+    for folder in ("notifications", "certificates", "tokens"):
+        for template in (controller / folder / "templates").rglob("*.html"):
+            fields |= set(re.findall(r'name="([a-z_]+)"', template.read_text()))
+    fields -= {"csrf_token", "download"}
+    assert {"smtp_host", "smtp_password", "key_type", "access", "certificate"} <= fields
+    for name in sorted(fields):
+        assert f"`{name}`" in DOCS, f"the setting {name} is not explained in docs/"
