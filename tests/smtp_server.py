@@ -119,6 +119,10 @@ def smtp_server(security: str = "starttls", *, username: str | None = None,
             kwargs.update(tls_context=context, require_starttls=True)
         if username is not None:
             kwargs.update(authenticator=authenticator, auth_required=True)
+            if security == "tls":
+                # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS from
+                # its first byte.
+                kwargs["auth_require_tls"] = False
         controller = Controller(handler, **kwargs)
         controller.start()
         try:
