@@ -30,7 +30,9 @@ from bodyworn.devices.camera import Camera, CameraError, Clip, Recording
 from bodyworn.devices.docking import BayEvent, DockingStation
 from bodyworn.devices.docklink_messages import info_of, manifest_of, offloadable_clips
 from bodyworn.docklink import wire as proto
+from bodyworn.docklink.errors import MessageError
 from bodyworn.docklink.messages import (
+    AssistantConfig,
     DeleteChallenge,
     DeleteResult,
     FirmwareAccepted,
@@ -384,6 +386,8 @@ class DockLinkServer:
             ("POST", ("unlock",), 1): lambda: self._unlock(camera, request),
             ("POST", ("factory-reset",), 1): lambda: self._factory_reset(camera),
             ("POST", ("self-assign",), 1): lambda: self._self_assign(camera, request),
+            ("GET", ("assistant",), 1): lambda: self._assistant(camera),
+            ("PUT", ("assistant",), 1): lambda: self._configure_assistant(camera, request),
         }
         if key == ("POST", ("clips",), 3) and rest[2] == "challenge":
             return self._delete_challenge(camera, rest[1])
@@ -543,6 +547,18 @@ class DockLinkServer:
         if change.time is not None:
             self._link(camera.serial).time_offset = change.time - self.link_clock.now()
         return self._info(camera)
+
+    def _assistant(self, camera: Camera) -> _Reply:
+        return _json_reply(HTTPStatus.OK, camera.assistant_report().to_json())
+
+    def _configure_assistant(self, camera: Camera, request: _Request) -> _Reply:
+        if camera.locked:
+            raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
+        try:
+            config = AssistantConfig.from_json(request.json())
+        except MessageError as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_assistant", str(exc)) from exc
+        return _json_reply(HTTPStatus.OK, camera.configure_assistant(config).to_json())
 
     def _firmware(self, camera: Camera, request: _Request) -> _Reply:
         if camera.locked:

@@ -27,6 +27,8 @@ import httpx
 from bodyworn.docklink import wire as proto
 from bodyworn.docklink.errors import DockLinkError, MessageError
 from bodyworn.docklink.messages import (
+    AssistantConfig,
+    AssistantReport,
     CameraInfo,
     DeleteChallenge,
     DeleteResult,
@@ -286,6 +288,14 @@ class DockLinkClient:
         if holster is not _UNSET:
             data["holster"] = holster
         return CameraInfo.from_json(self._json("PUT", "/config", data))
+
+    def assistant(self) -> AssistantReport:
+        """The camera's wireless key and the Assistant pairings completed or blocked on it."""
+        return AssistantReport.from_json(self._json("GET", "/assistant"))
+
+    def configure_assistant(self, config: AssistantConfig) -> AssistantReport:
+        """Give the camera its wireless certificate and its user's Assistant pairings."""
+        return AssistantReport.from_json(self._json("PUT", "/assistant", config.to_json()))
 
     def push_firmware(self, version: str, image: bytes) -> FirmwareAccepted:
         """Send a firmware image; the camera installs it while docked."""

@@ -25,6 +25,10 @@ from bodyworn.domain.led import LedState
 from bodyworn.domain.profile import CameraProfile, ProfileError
 
 __all__ = [
+    "AssistantBinding",
+    "AssistantConfig",
+    "AssistantPairing",
+    "AssistantReport",
     "BatteryLevel",
     "CameraInfo",
     "ClipEntry",
@@ -508,6 +512,105 @@ class FirmwareAccepted:
     def from_json(cls, data: object) -> FirmwareAccepted:
         f = _Fields(data, "firmware")
         return cls(f.text("firmware"), f.text("image_sha256"), f.number("install_seconds"))
+
+
+# ---- the Assistant (the camera's wireless side) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class AssistantPairing:
+    """A pairing of the camera's user with AXIS Body Worn Assistant, as a camera keeps it.
+
+    Verifiers only (see `wireless.pairing`): the secret's hash and the PIN's HMAC. Once a
+    device completed the pairing on some camera, `device_key` is its public key and every
+    camera of the user accepts that device.
+    """
+
+    pairing_id: str
+    user_id: str
+    secret_sha256: str
+    pin_verifier: str
+    expires: datetime
+    device_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pairing_id": self.pairing_id, "user_id": self.user_id,
+                "secret_sha256": self.secret_sha256, "pin_verifier": self.pin_verifier,
+                "expires": format_time(self.expires), "device_key": self.device_key}
+
+    @classmethod
+    def from_json(cls, data: object) -> AssistantPairing:
+        f = _Fields(data, "assistant.pairings")
+        return cls(f.text("pairing_id"), f.text("user_id"), f.text("secret_sha256"),
+                   f.text("pin_verifier"), f.time("expires"), f.opt_text("device_key"))
+
+
+@dataclass(frozen=True)
+class AssistantConfig:
+    """`PUT …/assistant`: what the camera needs for the Assistant; replaces what it had.
+
+    `ca` is the system CA (made from the identity key), `certificate` the camera's
+    wireless certificate for the key it reported; `taken_devices` are fingerprints of
+    devices paired with other users; `annotations` says whether the content destination
+    stores categories and notes.
+    """
+
+    ca: str
+    certificate: str
+    pairings: tuple[AssistantPairing, ...] = ()
+    taken_devices: tuple[str, ...] = ()
+    annotations: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ca": self.ca, "certificate": self.certificate,
+                "pairings": [p.to_json() for p in self.pairings],
+                "taken_devices": list(self.taken_devices), "annotations": self.annotations}
+
+    @classmethod
+    def from_json(cls, data: object) -> AssistantConfig:
+        f = _Fields(data, "assistant")
+        return cls(f.text("ca"), f.text("certificate"),
+                   tuple(AssistantPairing.from_json(p) for p in f.items("pairings")),
+                   f.texts("taken_devices"), f.flag("annotations"))
+
+
+@dataclass(frozen=True)
+class AssistantBinding:
+    """A device that completed a pairing on this camera (the PIN was right)."""
+
+    pairing_id: str
+    device_key: str
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pairing_id": self.pairing_id, "device_key": self.device_key,
+                "at": format_time(self.at)}
+
+    @classmethod
+    def from_json(cls, data: object) -> AssistantBinding:
+        f = _Fields(data, "assistant.bindings")
+        return cls(f.text("pairing_id"), f.text("device_key"), f.time("at"))
+
+
+@dataclass(frozen=True)
+class AssistantReport:
+    """`GET …/assistant`: the camera's wireless public key (PEM) and what happened to its
+    pairings off the dock: devices bound, pairings blocked by too many wrong PINs."""
+
+    wireless_key: str
+    bindings: tuple[AssistantBinding, ...] = ()
+    blocked: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"wireless_key": self.wireless_key,
+                "bindings": [b.to_json() for b in self.bindings], "blocked": list(self.blocked)}
+
+    @classmethod
+    def from_json(cls, data: object) -> AssistantReport:
+        f = _Fields(data, "assistant")
+        return cls(f.text("wireless_key"),
+                   tuple(AssistantBinding.from_json(b) for b in f.items("bindings")),
+                   f.texts("blocked"))
 
 
 # ---- the station -----------------------------------------------------------------------

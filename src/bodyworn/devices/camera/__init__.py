@@ -9,12 +9,13 @@ ManualClock by weeks and see exactly what the hardware would have done.
 `model` (timings, states, clips, recordings), `state` (the state and the clock loop),
 `recording` (recordings, clips, their storage), `dockside` (docking, system, settings,
 lock), `power` (battery and storage over time, power on and off, what falls due),
-`display` (LEDs and sounds) and `buttons` (buttons, accessories, faults).
+`display` (LEDs and sounds), `buttons` (buttons, accessories, faults) and `assistant`
+(pairings with AXIS Body Worn Assistant and what an app may see).
 """
 
 from __future__ import annotations
 
-from bodyworn.devices.camera.buttons import ButtonsPart
+from bodyworn.devices.camera.assistant import AssistantPart, AssistantRefused
 from bodyworn.devices.camera.model import (
     DEFAULT_FIRMWARE,
     DOCK_RESTART_DARK,
@@ -58,6 +59,7 @@ __all__ = [
     "STOP_HOLD",
     "TRACK_STEP",
     "UNDOCK_RESTART_TIME",
+    "AssistantRefused",
     "Camera",
     "CameraError",
     "Clip",
@@ -71,5 +73,6 @@ __all__ = [
 ]
 
 
-class Camera(ButtonsPart):
-    """A body worn camera: life cycle, buttons, LEDs, battery, storage and recordings."""
+class Camera(AssistantPart):
+    """A body worn camera: life cycle, buttons, LEDs, battery, storage, recordings and the
+    Assistant."""
