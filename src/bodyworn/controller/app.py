@@ -21,6 +21,8 @@ from bodyworn.controller.accounts import pages as accounts_pages
 from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
 from bodyworn.controller.assignment import api as assignment_api
 from bodyworn.controller.assignment import pages as assignment_pages
+from bodyworn.controller.assistant_pairing import api as assistant_api
+from bodyworn.controller.assistant_pairing import pages as assistant_pages
 from bodyworn.controller.audit import api as audit_api
 from bodyworn.controller.audit import pages as audit_pages
 from bodyworn.controller.cameras import api as cameras_api
@@ -112,6 +114,8 @@ ROUTERS = (
     metrics_api.router,
     certificates_pages.router,
     certificates_api.router,
+    assistant_pages.router,
+    assistant_api.router,
 )
 
 

@@ -7,6 +7,7 @@ from bodyworn.controller.assignment.models import (
     SelfAssignment,
     SelfAssignTag,
 )
+from bodyworn.controller.assistant_pairing.models import AssistantPairingRow
 from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.certificates.models import CertificateRow
@@ -31,6 +32,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "AssignmentSettings",
+    "AssistantPairingRow",
     "AuditEntry",
     "Base",
     "BodyWornUser",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from bodyworn.controller.assignment import service
+from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.context import render
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
@@ -73,6 +74,19 @@ async def holster_remove(request: Request, user_uuid: str,
     except LookupError:
         return await _partial(request, user_uuid, error="No such holster sensor.")
     return await _partial(request, user_uuid, notice="The holster sensor is removed.")
+
+
+@router.post("/users/{user_uuid}/equipment/assistant/{pairing_id}/remove")
+async def assistant_remove(request: Request, user_uuid: str, pairing_id: str) -> Response:
+    """Remove an Assistant pairing: it ends on the system side (cameras at their docking)."""
+    try:
+        await run(request).write(assistant_pairing.remove, user_uuid, pairing_id,
+                                 **who(request))
+    except LookupError:
+        return await _partial(request, user_uuid, error="No such pairing.")
+    await run(request).call(assistant_pairing.push_to_user, user_uuid)
+    return await _partial(request, user_uuid, notice="The pairing is removed. The mobile"
+                          " device keeps it until the user replaces it in the Assistant.")
 
 
 @router.get("/settings/self-assign")

@@ -1,4 +1,5 @@
-"""Self-assign (tags, taps at the dock reader, the 15 s window) and holster sensor pairing."""
+"""Self-assign (tags, taps at the dock reader, the 15 s window), holster sensor pairing, and the
+user's paired equipment (with the Assistant pairings of assistant_pairing/)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bodyworn.controller.assignment.models import (
     SelfAssignTag,
 )
 from bodyworn.controller.assignment.states import HolsterState, SelfAssignState
+from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
@@ -260,6 +262,8 @@ def dock_tap(ctx: ControllerContext, tag_text: str, *, reader: str = "") -> TapR
             with client:
                 client.self_assign(cameras.camera_user_label(user), profile)
                 info = client.configure(holster=holster)
+                # Self-assigned cameras learn the user's Assistant pairings with the user.
+                assistant_pairing.sync_camera(ctx, chosen.serial, client, info)
         except cameras.LINK_ERRORS as exc:
             raise AssignmentRefused(f"the camera refused: {exc}", "camera_refused") from exc
         now = ctx.clock.now()
@@ -439,6 +443,7 @@ class Equipment:
     mode: str
     holsters: list[HolsterView]
     progress: PairingProgress
+    assistant: list[assistant_pairing.PairingView]
 
 
 def equipment(ctx: ControllerContext, user_uuid: str) -> Equipment:
@@ -448,8 +453,9 @@ def equipment(ctx: ControllerContext, user_uuid: str) -> Equipment:
         user = users.get(session, user_uuid)
         tag = tag_of(session, user_uuid)
         mode = cameras.assignment_mode(session).value
+        assistant = assistant_pairing.pairings(session, ctx.clock, user_uuid)
     return Equipment(user, tag, mode, refresh_holsters(ctx, user_uuid),
-                     pairing_progress(ctx, user_uuid))
+                     pairing_progress(ctx, user_uuid), assistant)
 
 
 def pending_self_assignment(session: Session) -> SelfAssignment | None:

@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bodyworn.cdclient.capabilities import Category
+from bodyworn.cdclient.capabilities import STORE_BOOKMARKS, Category
 from bodyworn.cdclient.client import CDClient, RetryPolicy
 from bodyworn.cdclient.config import CDConnection
 from bodyworn.cdclient.errors import CDError, ContentRejected, InsufficientStorage
@@ -40,6 +40,7 @@ from bodyworn.cdclient.records import (
     GnssPoint,
     RecordingUpload,
 )
+from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.slots import FairSlots
 from bodyworn.controller.outbox import service as outbox
@@ -135,6 +136,9 @@ class OffloadEngine:
         self._dock_locks: dict[str, threading.Lock] = {}
         self._dock_locks_guard = threading.Lock()
         self._categories_failed_at: datetime | None = None
+        # Whether the CD stores bookmarks (categories and notes), read with its categories;
+        # the Assistant offers categories and notes only then.
+        self.stores_bookmarks = False
         self._cd_backoff_until: datetime | None = None
         self._cd_failures = 0
         # Set while the CD answers 507, cleared by the first delivery it accepts again
@@ -224,6 +228,7 @@ class OffloadEngine:
             cd = CDClient(CDConnection.from_parsed(parsed), retry=self.config.retry,
                           clock=self.ctx.clock)
         async with cd:
+            self.stores_bookmarks = (await cd.capabilities()).supports(STORE_BOOKMARKS)
             return (await cd.categories()).categories
 
     # ---- on dock -------------------------------------------------------------------------
@@ -294,6 +299,9 @@ class OffloadEngine:
             time=self.ctx.clock.now(), timezone=timezone, profile=profile,
             categories=names or None,
         )
+        # The Assistant: the camera's certificate and its user's pairings (one step of its own).
+        assistant_pairing.sync_camera(self.ctx, serial, camera, info,
+                                      annotations=self.stores_bookmarks)
         newest = self.newest_firmware()
         if newest is not None and _version(newest[0]) > _version(info.firmware):
             camera.push_firmware(newest[0], newest[1].read_bytes())
@@ -608,6 +616,7 @@ class OffloadEngine:
             await self.deliver_outbox(cd)
             # Bookmarks name categories by the CD's IDs (the client re-reads them daily).
             self._categories = ((await cd.categories()).categories, now)
+            self.stores_bookmarks = (await cd.capabilities()).supports(STORE_BOOKMARKS)
         except LookupError:
             return  # not set up yet
         except CDError as exc:
