@@ -195,6 +195,28 @@ def conformance(
 app.command("simulate")(simulate)
 
 
+@app.command("assistant")
+def assistant(
+    air: str = typer.Option(..., help="Where the cameras' wireless side is reached (the air"
+                            " URL a simulation prints)."),
+    data_dir: Path = typer.Option(Path("./bodyworn-assistant"),
+                                  help="The app's data directory (device key, pairing)."),
+    host: str = typer.Option("127.0.0.1", help="Listening address (beyond loopback: HTTPS)."),
+    port: int = typer.Option(8765, help="Listening port."),
+) -> None:
+    """Run Body Worn Assistant on this device: open the printed link in its browser."""
+    from bodyworn.assistant.app import AssistantSettings
+    from bodyworn.assistant.server import serve as serve_assistant
+    from bodyworn.store.private import StartRefused
+
+    try:
+        serve_assistant(AssistantSettings(data_dir=data_dir, air_url=air, host=host,
+                                          port=port), out)
+    except StartRefused as exc:
+        err.print(f"Not starting: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
     """Entry point."""
     app(prog_name="bodyworn")

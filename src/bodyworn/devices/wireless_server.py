@@ -262,7 +262,8 @@ class WirelessAir:
             return _json_reply({"error": exc.message, "reason": exc.reason}, exc.status)
         except AssistantRefused as exc:
             status = STATUS.get(exc.reason, HTTPStatus.CONFLICT)
-            return _json_reply({"error": exc.message, "reason": exc.reason}, status)
+            return _json_reply({**exc.detail, "error": exc.message, "reason": exc.reason},
+                               status)
 
     def _route(self, request: _Request) -> _Reply:
         prefix = [p for p in wire.PREFIX.split("/") if p]

@@ -41,7 +41,7 @@ def _refusal(response: httpx.Response, body: bytes) -> WirelessRefused:
         data = None
     if isinstance(data, dict):
         return WirelessRefused(response.status_code, str(data.get("reason", "")),
-                               str(data.get("error", "")))
+                               str(data.get("error", "")), data)
     return WirelessRefused(response.status_code, "", body[:200].decode("utf-8", "replace"))
 
 

@@ -20,11 +20,14 @@ class MessageError(ValueError):
 class WirelessRefused(Exception):
     """A camera's refusal: the HTTP status, a short reason code and the camera's sentence."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str,
+                 detail: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
+        # Further fields of the refusal (`tries_left` of a wrong PIN).
+        self.detail: Mapping[str, Any] = detail or {}
 
 
 def format_time(moment: datetime) -> str:

@@ -40,10 +40,11 @@ MAX_SESSIONS = 16
 class AssistantRefused(CameraError):
     """What the camera says no to an app with: a reason code and a sentence."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, **detail: object) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.detail = detail
 
 
 @dataclass
@@ -146,10 +147,12 @@ class AssistantPart(ButtonsPart):
         return WirelessIdentity(self._wireless_key[0], self._wireless_cert, self._system_ca)
 
     def pairing_hints(self) -> list[str]:
-        """Ids of the pairings this camera accepts now (its beacon shows their hashes)."""
+        """Ids of the pairings this camera knows for its user (its beacon shows their
+        hashes): those it accepts, and those ended (blocked, or removed by the system) so
+        that their app hears why."""
         user = self._user_id
-        return [p.pairing_id for p in self._pairings.values()
-                if p.user_id == user and not p.blocked]
+        known = [p.pairing_id for p in self._pairings.values() if p.user_id == user]
+        return known + sorted(self._removed_pairings)
 
     # ---- on the air --------------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class AssistantPart(ButtonsPart):
                 self._end_sessions(pairing_id)
                 raise AssistantRefused("too_many_pins", "too many wrong PINs ended this pairing")
             left = wire.PIN_TRIES - pairing.wrong_pins
-            raise AssistantRefused("wrong_pin", f"wrong PIN; {left} tries left")
+            raise AssistantRefused("wrong_pin", f"wrong PIN; {left} tries left", tries_left=left)
         pairing.device_key, pairing.bound_at, pairing.bound_here = device_key, now, True
         return str(self._user_id)
 

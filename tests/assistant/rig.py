@@ -1,0 +1,240 @@
+"""The Assistant's rig: a set-up controller with the embedded CD, a docking station, one
+camera of one user on the simulated air, and the app's service for that user's phone.
+
+Everything shares one ManualClock that starts at the host's time (TLS certificates are
+issued on it and checked by the app on the host's clock). Tests move it: 24 h validity,
+the 5-minute PIN window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bodyworn.assistant.app import AssistantContext, AssistantSettings
+from bodyworn.assistant.app import build_context as app_context
+from bodyworn.cdclient.client import CDClient, RetryPolicy
+from bodyworn.cdclient.config import CDConnection
+from bodyworn.controller.app import build_context
+from bodyworn.controller.assistant_pairing import service as pairing
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.identity.service import public_key_pem, signing_identity
+from bodyworn.controller.offload.engine import OffloadConfig, OffloadEngine
+from bodyworn.controller.outbox import service as outbox
+from bodyworn.controller.settings import ControllerSettings
+from bodyworn.controller.users import service as users
+from bodyworn.destination.config import (
+    Site,
+    build_site,
+    connection_file_for,
+    init_destination,
+)
+from bodyworn.devices.camera import Camera, Recording
+from bodyworn.devices.docking import DockingStation, DockModel
+from bodyworn.devices.docklink_server import DockLinkServer
+from bodyworn.devices.environment import Environment
+from bodyworn.devices.gnss import Receiver, Route, Waypoint
+from bodyworn.devices.video import ClipRenderer, Fidelity
+from bodyworn.devices.wireless_server import WirelessAir
+from bodyworn.docklink.client import DockLinkClient
+from bodyworn.domain.clock import ManualClock
+from bodyworn.domain.profile import CameraProfile
+from tests.controller.conftest import set_up
+
+CD_BASE = "http://cd.test"
+FAST = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
+PROFILE = CameraProfile(name="Patrol", location_data=True, pre_buffer=timedelta(seconds=5),
+                        max_clip_length=timedelta(seconds=60))
+USER_ID = "officer-17-north-precinct"
+SERIAL = "B8A44F000001"
+
+
+@dataclass
+class AssistantRig:
+    """One user, one camera, one phone."""
+
+    ctx: ControllerContext
+    clock: ManualClock
+    cd: Site
+    cd_account: str
+    cd_key: str
+    tmp: Path
+    station: DockingStation
+    server: DockLinkServer
+    air: WirelessAir
+    camera: Camera
+    user_uuid: str
+    engine: OffloadEngine
+    fidelity: Fidelity = Fidelity.FAST
+    apps: list[AssistantContext] = field(default_factory=list)
+    # The phones' event loop: their links to cameras live as long as it does.
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+
+    def run(self, coro: Any) -> Any:
+        """Run one coroutine of a phone's service to its end."""
+        return self.loop.run_until_complete(coro)
+
+    # ---- the controller ------------------------------------------------------------------
+
+    def cd_client(self) -> CDClient:
+        """A client of the embedded CD, in-process."""
+        conn = CDConnection(uris=(f"{CD_BASE}/auth/v1.0",), user="bodyworn", key=self.cd_key)
+        return CDClient(conn, retry=FAST, clock=self.clock,
+                        transport=httpx.ASGITransport(app=self.cd.swift.app))
+
+    def start_pairing(self, mode: str = "local", user_uuid: str | None = None
+                      ) -> pairing.PairingCodeView:
+        """What the administrator does: Users → user → pair → Assistant."""
+        who = user_uuid or self.user_uuid
+        with self.ctx.factory() as session, session.begin():
+            pairing_id = pairing.start(session, self.clock, who, mode, actor="root",
+                                       source="test")
+        with self.ctx.factory() as session:
+            code = pairing.code_of(session, self.clock, who, pairing_id)
+        assert code is not None
+        return code
+
+    def pairings(self, user_uuid: str | None = None) -> list[pairing.PairingView]:
+        """A user's pairings as the manager lists them."""
+        with self.ctx.factory() as session:
+            return pairing.pairings(session, self.clock, user_uuid or self.user_uuid)
+
+    def link(self) -> DockLinkClient:
+        """The controller's dock link to the camera (docked)."""
+        return self.ctx.docklink(self.server.camera_url(self.camera.serial))
+
+    # ---- the camera -------------------------------------------------------------------------
+
+    def dock(self, *, wait: bool = True) -> None:
+        """Put the camera in the station and run the on-dock work (sync, offload)."""
+        if self.station.bay_of(self.camera) is None:
+            self.station.insert(self.camera)
+        if wait:
+            self.clock.advance(timedelta(seconds=30))
+        with self.link() as link:
+            self.engine.on_dock(self.camera.serial, link)
+
+    def undock(self, started: bool = True) -> None:
+        """Take the camera out; by default wait until it has started (20 s)."""
+        self.station.take(self.camera)
+        if started:
+            self.clock.advance(timedelta(seconds=30))
+
+    def record(self, seconds: int = 12) -> Recording:
+        """Record for a while (the camera must be running off the dock)."""
+        with self.server.lock:
+            recording = self.camera.start_recording()
+            assert recording is not None
+        self.clock.advance(timedelta(seconds=seconds))
+        with self.server.lock:
+            self.camera.stop_recording()
+        return recording
+
+    def deliver(self, passes: int = 10) -> None:
+        """Run the deliver loop until nothing is due."""
+        from bodyworn.controller.offload import service
+
+        engine = self.engine
+
+        async def run() -> None:
+            try:
+                for _ in range(passes):
+                    await engine.run_once()
+                    with self.ctx.factory() as session:
+                        if not service.deliverable(session, self.clock.now(), 1) \
+                                and not service.spool_to_remove(session):
+                            break
+            finally:
+                await engine.aclose()
+
+        asyncio.run(run())
+
+    def set_profile(self, profile: CameraProfile) -> None:
+        """Push a profile to the docked camera (as an edited camera profile would)."""
+        with self.link() as link:
+            link.configure(profile=profile)
+
+    # ---- the phone ---------------------------------------------------------------------------
+
+    def phone(self, name: str = "phone") -> AssistantContext:
+        """The app's service on a phone (a data directory of its own)."""
+        app = app_context(AssistantSettings(data_dir=self.tmp / name, air_url=self.air.url))
+        self.apps.append(app)
+        return app
+
+    def bookmarks_at_cd(self, recording_id: str) -> list[tuple[dict[str, str], bytes]]:
+        """Metadata and body of each bookmark object of a recording at the CD."""
+        store = self.cd.swift.store
+        found = []
+        for container in store.list_containers(self.cd_account):
+            objects = list(store.list_objects(self.cd_account, container))
+            if not any(recording_id in o.name for o in objects):
+                continue
+            for obj in objects:
+                if obj.name.startswith("bookmark_"):
+                    found.append((obj.metadata, obj.path.read_bytes()))
+        return found
+
+
+@contextmanager
+def assistant_rig(tmp: Path, *, fidelity: Fidelity = Fidelity.FAST) -> Iterator[AssistantRig]:
+    """A rig; everything it started stops when the block ends."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now)
+    cd_dir = tmp / "cd"
+    config = init_destination(cd_dir)
+    site = asyncio.run(build_site(config, cd_dir, clock=clock))
+    ctx = build_context(ControllerSettings(data_dir=tmp / "data"), clock=clock)
+    set_up(ctx, connection_file=connection_file_for(config, cd_dir, [CD_BASE]),
+           manual_time=now)
+    with ctx.factory() as session, session.begin():
+        user = users.create(session, clock, name="Officer Seventeen", user_id=USER_ID,
+                            actor="test", source="test")
+    station = DockingStation("DOCK0001", DockModel.W701)
+    station.connect("controller")
+    server = DockLinkServer(station, link_clock=clock).start()
+    air = WirelessAir(lock=server.lock, work_dir=tmp / "air").start()
+    route = Route([Waypoint(now, 59.3293, 18.0686),
+                   Waypoint(now + timedelta(hours=2), 59.3326, 18.0649)])
+    camera = Camera(SERIAL, clock, gnss=Receiver(route), clip_sink=ClipRenderer(
+        tmp / "camera", fidelity=fidelity))
+    camera.set_environment(Environment(outdoor=True))
+    air.add(camera)
+    station.insert(camera)
+    with ctx.factory() as session:
+        identity = signing_identity(session)
+        public = public_key_pem(session)
+    with ctx.docklink(server.camera_url(SERIAL)) as link:
+        link.add_to_system(identity.system_id, public)
+        link.configure(profile=PROFILE, user_id=USER_ID, timezone="Europe/Stockholm")
+    with ctx.factory() as session, session.begin():
+        outbox.enqueue(session, clock, "device", SERIAL, "upsert",
+                       {"name": f"Camera {SERIAL}", "model": "AXIS W100"})
+    rig_box: list[AssistantRig] = []
+
+    def cd_factory() -> CDClient:
+        return rig_box[0].cd_client()
+
+    engine = OffloadEngine(ctx, config=OffloadConfig(retry=FAST, interval_s=0.01,
+                                                     backoff_initial_s=1.0),
+                           cd_factory=cd_factory, autostart=False)
+    ctx.offload = engine
+    rig = AssistantRig(ctx, clock, site, config.account, config.key, tmp, station, server,
+                       air, camera, user.uuid, engine, fidelity)
+    rig_box.append(rig)
+    try:
+        yield rig
+    finally:
+        for app in rig.apps:
+            rig.run(app.service.aclose())
+        rig.loop.close()
+        air.stop()
+        server.stop()
+        ctx.engine.dispose()
