@@ -28,6 +28,7 @@ from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity.service import public_key_pem, signing_identity
 from bodyworn.controller.offload.engine import OffloadConfig, OffloadEngine
 from bodyworn.controller.outbox import service as outbox
+from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.users import service as users
 from bodyworn.destination.config import (
@@ -46,10 +47,13 @@ from bodyworn.devices.wireless_server import WirelessAir
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.domain.clock import ManualClock
 from bodyworn.domain.profile import CameraProfile
+from bodyworn.domain.text import fold
 from tests.controller.conftest import set_up
 
 CD_BASE = "http://cd.test"
 FAST = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
+PROFILE_SETTINGS: dict[str, Any] = {"location_data": True, "pre_buffer": 5,
+                                    "max_clip_length": 60}
 PROFILE = CameraProfile(name="Patrol", location_data=True, pre_buffer=timedelta(seconds=5),
                         max_clip_length=timedelta(seconds=60))
 USER_ID = "officer-17-north-precinct"
@@ -127,8 +131,10 @@ class AssistantRig:
         if started:
             self.clock.advance(timedelta(seconds=30))
 
-    def record(self, seconds: int = 12) -> Recording:
-        """Record for a while (the camera must be running off the dock)."""
+    def record(self, seconds: int = 12, settle: int = 60) -> Recording:
+        """Record for a while (the camera must be running off the dock); first wait
+        `settle` seconds for the camera's GNSS receiver to find its position."""
+        self.clock.advance(timedelta(seconds=settle))
         with self.server.lock:
             recording = self.camera.start_recording()
             assert recording is not None
@@ -156,10 +162,12 @@ class AssistantRig:
 
         asyncio.run(run())
 
-    def set_profile(self, profile: CameraProfile) -> None:
-        """Push a profile to the docked camera (as an edited camera profile would)."""
-        with self.link() as link:
-            link.configure(profile=profile)
+    def edit_profile(self, **settings: Any) -> None:
+        """Camera profiles → Patrol: change settings (cameras take them at docking)."""
+        with self.ctx.factory() as session, session.begin():
+            patrol = profiles.by_name(session, self.clock)[fold(PROFILE.name)]
+            profiles.update(session, self.clock, patrol.id, settings=settings, actor="root",
+                            source="test")
 
     # ---- the phone ---------------------------------------------------------------------------
 
@@ -168,6 +176,37 @@ class AssistantRig:
         app = app_context(AssistantSettings(data_dir=self.tmp / name, air_url=self.air.url))
         self.apps.append(app)
         return app
+
+    def container_of(self, recording_id: str) -> str:
+        """The CD container that holds a recording."""
+        store = self.cd.swift.store
+        for container in store.list_containers(self.cd_account):
+            if container in ("System", "Users", "Devices"):
+                continue
+            if any(recording_id in o.name for o in store.list_objects(self.cd_account, container)):
+                return container
+        raise LookupError(f"{recording_id} is not at the CD")
+
+    def evidence_page(self, container: str) -> str:
+        """The evidence browser's page of a recording (logged in with a fresh password)."""
+        import re
+
+        from bodyworn.destination.browser_auth import set_browser_password
+
+        password = "evidence browser password 17"
+        set_browser_password(self.tmp / "cd", password)
+
+        async def fetch() -> str:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.cd.app),
+                                         base_url="http://cd.test") as http:
+                page = await http.get("/browser/login")
+                token = re.search(r'name="login_token" value="([^"]+)"', page.text)
+                assert token
+                await http.post("/browser/login", data={"login_token": token.group(1),
+                                                        "password": password})
+                return (await http.get(f"/browser/recordings/{container}")).text
+
+        return str(self.run(fetch()))
 
     def bookmarks_at_cd(self, recording_id: str) -> list[tuple[dict[str, str], bytes]]:
         """Metadata and body of each bookmark object of a recording at the CD."""
@@ -195,8 +234,10 @@ def assistant_rig(tmp: Path, *, fidelity: Fidelity = Fidelity.FAST) -> Iterator[
     set_up(ctx, connection_file=connection_file_for(config, cd_dir, [CD_BASE]),
            manual_time=now)
     with ctx.factory() as session, session.begin():
+        patrol = profiles.create(session, clock, PROFILE.name, PROFILE_SETTINGS,
+                                 actor="test", source="test")
         user = users.create(session, clock, name="Officer Seventeen", user_id=USER_ID,
-                            actor="test", source="test")
+                            profile_id=patrol.id, actor="test", source="test")
     station = DockingStation("DOCK0001", DockModel.W701)
     station.connect("controller")
     server = DockLinkServer(station, link_clock=clock).start()

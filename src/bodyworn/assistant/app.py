@@ -381,7 +381,8 @@ def _locked(request: Request, ctx: AssistantContext) -> Response:
     """The answer without the screen's session: nothing of the app, how to get in."""
     if request.url.path.startswith(("/api/", "/media/")):
         return JSONResponse({"error": "open the link that bodyworn assistant printed",
-                             "reason": "locked"}, status_code=401)
+                             "reason": "locked"}, status_code=401,
+                            headers={"Cache-Control": "no-store"})
     gettext = _gettext(request)
     html = ctx.env.get_template("assistant/locked.html").render(
         _=gettext, lang=language_of(request))

@@ -98,7 +98,7 @@ def refusal_of(exc: WirelessRefused) -> AppRefused:
     fields: dict[str, object] = {}
     if reason == "wrong_pin":
         fields["left"] = exc.detail.get("tries_left", "?")
-    status = exc.status if 400 <= exc.status < 500 else 502
+    status = exc.status if 400 <= exc.status < 600 else 502
     return AppRefused(status, reason, **fields)
 
 
