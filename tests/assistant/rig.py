@@ -9,6 +9,7 @@ the 5-minute PIN window.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,26 @@ USER_ID = "officer-17-north-precinct"
 SERIAL = "B8A44F000001"
 
 
+class LoopThread:
+    """An event loop running on its own thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="rig-loop",
+                                        daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Any) -> Any:
+        """Run `coro` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=300)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
 @dataclass
 class AssistantRig:
     """One user, one camera, one phone."""
@@ -78,12 +99,13 @@ class AssistantRig:
     engine: OffloadEngine
     fidelity: Fidelity = Fidelity.FAST
     apps: list[AssistantContext] = field(default_factory=list)
-    # The phones' event loop: their links to cameras live as long as it does.
-    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    # The rig's event loop, on a thread of its own (a browser test's thread runs one of
+    # Playwright's): the phones' links to cameras live as long as it does.
+    loop: LoopThread = field(default_factory=lambda: LoopThread())
 
     def run(self, coro: Any) -> Any:
-        """Run one coroutine of a phone's service to its end."""
-        return self.loop.run_until_complete(coro)
+        """Run one coroutine (a phone's service, the CD) to its end."""
+        return self.loop.run(coro)
 
     # ---- the controller ------------------------------------------------------------------
 
@@ -119,15 +141,31 @@ class AssistantRig:
     def dock(self, *, wait: bool = True) -> None:
         """Put the camera in the station and run the on-dock work (sync, offload)."""
         if self.station.bay_of(self.camera) is None:
-            self.station.insert(self.camera)
+            with self.server.lock:
+                self.station.insert(self.camera)
         if wait:
             self.clock.advance(timedelta(seconds=30))
-        with self.link() as link:
-            self.engine.on_dock(self.camera.serial, link)
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            # On a worker thread, as docks/ runs its listeners (and away from any event
+            # loop the caller's thread may run).
+            try:
+                with self.link() as link:
+                    self.engine.on_dock(self.camera.serial, link)
+            except BaseException as exc:
+                failed.append(exc)
+
+        worker = threading.Thread(target=work, name="on-dock")
+        worker.start()
+        worker.join(120)
+        if failed:
+            raise failed[0]
 
     def undock(self, started: bool = True) -> None:
         """Take the camera out; by default wait until it has started (20 s)."""
-        self.station.take(self.camera)
+        with self.server.lock:
+            self.station.take(self.camera)
         if started:
             self.clock.advance(timedelta(seconds=30))
 
@@ -160,7 +198,7 @@ class AssistantRig:
             finally:
                 await engine.aclose()
 
-        asyncio.run(run())
+        self.run(run())
 
     def edit_profile(self, **settings: Any) -> None:
         """Camera profiles → Patrol: change settings (cameras take them at docking)."""
@@ -229,7 +267,8 @@ def assistant_rig(tmp: Path, *, fidelity: Fidelity = Fidelity.FAST) -> Iterator[
     clock = ManualClock(now)
     cd_dir = tmp / "cd"
     config = init_destination(cd_dir)
-    site = asyncio.run(build_site(config, cd_dir, clock=clock))
+    loop = LoopThread()
+    site = loop.run(build_site(config, cd_dir, clock=clock))
     ctx = build_context(ControllerSettings(data_dir=tmp / "data"), clock=clock)
     set_up(ctx, connection_file=connection_file_for(config, cd_dir, [CD_BASE]),
            manual_time=now)
@@ -268,14 +307,14 @@ def assistant_rig(tmp: Path, *, fidelity: Fidelity = Fidelity.FAST) -> Iterator[
                            cd_factory=cd_factory, autostart=False)
     ctx.offload = engine
     rig = AssistantRig(ctx, clock, site, config.account, config.key, tmp, station, server,
-                       air, camera, user.uuid, engine, fidelity)
+                       air, camera, user.uuid, engine, fidelity, loop=loop)
     rig_box.append(rig)
     try:
         yield rig
     finally:
         for app in rig.apps:
             rig.run(app.service.aclose())
-        rig.loop.close()
+        loop.close()
         air.stop()
         server.stop()
         ctx.engine.dispose()

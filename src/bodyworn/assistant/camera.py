@@ -123,6 +123,9 @@ class CameraService:
         self._grant: Grant | None = None
         self._lock = asyncio.Lock()
         self._listing: tuple[float, list[RecordingSummary]] | None = None
+        # Set when the camera last said it was docked: while no beacon shows it, the app
+        # says that rather than that the camera cannot be found.
+        self._docked = False
 
     async def aclose(self) -> None:
         """Close the link to the camera."""
@@ -199,6 +202,7 @@ class CameraService:
             await self._drop_link()
             self.store.forget_pairing()
             self._pending = None
+            self._docked = False
 
     # ---- finding and trusting the camera -------------------------------------------------
 
@@ -210,7 +214,10 @@ class CameraService:
             raise AppRefused(503, "no_camera") from None
         for beacon in found:
             if hint in beacon.hints:
+                self._docked = False
                 return beacon.serial
+        if self._docked:
+            raise AppRefused(503, "docked")
         raise AppRefused(404, "no_camera")
 
     async def _pinned_ca(self, serial: str, fingerprint: str) -> bytes:
@@ -259,6 +266,7 @@ class CameraService:
                     link.token = None
                     continue
                 if exc.reason in ("docked", "not_running"):
+                    self._docked = exc.reason == "docked"
                     await self._drop_link()
                 raise refusal_of(exc) from None
             except httpx.HTTPError:

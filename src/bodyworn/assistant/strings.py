@@ -20,6 +20,7 @@ STRINGS: dict[str, str] = {
     "scan": "Scan the QR code",
     "scan_stop": "Stop scanning",
     "paste_label": "Or paste the QR code's text",
+    "paste_only": "Paste the QR code's text",
     "use_code": "Use this code",
     "code_ok": "The QR code is read.",
     "pin_intro": "Undock your camera and wait until it has started. Then enter the PIN"

@@ -80,8 +80,8 @@ def draw_frame(overlay: LiveOverlay, epoch_ms: int, index: int) -> Image.Image:
                   stroke_fill=(0, 0, 0))
         y += 28
     shown = datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%H:%M:%S.%f")[:-3]
-    draw.text((WIDTH - 190, 8), shown, fill=(255, 255, 255), font=_font(22), stroke_width=2,
-              stroke_fill=(0, 0, 0))
+    draw.text((WIDTH - 150, CODE_Y - 34), shown, fill=(255, 255, 255), font=_font(20),
+              stroke_width=2, stroke_fill=(0, 0, 0))
     draw.rectangle((CODE_X - 4, CODE_Y - 4, CODE_X + TIME_BITS * CELL + 4, CODE_Y + CELL + 4),
                    fill=(0, 0, 0))
     for i, on in enumerate(time_code_cells(epoch_ms)):

@@ -89,7 +89,7 @@
 
   // ---- the watermark -------------------------------------------------------------------
 
-  // Solid white text with a black edge, drawn twice (top right, bottom left) on every
+  // Solid white text with a black edge, drawn twice (top right, across the middle) on every
   // frame: the first 12 characters of the user ID and the time of viewing.
   function watermarkText() {
     return `${state ? state.watermark_id : ""} ${localTime(new Date())}`;
@@ -105,7 +105,7 @@
     ctx.fillStyle = "#fff";
     const spots = [
       ["right", "top", width - size * 0.6, size * 0.5],
-      ["left", "bottom", size * 0.6, height - size * 0.5],
+      ["center", "middle", width / 2, height * 0.62],
     ];
     for (const [align, baseline, x, y] of spots) {
       ctx.textAlign = align;
@@ -217,7 +217,8 @@
       } catch (err) { problem(err.error); }
     };
     const scanPart = el("div", { id: "scan" });
-    if ("BarcodeDetector" in window && navigator.mediaDevices) {
+    const canScan = "BarcodeDetector" in window && !!navigator.mediaDevices;
+    if (canScan) {
       scanPart.append(el("button", { type: "button", id: "scan-start",
                                      onclick: () => scan(scanPart, useCode) }, S.scan));
     }
@@ -225,7 +226,7 @@
       el("section", { class: "card" },
         el("p", { text: S.pair_intro }),
         scanPart,
-        el("label", { for: "pair-code", text: S.paste_label }), code,
+        el("label", { for: "pair-code", text: canScan ? S.paste_label : S.paste_only }), code,
         el("button", { type: "button", id: "use-code", class: "secondary",
                        onclick: () => useCode(code.value) }, S.use_code)),
       pinPart);
@@ -339,6 +340,7 @@
       startY = null;
       puller.style.height = "";
       puller.classList.remove("open");
+      puller.textContent = S.pull;
       if (pulled >= THRESHOLD) reload();
     };
     area.addEventListener("touchstart", down, { passive: true });
@@ -409,10 +411,10 @@
       el("div", { class: "player" }, canvas, video, slowLabel),
       el("div", { class: "controls" },
         el("button", { type: "button", id: "frame-back", class: "secondary",
-                       "aria-label": S.frame_back, onclick: () => step(-1) }, "⏮"),
+                       "aria-label": S.frame_back, onclick: () => step(-1) }, "|◀"),
         playButton,
         el("button", { type: "button", id: "frame-forward", class: "secondary",
-                       "aria-label": S.frame_forward, onclick: () => step(1) }, "⏭"),
+                       "aria-label": S.frame_forward, onclick: () => step(1) }, "▶|"),
         el("button", { type: "button", id: "slow", class: "secondary", "aria-pressed": "false",
                        onclick: (e) => {
                          const on = video.playbackRate === 1;
@@ -423,6 +425,7 @@
       el("p", { class: "muted small", text: S.help_gestures }),
       el("button", { type: "button", id: "info-open", class: "secondary",
                      onclick: openInfo }, S.information),
+      info.status,
       info.node);
     load(0);
     paintLoop(canvas, video);
@@ -505,9 +508,9 @@
       }
       node.hidden = true;
     };
-    parts.push(status, el("button", { type: "button", id: "info-close", onclick: close }, S.close));
+    parts.push(el("button", { type: "button", id: "info-close", onclick: close }, S.close));
     node.append(...parts);
-    return { node, open: () => { status.hidden = true; node.hidden = false; } };
+    return { node, status, open: () => { status.hidden = true; node.hidden = false; } };
   }
 
   // The track on a map drawn from its own coordinates (no tiles: works offline).
@@ -520,12 +523,14 @@
     const kx = Math.cos((lat0 * Math.PI) / 180);
     const xs = track.map((p) => p.longitude * kx);
     const ys = track.map((p) => p.latitude);
-    const minX = Math.min(...xs);
-    const minY = Math.min(...ys);
-    const span = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 0.0005);
+    const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys),
+                          0.0005);
     const scale = Math.min(W - 2 * M, H - 2 * M) / span;
-    const X = (x) => M + (x - minX) * scale;
-    const Y = (y) => H - M - (y - minY) * scale;
+    // The track in the middle of the map, north up.
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2;
+    const cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+    const X = (x) => W / 2 + (x - cx) * scale;
+    const Y = (y) => H / 2 - (y - cy) * scale;
     const points = track.map((p, i) => `${X(xs[i]).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(" ");
     const metresPerUnit = 111320;
     let bar = 10;
