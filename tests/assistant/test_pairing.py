@@ -4,6 +4,7 @@ refusals the manual and issue 15 name."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -209,3 +210,38 @@ def test_another_camera_of_the_user_accepts_the_paired_device(arig: AssistantRig
     arig.clock.advance(timedelta(seconds=30))
     status = arig.run(phone.service.status())
     assert status.serial == second.serial and status.user_id == USER_ID
+
+
+def test_a_camera_of_another_system_is_not_trusted(arig: AssistantRig) -> None:
+    from bodyworn.controller.identity.keys import generate_identity_keypair, \
+        public_key_fingerprint
+    from bodyworn.wireless.pairing import PairingCode
+
+    code = arig.start_pairing()
+    arig.dock()
+    arig.undock()
+    # The same pairing, but the QR code names another system's identity key.
+    _, stranger = generate_identity_keypair()
+    forged = PairingCode(code.pairing.pairing_id, public_key_fingerprint(stranger),
+                         PairingCode.parse(code.text).secret)
+    phone = arig.phone()
+    phone.service.scan(forged.to_text())
+    with pytest.raises(AppRefused) as refused:
+        arig.run(phone.service.enter_pin(code.pin))
+    assert refused.value.reason == "untrusted"
+    assert not phone.service.state().paired
+
+
+def test_secrets_are_never_logged(arig: AssistantRig, capsys: pytest.CaptureFixture[str],
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    from bodyworn.wireless.pairing import PairingCode
+
+    _, phone, code = pair(arig)
+    arig.dock()
+    out = capsys.readouterr()
+    logged = out.out + out.err + caplog.text
+    assert "assistant.paired" in logged  # the log was captured at all
+    secret = PairingCode.parse(code.text).secret_text
+    for value in (code.text, secret, phone.launch_token):
+        assert value not in logged
+    assert not re.search(rf"(?<!\d){code.pin}(?!\d)", logged)
