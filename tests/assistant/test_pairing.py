@@ -213,8 +213,7 @@ def test_another_camera_of_the_user_accepts_the_paired_device(arig: AssistantRig
 
 
 def test_a_camera_of_another_system_is_not_trusted(arig: AssistantRig) -> None:
-    from bodyworn.controller.identity.keys import generate_identity_keypair, \
-        public_key_fingerprint
+    from bodyworn.controller.identity.keys import generate_identity_keypair, public_key_fingerprint
     from bodyworn.wireless.pairing import PairingCode
 
     code = arig.start_pairing()

@@ -75,7 +75,7 @@ def test_pins_and_their_verifier() -> None:
 
 def test_device_keys_sign_and_are_told_apart() -> None:
     private, public = device_keypair()
-    other_private, other_public = device_keypair()
+    _other_private, other_public = device_keypair()
     message = wire.session_message("b8a44f000001", "p" * 32, "challenge")
     signature = sign_as_device(private, message)
     assert device_signed(public, message, signature)
@@ -107,7 +107,7 @@ def test_the_identity_key_issues_camera_certificates_and_is_pinned() -> None:
     cert = camera_certificate(private, "system-1", camera_public, "B8A44F000001", NOW)
     assert verify_issued(cert, ca) and verify_issued(cert, again)
     assert pinned_ca(ca, fingerprint) == ca
-    other_private, other_public = generate_identity_keypair()
+    other_private, _other_public = generate_identity_keypair()
     stranger = system_ca(other_private, "system-2", NOW)
     assert not verify_issued(cert, stranger)
     with pytest.raises(UntrustedCamera):
