@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bodyworn.assistant.app import create_app as assistant_app
 from bodyworn.controller.app import create_app as controller_app
-from bodyworn.controller.certificates.tls import ensure_default_certificate
+from bodyworn.tlsutil import self_signed_certificate
 from tests.assistant.rig import USER_ID, AssistantRig, assistant_rig
 from tests.controller.conftest import ROOT_PASSWORD
 from tests.e2e.live_latency import MEASURE_JS, percentiles
@@ -125,7 +125,10 @@ def test_pair_play_live_annotate_and_dock(arig: AssistantRig, chromium: Browser,
     shots = tmp_path / SHOTS
     shots.mkdir()
     phone = arig.phone()
-    cert = ensure_default_certificate(arig.ctx.data_dir)
+    made = self_signed_certificate(["127.0.0.1"])
+    cert = (tmp_path / "manager.crt", tmp_path / "manager.key")
+    cert[0].write_bytes(made.cert_pem)
+    cert[1].write_bytes(made.key_pem)
     with serving(controller_app(arig.ctx), cert=cert) as manager_url, \
             serving(assistant_app(phone)) as app_url:
         desk = _context(chromium)

@@ -1,9 +1,10 @@
 """How a Remote pairing reaches the user: one small interface, one backend today.
 
-The manual's Remote pairing mails the QR code and the instructions to the user. Until the
-controller sends mail, the backend is a pairing sheet: an HTML page with the QR code and
-the instructions that the administrator downloads and hands on. A mail backend implements
-the same `Handover` and is chosen in `handover_for`. The PIN never travels with the QR
+The manual's Remote pairing mails the QR code and the instructions to the user. The
+backend today is a pairing sheet: an HTML page with the QR code and the instructions that
+the administrator downloads and hands on. A mail backend (on notifications/' outbox, once
+users have addresses and the outbox can keep the code sealed) implements the same
+`Handover` and is chosen in `handover_for`. The PIN never travels with the QR
 code: the administrator tells it to the user another way (a phone call).
 """
 
