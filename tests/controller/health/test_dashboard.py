@@ -6,6 +6,7 @@ from collections import namedtuple
 
 import pytest
 
+from bodyworn.controller.events import CdState
 from bodyworn.controller.health import service
 from tests.controller.device_rig import Rig
 
@@ -41,13 +42,13 @@ def test_low_storage_controller_is_amber_with_an_issue(rig: Rig,
 
 
 def test_failing_content_destination_is_red_with_a_fix_link(rig: Rig) -> None:
-    service.set_cd_health(rig.ctx, False, "authentication failed")
+    rig.ctx.health.set_cd(CdState.LOST, "authentication failed")
     board = rig.api("GET", "/api/v1/dashboard").json()
     assert board["controllers"][0]["lamp"]["colour"] == "red"
     issue = board["issues"][0]
     assert issue["kind"] == "cd_failed" and issue["link"] == "/settings/destination"
     assert "authentication failed" in rig.client.get("/dashboard/live").text
-    service.set_cd_health(rig.ctx, True)
+    rig.ctx.health.set_cd(CdState.OK)
     assert rig.api("GET", "/api/v1/dashboard").json()["issues"] == []
 
 

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from bodyworn.cdclient.client import CDClient
-from bodyworn.controller.health.service import cd_health
 from bodyworn.controller.offload import service, states
-from bodyworn.controller.offload.engine import OffloadEngine
+from bodyworn.controller.offload.ingest import Ingester
 from bodyworn.destination.swift import FaultRule
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.store.spool import RawStream, SpliceStream, Spool
@@ -53,7 +52,7 @@ class _Counted:
 def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]]:
     """Every clip read over the dock link: name → [(offset asked for, bytes received)]."""
     reads: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    real = OffloadEngine._stream
+    real = Ingester._stream
 
     def blocks(source: Iterable[bytes], entry: list[tuple[int, int]]
                ) -> Generator[bytes, None, None]:
@@ -62,7 +61,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]
             entry[-1] = (offset, got + len(block))
             yield block
 
-    def counting(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
+    def counting(self: Ingester, camera: DockLinkClient, name: str, have: int
                  ) -> Iterable[bytes] | RawStream:
         reads[name].append((have, 0))
         source = real(self, camera, name, have)
@@ -70,7 +69,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]
             return _Counted(source, reads[name])
         return blocks(source, reads[name])
 
-    monkeypatch.setattr(OffloadEngine, "_stream", counting)
+    monkeypatch.setattr(Ingester, "_stream", counting)
     return reads
 
 
@@ -106,7 +105,7 @@ def _nothing_deleted_early(rig: Rig, originals: dict[str, str]) -> None:
 
 CRASH_POINTS: list[tuple[str, object, str, bool]] = [
     ("spool written, not yet recorded", service, "mark_in_spool", False),
-    ("recorded, camera not yet told", OffloadEngine, "confirm", False),
+    ("recorded, camera not yet told", Ingester, "confirm", False),
     ("camera deleted, reply lost", DockLinkClient, "delete_clip", True),
     ("camera deleted, not yet noted", service, "mark_released", False),
     ("mid-delivery, one object stored", CDClient, "_put_object", True),
@@ -153,7 +152,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
     rig.record(cam)
     originals = camera_clips(cam)
     first = sorted(originals)[0]
-    counting = OffloadEngine._stream
+    counting = Ingester._stream
     cut = [True]
 
     class Undocking:
@@ -183,7 +182,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
         def close(self) -> None:
             self.inner.close()
 
-    def undocking(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
+    def undocking(self: Ingester, camera: DockLinkClient, name: str, have: int
                   ) -> Iterable[bytes] | RawStream:
         stream = counting(self, camera, name, have)
         if name == first and cut[0]:
@@ -192,7 +191,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
             return Undocking(stream)
         return stream
 
-    monkeypatch.setattr(OffloadEngine, "_stream", undocking)
+    monkeypatch.setattr(Ingester, "_stream", undocking)
     rig.dock(cam)
     assert camera_clips(cam) == originals, "an interrupted clip stays on the camera"
     part = rig.engine.spool.part_size(cam.serial, first)  # type: ignore[union-attr]
@@ -225,8 +224,8 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.record(cam2)
     rig.dock(cam2)
     rig.deliver()
-    assert rig.engine is not None and rig.engine.cd_storage_full
-    assert not cd_health(rig.ctx).ok and "out of storage" in cd_health(rig.ctx).detail
+    assert rig.engine is not None and rig.ctx.health.cd_storage_full
+    assert not rig.ctx.health.cd.ok and "out of storage" in rig.ctx.health.cd.detail
     assert len(rig.at_cd()) == 3  # the first camera's clips, delivered before the fault
     assert rig.engine.spool.names(cam2.serial), "spool files stay until the CD takes them"
     rig.cd.faults.remove(rule)
@@ -235,7 +234,7 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.clock.advance(timedelta(minutes=5))
     rig.deliver()
     assert len(rig.at_cd()) == 6
-    assert rig.engine.cd_storage_full is None and cd_health(rig.ctx).ok
+    assert rig.ctx.health.cd_storage_full is None and rig.ctx.health.cd.ok
 
 
 @BOTH_CDS
@@ -267,11 +266,11 @@ def test_cd_health_returns_once_the_cd_answers_even_with_nothing_to_deliver(
     rule = FaultRule(503, "auth", times=10)
     rig.cd.faults.append(rule)
     rig.deliver(passes=1)
-    assert not cd_health(rig.ctx).ok
+    assert not rig.ctx.health.cd.ok
     rig.cd.faults.remove(rule)
     rig.clock.advance(timedelta(minutes=1))
     rig.deliver(passes=1)
-    assert cd_health(rig.ctx).ok
+    assert rig.ctx.health.cd.ok
 
 
 def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
@@ -421,10 +420,10 @@ def test_a_full_controller_disk_pauses_ingest_and_the_camera_keeps_its_clips(
                for r in rows)
     with rig.ctx.factory() as session:
         assert "still on the camera" in service.pending_for_camera(session, cam.serial)[0]
-    assert rig.engine is not None and "No space left" in (rig.engine.spool_trouble or "")
+    assert rig.engine is not None and "No space left" in (rig.ctx.health.spool_trouble or "")
     monkeypatch.undo()
     rig.dock(cam)
-    assert rig.engine.spool_trouble is None
+    assert rig.ctx.health.spool_trouble is None
     rig.deliver()
     assert sorted(s for _, s in rig.at_cd().values()) == sorted(originals.values())
 
@@ -480,7 +479,7 @@ def test_two_dock_events_for_one_camera_do_the_work_once(
         t.join(60)
     assert errors == []
     assert camera_clips(cam) == {}
-    assert rig.engine is not None and rig.engine.spool_trouble is None
+    assert rig.engine is not None and rig.ctx.health.spool_trouble is None
     assert all(r.last_error is None and r.attempts == 0 for r in rig.clip_rows()), [
         (r.name, r.last_error) for r in rig.clip_rows()]
     assert all(len(reads) == 1 for reads in streamed.values()), streamed

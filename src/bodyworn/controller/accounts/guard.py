@@ -88,7 +88,7 @@ class AuthGate(BaseHTTPMiddleware):
             if path == "/setup" or path.startswith("/setup/"):
                 draft = ctx.wizard.get(request.cookies.get(WIZARD_COOKIE))
                 request.state.csrf_expected = draft.csrf_token if draft else ""
-                request.state.language = draft.answers.language if draft else None
+                request.state.language = draft.language if draft else None
                 return await call_next(request)
             if _is_api(path) or (request.method, path) in MACHINE:
                 return JSONResponse({"detail": "setup has not been finished"}, status_code=503)

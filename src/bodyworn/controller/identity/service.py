@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bodyworn.controller.identity.keys import verify_passphrase
 from bodyworn.controller.identity.models import PRIVATE_KEY_PURPOSE, SystemIdentity
-from bodyworn.docklink.client import Identity
+from bodyworn.docklink.client import DockLinkClient, Identity
+from bodyworn.domain.clock import Clock
 from bodyworn.store.secrets import box_of
 
 
@@ -18,6 +19,13 @@ def seal_private_key(session: Session, private_key_pem: bytes) -> bytes:
 def private_key_pem(session: Session, row: SystemIdentity) -> bytes:
     """The identity private key of the stored row (SecretsUnavailable with another key)."""
     return box_of(session).open(row.private_key_sealed, PRIVATE_KEY_PURPOSE)
+
+
+def check_sealed(session: Session) -> None:
+    """Open the stored private key once (SecretsUnavailable when the key at hand is another)."""
+    row = session.get(SystemIdentity, 1)
+    if row is not None:
+        private_key_pem(session, row)
 
 
 def signing_identity(session: Session) -> Identity:
@@ -40,3 +48,17 @@ def passphrase_matches(session: Session, passphrase: str) -> bool:
     """Whether `passphrase` is the super admin passphrase (for unlocks and restores)."""
     row = session.get(SystemIdentity, 1)
     return row is not None and verify_passphrase(row.passphrase_hash, passphrase)
+
+
+class SigningDockLinks:
+    """Dock link clients that sign with the system identity (ports.DockLinkFactory)."""
+
+    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
+        self._factory = factory
+        self._clock = clock
+
+    def __call__(self, camera_url: str) -> DockLinkClient:
+        """A client of one camera (the caller closes it); LookupError before setup."""
+        with self._factory() as session:
+            identity = signing_identity(session)
+        return DockLinkClient(camera_url, identity, clock=self._clock)

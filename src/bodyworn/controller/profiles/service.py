@@ -114,6 +114,12 @@ def load(row: ProfileRow) -> CameraProfile:
     return from_settings(row.name, json.loads(row.settings_json))
 
 
+def camera_profile(session: Session, profile_id: int) -> CameraProfile | None:
+    """The settings a profile gives a camera (None when there is no such profile)."""
+    row = session.get(ProfileRow, profile_id)
+    return load(row) if row is not None else None
+
+
 def _user_counts(session: Session) -> dict[int, int]:
     from bodyworn.controller.users.models import BodyWornUser  # users depend on profiles
 

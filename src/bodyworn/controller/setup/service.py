@@ -20,6 +20,7 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.clock.ntp import NtpError, split_server
 from bodyworn.controller.destinations.models import ContentDestination
 from bodyworn.controller.destinations.service import seal_connection_file
+from bodyworn.controller.events import SettingsChanged, emit
 from bodyworn.controller.identity.keys import (
     generate_identity_keypair,
     hash_passphrase,
@@ -28,6 +29,7 @@ from bodyworn.controller.identity.keys import (
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
 from bodyworn.controller.identity.service import seal_private_key
+from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
@@ -70,6 +72,14 @@ class SetupInvalid(FieldsRefused):
 
 class AlreadySetUp(Exception):
     """The system has been set up; only a reset starts setup again."""
+
+
+# Everything setup decides (SettingsChanged.keys when it commits).
+SETUP_KEYS = frozenset({
+    "language", "system_name", "listen_host", "listen_port", "timezone", "time_mode",
+    "ntp_server", "ntp_fallback_server", "manual_offset_seconds", "cloud_extensions",
+    "cloud_location", "connection_file", "power_line_frequency", "camera_assignment",
+})
 
 
 @dataclass
@@ -282,9 +292,6 @@ def validate(answers: SetupAnswers) -> list[FieldError]:
     return errors
 
 
-NtpMeasurer = Callable[[str, str | None], float]
-
-
 def clock_offset(answers: SetupAnswers, host_now: datetime, ntp: NtpMeasurer | None) -> float:
     """The correction to the host clock the answers ask for, in seconds."""
     if answers.time_mode == "manual":
@@ -386,6 +393,7 @@ def commit(
             ),
             source=source,
         )
+        emit(session, SettingsChanged(SETUP_KEYS))
     return settings
 
 

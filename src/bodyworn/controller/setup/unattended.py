@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import service
 from bodyworn.controller.setup.answers import load_answers
-from bodyworn.controller.setup.service import FieldError, Identity, NtpMeasurer, SetupInvalid
+from bodyworn.controller.setup.service import FieldError, Identity, SetupInvalid
 from bodyworn.domain.clock import Clock, utcnow
+from bodyworn.store.db import ensure_data_dir, make_engine, session_factory, upgrade
 from bodyworn.store.files import write_file_atomic
 
 
@@ -16,8 +18,6 @@ def run_unattended(
     settings: ControllerSettings, answers_path: Path, clock: Clock, ntp: NtpMeasurer | None
 ) -> service.UnattendedResult:
     """Set a system up from an answers file; SetupInvalid lists every error, nothing written."""
-    from bodyworn.controller.app import build_context
-
     loaded = load_answers(answers_path, host_now=utcnow())
     errors = list(loaded.errors) + [
         e for e in service.validate(loaded.answers)
@@ -31,22 +31,27 @@ def run_unattended(
         offset = service.clock_offset(loaded.answers, utcnow(), ntp)
     except Exception as exc:  # the NTP client's error names both servers
         raise SetupInvalid([FieldError("ntp_server", f"no answer: {exc}")]) from None
-    ctx = build_context(settings, clock=clock, ntp=ntp)
+    # The database is opened (and migrated) as a starting controller opens it.
+    ensure_data_dir(settings.data_dir)
+    engine = make_engine(settings.db_url)
+    upgrade(engine, backup_dir=settings.data_dir / "backups")
+    factory = session_factory(engine)
     try:
-        if ctx.set_up:
-            raise service.AlreadySetUp()
+        with factory() as session:
+            if service.is_set_up(session):
+                raise service.AlreadySetUp()
         identity = Identity.generate()
         key_file = service.restore_key_bytes(loaded.answers, identity, clock)
         # The key file is written first: a system whose restore key was never saved must
         # not exist. If the commit then fails, the file is removed again.
         write_file_atomic(loaded.restore_key_path, key_file)
         try:
-            service.commit(ctx.factory, clock, loaded.answers, identity,
+            service.commit(factory, clock, loaded.answers, identity,
                            offset_seconds=offset, source="unattended")
         except BaseException:
             loaded.restore_key_path.unlink(missing_ok=True)
             raise
     finally:
-        ctx.engine.dispose()
+        engine.dispose()
     return service.UnattendedResult(identity.system_id, loaded.restore_key_path,
                                     warnings=service.connection_file_warnings(loaded.answers))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.events import SettingsChanged, emit
 from bodyworn.controller.identity.keys import verify_passphrase
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
@@ -19,8 +20,9 @@ from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.controller.setup.service import FieldError, SetupAnswers, SetupInvalid
 from bodyworn.domain.clock import Clock, utcnow
 
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
+# What a change of Settings → Date and time changes (SettingsChanged.keys).
+TIME_KEYS = frozenset({"timezone", "time_mode", "ntp_server", "ntp_fallback_server",
+                       "manual_offset_seconds"})
 
 
 def current(session: Session) -> SystemSettings:
@@ -29,6 +31,11 @@ def current(session: Session) -> SystemSettings:
     if row is None:
         raise LookupError("the system has not been set up")
     return row
+
+
+def settings_if_set_up(session: Session) -> SystemSettings | None:
+    """The system's settings row, or None before setup."""
+    return session.get(SystemSettings, 1)
 
 
 def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -> SystemSettings:
@@ -41,6 +48,7 @@ def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -
     row.system_name = name.strip()
     record(session, clock, actor=actor, action="system.rename",
            detail=f"'{old}' -> '{row.system_name}'", source=source)
+    emit(session, SettingsChanged(frozenset({"system_name"})))
     return row
 
 
@@ -73,6 +81,7 @@ def set_time(
     row.manual_offset_seconds = offset_seconds
     record(session, clock, actor=actor, action="system.time",
            detail=f"{time_mode}, {timezone}", source=source)
+    emit(session, SettingsChanged(TIME_KEYS))
     return row
 
 
@@ -84,6 +93,7 @@ def set_privacy(
     row.usage_data_consent = consent
     record(session, clock, actor=actor, action="system.privacy",
            detail=f"usage data consent {'on' if consent else 'off'}", source=source)
+    emit(session, SettingsChanged(frozenset({"usage_data_consent"})))
     return row
 
 
@@ -109,6 +119,7 @@ def enable_cloud(
     row.cloud_location = location
     record(session, clock, actor=actor, action="system.cloud",
            detail=f"cloud extensions on, location {location}", source=source)
+    emit(session, SettingsChanged(frozenset({"cloud_extensions", "cloud_location"})))
     return row
 
 

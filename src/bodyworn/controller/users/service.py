@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.events import UserChanged, emit
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.profiles.models import ProfileRow
@@ -112,6 +113,18 @@ def get(session: Session, user_uuid: str) -> UserView:
     return _view(user, profile.name if profile else "")
 
 
+def find(session: Session, ref: str | None) -> UserView | None:
+    """A user by uuid or by user ID (a camera knows its user by either); None if unknown."""
+    if not ref:
+        return None
+    user = session.scalar(select(BodyWornUser).where(
+        (BodyWornUser.uuid == ref) | (BodyWornUser.user_id == ref)))
+    if user is None:
+        return None
+    profile = session.get(ProfileRow, user.profile_id)
+    return _view(user, profile.name if profile else "")
+
+
 def _check_user_id(session: Session, user_id: str | None, own: int | None,
                    errors: list[FieldError]) -> None:
     if user_id is None:
@@ -161,6 +174,7 @@ def create(session: Session, clock: Clock, *, name: str, user_id: str | None,
     outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
     record(session, clock, actor=actor, action="user.create",
            detail=f"'{clean}' ({uid or 'no user ID'}), profile '{profile.name}'", source=source)
+    emit(session, UserChanged(user.uuid, "created"))
     return _view(user, profile.name)
 
 
@@ -202,6 +216,7 @@ def update_user(session: Session, clock: Clock, user_uuid: str, changes: Mapping
         outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
     record(session, clock, actor=actor, action="user.update",
            detail=f"'{name}' ({uid or 'no user ID'}): {', '.join(changed)}", source=source)
+    emit(session, UserChanged(user.uuid, "updated"))
     return _view(user, profile.name)
 
 
@@ -213,6 +228,7 @@ def remove(session: Session, clock: Clock, user_uuid: str, *, actor: str, source
     session.flush()
     record(session, clock, actor=actor, action="user.remove",
            detail=f"'{user.name}' ({user.user_id or 'no user ID'}) {user.uuid}", source=source)
+    emit(session, UserChanged(user.uuid, "removed"))
 
 
 # --- CSV import -------------------------------------------------------------------------
@@ -369,6 +385,10 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
         (c.uuid, outbox.user_payload(name=c.incoming["name"] or "", user_id=c.user_id,
                                      cd_username=c.incoming["cd_username"]))
         for c in updates if {"name", "cd_username"} & set(c.changes)])
+    for u in new_users:
+        emit(session, UserChanged(u["uuid"], "created"))
+    for c in updates:
+        emit(session, UserChanged(c.uuid, "updated"))
     result = ImportResult(created=len(new_users), updated=len(updates),
                           skipped=len(plan.conflicts) - len(updates), unchanged=plan.unchanged)
     record(session, clock, actor=actor, action="user.import",
