@@ -51,6 +51,7 @@ from bodyworn.controller.identity import service as identity
 from bodyworn.controller.identity.service import SigningDockLinks
 from bodyworn.controller.loops import Repeating
 from bodyworn.controller.metrics import api as metrics_api
+from bodyworn.controller.metrics import service as metrics_service
 from bodyworn.controller.metrics.collector import Metrics
 from bodyworn.controller.notifications import api as notifications_api
 from bodyworn.controller.notifications import pages as notifications_pages
@@ -254,7 +255,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     own (a Docking without offload: dock events about the registry only).
     """
     if ctx.offload is None:
-        ctx.offload = OffloadEngine(ctx, config=OffloadConfig.from_settings(ctx.settings))
+        ctx.offload = OffloadEngine(ctx, config=OffloadConfig.from_settings(ctx.settings),
+                                    before_prune=metrics_service.retire)
     offload = ctx.offload
     if ctx.docking is None:
         ctx.docking = Docking(ctx, offload)

@@ -261,22 +261,34 @@ def test_503_is_retried_with_back_off(rig: Rig) -> None:
 def test_cd_health_returns_once_the_cd_answers_even_with_nothing_to_deliver(
     rig: Rig,
 ) -> None:
+    from bodyworn.controller.events import CdHealthChanged, CdState
+
+    changes: list[CdState] = []
+    rig.ctx.events.subscribe(CdHealthChanged, lambda e: changes.append(e.state))
     # No recordings at all: only the login, users, devices and categories show the CD is
     # back, and the dashboard must say so rather than wait for a delivery.
     rule = FaultRule(503, "auth", times=10)
     rig.cd.faults.append(rule)
     rig.deliver(passes=1)
     assert not rig.ctx.health.cd.ok
-    rig.cd.faults.remove(rule)
     rig.clock.advance(timedelta(minutes=1))
+    rig.deliver(passes=1)  # still failing: no second event
+    rig.cd.faults.remove(rule)
+    rig.clock.advance(timedelta(minutes=5))
     rig.deliver(passes=1)
     assert rig.ctx.health.cd.ok
+    rig.deliver(passes=1)  # still fine: no event either
+    assert changes == [CdState.LOST, CdState.OK]
 
 
 def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingRejected
+
+    rejected: list[RecordingRejected] = []
+    rig.ctx.events.subscribe(RecordingRejected, rejected.append)
     rig.user_id = "unknown-officer"
     cam = rig.camera()
-    rig.record(cam)
+    rec_id = rig.record(cam)
     originals = camera_clips(cam)
     rig.dock(cam)
     rig.deliver()
@@ -284,9 +296,17 @@ def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
     assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
     assert all(c.startswith("RejectedContent_") for c, _ in at_cd.values())
     assert all(r.state == states.REJECTED and r.spool_removed_at for r in rig.clip_rows())
+    container = next(iter(at_cd.values()))[0]
+    assert [(e.recording_id, e.camera_serial, e.container) for e in rejected] == [
+        (rec_id, cam.serial, container)]
+    assert rejected[0].reason
 
 
 def test_400_without_rejected_content_is_not_transferred_and_kept(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingRejected
+
+    kept: list[RecordingRejected] = []
+    rig.ctx.events.subscribe(RecordingRejected, kept.append)
     cam = rig.camera()
     rig.deliver()
     rig.cd.faults.append(FaultRule(400, "", methods=frozenset({"PUT"})))
@@ -297,6 +317,7 @@ def test_400_without_rejected_content_is_not_transferred_and_kept(rig: Rig) -> N
     assert all(r.state == states.NOT_TRANSFERRED for r in rows)
     assert rig.engine is not None
     assert sorted(rig.engine.spool.names(cam.serial)) == sorted(r.name for r in rows)
+    assert [(e.camera_serial, e.container) for e in kept] == [(cam.serial, None)]
     with rig.ctx.factory() as session:
         lines = service.pending_for_camera(session, cam.serial)
         assert "download" in lines[0]

@@ -39,6 +39,29 @@ def test_a_docked_camera_is_offloaded_and_delivered_complete(rig: Rig) -> None:
     assert [r.cd_verified for r in rig.clip_rows()] == [confirmed] * len(originals)
 
 
+def test_a_delivered_recording_is_published_once_its_outcome_is_committed(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingDelivered
+    from bodyworn.controller.offload.models import OffloadRecording
+
+    heard: list[tuple[RecordingDelivered, str | None]] = []
+
+    def on_delivered(event: RecordingDelivered) -> None:
+        # Published after the commit: a subscriber reading the tables finds the outcome.
+        with rig.ctx.factory() as session:
+            row = session.query(OffloadRecording).filter_by(
+                recording_id=event.recording_id).one()
+            heard.append((event, row.state))
+
+    rig.ctx.events.subscribe(RecordingDelivered, on_delivered)
+    cam = rig.camera()
+    rec_id = rig.record(cam)
+    rig.dock(cam)
+    assert heard == []
+    rig.deliver()
+    container = next(iter(rig.at_cd().values()))[0]
+    assert heard == [(RecordingDelivered(rec_id, cam.serial, container), states.AT_CD)]
+
+
 def _transfers(rig: Rig) -> list[service.CameraTransfers]:
     with rig.ctx.factory() as session:
         return service.transfers(session)

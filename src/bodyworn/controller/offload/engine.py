@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from bodyworn.store.spool import Spool
 log = structlog.get_logger(__name__)
 
 CDFactory = Callable[[], CDClient]
+PruneHook = Callable[[Session, Sequence[int]], None]
 
 __all__ = ["CDFactory", "OffloadConfig", "OffloadEngine"]
 
@@ -53,6 +54,7 @@ class OffloadEngine:
         spool: Spool | None = None,
         cd_factory: CDFactory | None = None,
         autostart: bool = True,
+        before_prune: PruneHook | None = None,
     ) -> None:
         self.ctx = ctx
         self.config = config or OffloadConfig()
@@ -61,6 +63,8 @@ class OffloadEngine:
         # Whether the CD stores bookmarks (categories and notes), read with its categories;
         # the Assistant offers categories and notes only then.
         self.stores_bookmarks = False
+        # Runs in the pruning transaction before history rows go (metrics keeps totals).
+        self.before_prune = before_prune
         clients = FixedClients(cd_factory) if cd_factory is not None else ctx.cd_clients
         self.link = CdLink(clients, self.config.retry)
         self.tracker = CdHealthTracker(self.config, ctx.clock, ctx.health)
@@ -135,7 +139,8 @@ class OffloadEngine:
             s, now, self.config.max_deliveries * 4)])
         await self._deliver_due(cd, due)
         await self.deliverer.remove_delivered_spool()
-        await in_transaction(self.ctx.factory, lambda s: service.prune(s, clock.now()))
+        await in_transaction(self.ctx.factory, lambda s: service.prune(
+            s, clock.now(), self.before_prune))
 
     async def _deliver_due(self, cd: CDClient, due: list[int]) -> None:
         slots = asyncio.Semaphore(self.config.max_deliveries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -214,8 +214,13 @@ def mark_spool_removed(session: Session, clock: Clock, clip_ids: Sequence[int]) 
         row.spool_removed_at = now
 
 
-def prune(session: Session, now: datetime) -> int:
-    """Forget recordings finished more than three days ago whose clips all left the camera."""
+def prune(session: Session, now: datetime,
+          before_delete: Callable[[Session, Sequence[int]], None] | None = None) -> int:
+    """Forget recordings finished more than three days ago whose clips all left the camera.
+
+    `before_delete(session, recording keys)` runs in the same transaction first (metrics/
+    keeps what the rows counted; app.py wires it).
+    """
     old = session.scalars(select(OffloadRecording).where(
         OffloadRecording.state.in_(states.DONE), OffloadRecording.completed_at < now - HISTORY
     )).all()
@@ -225,9 +230,8 @@ def prune(session: Session, now: datetime) -> int:
                for c in clips_of(session, r.id))
     ]
     if gone:
-        from bodyworn.controller.metrics.service import retire
-
-        retire(session, gone)  # so the metrics' totals keep what these rows counted
+        if before_delete is not None:
+            before_delete(session, gone)
         session.execute(delete(OffloadClip).where(OffloadClip.recording_pk.in_(gone)))
         session.execute(delete(OffloadRecording).where(OffloadRecording.id.in_(gone)))
     return len(gone)

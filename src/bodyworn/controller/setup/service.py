@@ -30,6 +30,7 @@ from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
 from bodyworn.controller.identity.service import seal_private_key
 from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.refusals import FieldError as FieldError  # for setup's callers
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
@@ -54,14 +55,6 @@ SYSTEM_NAME_MAX = 64
 MANUAL_TIME_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, tzinfo=UTC))
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """A rule one answer breaks."""
-
-    field: str
-    message: str
 
 
 class SetupInvalid(FieldsRefused):
