@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import structlog
 
@@ -71,7 +71,8 @@ from bodyworn.evidence.metadata import (
     rfc3339,
 )
 
-__all__ = ["CDClient", "DeliveryResult", "RetryPolicy", "Stored", "parse_retry_after"]
+__all__ = ["CDClient", "DeliveryResult", "OnReject", "RejectedAs", "RetryPolicy", "Stored",
+           "parse_retry_after"]
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +88,17 @@ CATEGORIES_OBJECT = "Categories.json"
 CAPABILITIES_MAX_AGE = timedelta(hours=1)
 CATEGORIES_MAX_AGE = timedelta(days=1)
 _CLIP_CONTENT_TYPES = {"mkv": "video/x-matroska", "mp4": "video/mp4"}
+
+
+class RejectedAs(NamedTuple):
+    """The decision to store a recording as rejected content: when, and the upload's ID
+    (together they name its RejectedContent container)."""
+
+    when: datetime
+    unique: str
+
+
+OnReject = Callable[[RejectedAs], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -256,13 +268,17 @@ class CDClient(CDTransport):
         return {obj: st.md5 for obj, st in sent}
 
     async def deliver_recording(
-        self, rec: RecordingUpload, *, early: Mapping[str, str] | None = None
+        self, rec: RecordingUpload, *, early: Mapping[str, str] | None = None,
+        rejected: RejectedAs | None = None, on_reject: OnReject | None = None,
     ) -> DeliveryResult:
         """Store a whole recording and mark it Complete; a 400 routes it per capabilities.
 
         `early`: objects `store_clip` already stored ({name: md5}); each is checked at the
         CD (present, and the same ETag when the CD gives one) and only sent again when it
-        is not there as it was.
+        is not there as it was. `rejected`: the rejected-content container an earlier try
+        decided on (kept by the caller); `on_reject` is awaited with a new decision before
+        anything is stored under it, so a caller that keeps it finishes the same container
+        after a restart instead of starting a second one.
         """
         # Safe to call again after a crash: objects are overwritten, and a container that
         # is already Complete is left alone (the controller never touches it again).
@@ -288,22 +304,25 @@ class CDClient(CDTransport):
                 headers=metadata_headers("container", recording_metadata(rec, name, "Complete")),
             )
         except ContentRejected as exc:
-            result = await self._reject(rec, name, caps, str(exc))
+            result = await self._reject(rec, name, caps, str(exc), rejected, on_reject)
         else:
             result = _result("delivered", name, stored, verified)
         self._confirmed = {c for c in self._confirmed if c[0] != name}
         return result
 
     async def _reject(
-        self, rec: RecordingUpload, name: str, caps: Capabilities, reason: str
+        self, rec: RecordingUpload, name: str, caps: Capabilities, reason: str,
+        decided_before: RejectedAs | None = None, on_reject: OnReject | None = None,
     ) -> DeliveryResult:
         if not caps.supports(STORE_REJECTED_CONTENT):
             return DeliveryResult("not_transferred", name, reason=reason)
-        decided = self._rejected.get(name)
+        decided = self._rejected.get(name) or decided_before
         if decided is None:
             # Named after the decision to reject (now), with an ID made for this upload.
-            decided = (self._clock.now(), str(uuid.uuid4()))
-            self._rejected[name] = decided
+            decided = RejectedAs(self._clock.now(), str(uuid.uuid4()))
+            if on_reject is not None:
+                await on_reject(decided)
+        self._rejected[name] = decided
         when, unique = decided
         rejected = rejected_container_name(when, unique)
         # Everything the recording container carries except Status; ContainerName is the

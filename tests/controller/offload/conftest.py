@@ -85,11 +85,15 @@ class Rig:
         """A fresh engine over the same database and spool: a restarted controller."""
         settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0}
         cfg = OffloadConfig(**{**settings, **config})
-        self.engine = OffloadEngine(self.ctx, config=cfg, cd_factory=cd_factory or self.cd_client,
-                                    autostart=False)
-        self.ctx.offload = self.engine
-        self.docking = Docking(self.ctx, self.engine)
-        return self.engine
+        return self.use_engine(OffloadEngine(
+            self.ctx, config=cfg, cd_factory=cd_factory or self.cd_client, autostart=False))
+
+    def use_engine(self, engine: OffloadEngine) -> OffloadEngine:
+        """Work with this engine (benchmarks make theirs), docked cameras too."""
+        self.engine = engine
+        self.ctx.offload = engine
+        self.docking = Docking(self.ctx, engine)
+        return engine
 
     def cd_client(self) -> CDClient:
         """A client of the embedded CD, in-process."""

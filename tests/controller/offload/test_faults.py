@@ -302,6 +302,40 @@ def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
     assert rejected[0].reason
 
 
+def test_a_restart_mid_rejected_content_finishes_the_same_container(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig.user_id = "unknown-officer"
+    cam = rig.camera()
+    rig.record(cam, seconds=70)  # several clips: the crash leaves the container unfinished
+    originals = camera_clips(cam)
+    rig.dock(cam)
+    real = CDClient._put_object
+
+    async def crash_after_the_first_rejected_object(self: CDClient, container: str,
+                                                    *args: Any, **kwargs: Any) -> Any:
+        stored = await real(self, container, *args, **kwargs)
+        if container.startswith("RejectedContent_"):
+            raise Crash("mid rejected content")
+        return stored
+
+    monkeypatch.setattr(CDClient, "_put_object", crash_after_the_first_rejected_object)
+    with pytest.raises(Crash):
+        rig.deliver()
+    monkeypatch.setattr(CDClient, "_put_object", real)
+    started = {c for c, _ in rig.at_cd().values()}
+    assert len(started) == 1 and next(iter(started)).startswith("RejectedContent_")
+    # Restarted later: a new engine (a new CD client that remembers nothing); the decision
+    # kept with the recording names the same RejectedContent container.
+    rig.new_engine()
+    rig.clock.advance(timedelta(minutes=10))
+    rig.deliver()
+    at_cd = rig.at_cd()
+    assert {c for c, _ in at_cd.values()} == started
+    assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
+    assert all(r.state == states.REJECTED for r in rig.clip_rows())
+
+
 def test_400_without_rejected_content_is_not_transferred_and_kept(rig: Rig) -> None:
     from bodyworn.controller.events import RecordingRejected
 

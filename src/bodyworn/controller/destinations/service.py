@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,6 +71,16 @@ class ConnectionFileClients:
     def make(self, retry: RetryPolicy) -> CDClient:
         """A client of the CD the file names; LookupError before setup."""
         return CDClient(CDConnection.from_parsed(self._file()), retry=retry, clock=self._clock)
+
+
+def lock_to(session: Session, connection: ConnectionFile, now: datetime) -> None:
+    """The content destination the system is locked to, set once (by setup)."""
+    session.add(ContentDestination(
+        id=1, connection_file_sealed=seal_connection_file(session, connection),
+        site_name=connection.site_name,
+        application_name=connection.application_name,
+        full_store_and_read=connection.full_store_and_read_support,
+        want_encryption=connection.want_encryption, updated_at=now))
 
 
 def summary(cf: ConnectionFile) -> dict[str, object]:

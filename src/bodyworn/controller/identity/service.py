@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session, sessionmaker
 
-from bodyworn.controller.identity.keys import verify_passphrase
+from bodyworn.controller.identity.keys import hash_passphrase, verify_passphrase
 from bodyworn.controller.identity.models import PRIVATE_KEY_PURPOSE, SystemIdentity
+from bodyworn.controller.identity.restore_key import seal_restore_key
 from bodyworn.docklink.client import DockLinkClient, Identity
 from bodyworn.domain.clock import Clock
 from bodyworn.store.secrets import box_of
@@ -42,6 +45,28 @@ def public_key_pem(session: Session) -> str:
     if row is None:
         raise LookupError("the system has not been set up")
     return row.public_key_pem.decode("ascii")
+
+
+def create(session: Session, *, system_id: str, private_key_pem: bytes, public_key_pem: bytes,
+           passphrase: str, now: datetime) -> None:
+    """The system's identity, made once (by setup's one transaction)."""
+    session.add(SystemIdentity(
+        id=1, system_id=system_id,
+        private_key_sealed=seal_private_key(session, private_key_pem),
+        public_key_pem=public_key_pem, passphrase_hash=hash_passphrase(passphrase),
+        created_at=now))
+
+
+def sealed_restore_key(session: Session, passphrase: str, system_name: str,
+                       created_at: datetime) -> tuple[str, bytes] | None:
+    """(system ID, a fresh restore key file) when `passphrase` is the super admin's."""
+    row = session.get(SystemIdentity, 1)
+    if row is None or not verify_passphrase(row.passphrase_hash, passphrase):
+        return None
+    return row.system_id, seal_restore_key(
+        private_key_pem=private_key_pem(session, row), public_key_pem=row.public_key_pem,
+        system_id=row.system_id, system_name=system_name, created_at=created_at,
+        passphrase=passphrase)
 
 
 def passphrase_matches(session: Session, passphrase: str) -> bool:

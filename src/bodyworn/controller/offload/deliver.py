@@ -13,7 +13,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.orm import Session
 
-from bodyworn.cdclient.client import CDClient
+from bodyworn.cdclient.client import CDClient, RejectedAs
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import RecordingDelivered, RecordingRejected, emit
@@ -60,17 +60,23 @@ class Deliverer:
         """Deliver one recording and record the outcome; the spool is cleaned afterwards."""
         ctx = self.ctx
 
-        def start(session: Session) -> RecordingUpload | str:
+        def start(session: Session) -> tuple[RecordingUpload | str, RejectedAs | None]:
             service.mark_delivering(session, ctx.clock, rec_pk)
-            return self._safe_upload(session, rec_pk)
+            decided = service.rejected_as(session, rec_pk)
+            return self._safe_upload(session, rec_pk), RejectedAs(*decided) if decided else None
 
-        upload = await in_transaction(ctx.factory, start)
+        async def keep_rejected_as(decided: RejectedAs) -> None:
+            await in_transaction(ctx.factory, lambda s: service.note_rejected_as(
+                s, rec_pk, decided.when, decided.unique))
+
+        upload, rejected = await in_transaction(ctx.factory, start)
         if isinstance(upload, str):
             await self._outcome(rec_pk, states.NOT_TRANSFERRED, None, upload)
             return
         early = await self.early.settle(rec_pk)
         try:
-            result = await cd.deliver_recording(upload, early=early)
+            result = await cd.deliver_recording(upload, early=early, rejected=rejected,
+                                                on_reject=keep_rejected_as)
         except (MetadataError, ValueError) as exc:
             # What the CD API cannot express (a name or value out of its rules) will never
             # be storable: kept here, downloadable, like a 400 without rejected content.

@@ -169,6 +169,22 @@ def mark_delivering(session: Session, clock: Clock, recording_pk: int) -> None:
     rec.state, rec.attempts, rec.updated_at = states.DELIVERING, rec.attempts + 1, clock.now()
 
 
+def rejected_as(session: Session, recording_pk: int) -> tuple[datetime, str] | None:
+    """The rejected-content decision an earlier delivery of the recording made, if any."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    if rec.rejected_at is None or rec.rejected_id is None:
+        return None
+    return rec.rejected_at, rec.rejected_id
+
+
+def note_rejected_as(session: Session, recording_pk: int, when: datetime, unique: str) -> None:
+    """Keep the decision to store the recording as rejected content (before it is stored)."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    rec.rejected_at, rec.rejected_id = when, unique
+
+
 def mark_outcome(
     session: Session, clock: Clock, recording_pk: int, state: str, container: str | None,
     reason: str | None = None, verified: Mapping[str, bool] | None = None,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
-from bodyworn.controller.profiles.models import ProfileRow
+from bodyworn.controller.profiles.models import ProfileRow as ProfileRow  # for other folders
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.profile import CameraProfile, OverlayField, Resolution
@@ -112,6 +112,16 @@ def _dump(profile: CameraProfile) -> str:
 def load(row: ProfileRow) -> CameraProfile:
     """The validated profile a row stores."""
     return from_settings(row.name, json.loads(row.settings_json))
+
+
+def find_row(session: Session, profile_id: int) -> ProfileRow | None:
+    """A profile's row by id (None when there is none)."""
+    return session.get(ProfileRow, profile_id)
+
+
+def names_by_id(session: Session) -> dict[int, str]:
+    """Every profile's name by its id."""
+    return {pid: name for pid, name in session.execute(select(ProfileRow.id, ProfileRow.name))}
 
 
 def camera_profile(session: Session, profile_id: int) -> CameraProfile | None:

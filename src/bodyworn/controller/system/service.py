@@ -10,10 +10,7 @@ from sqlalchemy.orm import Session
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import SettingsChanged, emit
-from bodyworn.controller.identity.keys import verify_passphrase
-from bodyworn.controller.identity.models import SystemIdentity
-from bodyworn.controller.identity.restore_key import seal_restore_key
-from bodyworn.controller.identity.service import private_key_pem
+from bodyworn.controller.identity import service as identity
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.models import SystemSettings
@@ -139,22 +136,16 @@ def restore_key_download(
 
     A wrong passphrase is audited (and the entry kept).
     """
-    identity = session.get(SystemIdentity, 1)
     row = current(session)
-    if identity is None or not verify_passphrase(identity.passphrase_hash, passphrase):
+    sealed = identity.sealed_restore_key(session, passphrase, row.system_name,
+                                         clock.now().astimezone(UTC))
+    if sealed is None:
         record(session, clock, actor=actor, action="restore_key.download",
                outcome="denied", detail="wrong super admin passphrase", source=source)
         raise PassphraseWrong(keep=True)
-    data = seal_restore_key(
-        private_key_pem=private_key_pem(session, identity),
-        public_key_pem=identity.public_key_pem,
-        system_id=identity.system_id,
-        system_name=row.system_name,
-        created_at=clock.now().astimezone(UTC),
-        passphrase=passphrase,
-    )
+    system_id, data = sealed
     record(session, clock, actor=actor, action="restore_key.download", source=source)
-    return f"bodyworn-restore-key-{identity.system_id}.json", data
+    return f"bodyworn-restore-key-{system_id}.json", data
 
 
 def _manual_time(raw: str, timezone: str, now: datetime) -> datetime:

@@ -16,7 +16,6 @@ from bodyworn.controller.destinations import service as destinations
 from bodyworn.controller.events import UserChanged, emit
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
-from bodyworn.controller.profiles.models import ProfileRow
 from bodyworn.controller.refusals import FieldsRefused, Refused
 from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv, parse
 from bodyworn.controller.users.models import BodyWornUser
@@ -88,14 +87,15 @@ def _view(user: BodyWornUser, profile_name: str) -> UserView:
 def list_users(session: Session, query: str = "", limit: int = 200, offset: int = 0
                ) -> tuple[list[UserView], int]:
     """A page of users ordered by name, filtered by name or user ID, and the total matched."""
-    stmt = select(BodyWornUser, ProfileRow.name).join(ProfileRow)
+    stmt = select(BodyWornUser)
     count = select(func.count()).select_from(BodyWornUser)
     if query.strip():
         cond = or_(contains_folded(BodyWornUser.name_key, query.strip()),
                    contains_folded(BodyWornUser.user_id_key, query.strip()))
         stmt, count = stmt.where(cond), count.where(cond)
     stmt = stmt.order_by(BodyWornUser.name, BodyWornUser.id).limit(limit).offset(offset)
-    return ([_view(u, p) for u, p in session.execute(stmt).all()],
+    names = profiles.names_by_id(session)
+    return ([_view(u, names.get(u.profile_id, "")) for u in session.scalars(stmt)],
             session.scalar(count) or 0)
 
 
@@ -109,7 +109,7 @@ def _row(session: Session, user_uuid: str) -> BodyWornUser:
 def get(session: Session, user_uuid: str) -> UserView:
     """One user; LookupError when there is none with that uuid."""
     user = _row(session, user_uuid)
-    profile = session.get(ProfileRow, user.profile_id)
+    profile = profiles.find_row(session, user.profile_id)
     return _view(user, profile.name if profile else "")
 
 
@@ -121,7 +121,7 @@ def find(session: Session, ref: str | None) -> UserView | None:
         (BodyWornUser.uuid == ref) | (BodyWornUser.user_id == ref)))
     if user is None:
         return None
-    profile = session.get(ProfileRow, user.profile_id)
+    profile = profiles.find_row(session, user.profile_id)
     return _view(user, profile.name if profile else "")
 
 
@@ -135,10 +135,10 @@ def _check_user_id(session: Session, user_id: str | None, own: int | None,
 
 
 def _profile(session: Session, clock: Clock, profile_id: int | None,
-             errors: list[FieldError]) -> ProfileRow | None:
+             errors: list[FieldError]) -> profiles.ProfileRow | None:
     if profile_id is None:
         return profiles.default_row(session, clock)
-    row = session.get(ProfileRow, profile_id)
+    row = profiles.find_row(session, profile_id)
     if row is None:
         errors.append(FieldError("profile_id", "no such camera profile"))
     return row
@@ -198,7 +198,7 @@ def update_user(session: Session, clock: Clock, user_uuid: str, changes: Mapping
         if given != user.cd_username:
             errors.append(FieldError("cd_username", "cannot be changed; remove the user and "
                                                     "add it again"))
-    profile = session.get(ProfileRow, user.profile_id)
+    profile = profiles.find_row(session, user.profile_id)
     if "profile_id" in changes:
         profile = _profile(session, clock, changes["profile_id"], errors)
         profile_id = profile.id if profile else profile_id
