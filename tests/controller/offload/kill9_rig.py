@@ -564,7 +564,7 @@ class KillRig:
             self.stations.append((station, server.start()))
 
     def _set_up_controller(self, port: int) -> None:
-        from bodyworn.controller.setup.unattended import run_unattended
+        from bodyworn.controller.unattended import run_unattended
         from bodyworn.domain.clock import SystemClock
 
         assert self.cd is not None
