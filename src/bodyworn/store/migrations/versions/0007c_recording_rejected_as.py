@@ -1,7 +1,7 @@
 """offload: the rejected-content decision kept with its recording (one container after a restart)
 
 Revision ID: 0007c
-Revises: 0007
+Revises: 0009
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ import bodyworn.store.types
 
 
 revision = "0007c"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
