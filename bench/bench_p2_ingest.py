@@ -1,6 +1,6 @@
 """P2: ingest camera → spool over the dock link, against `cp` of the same bytes + `sync`.
 
-Ours is the engine's whole dock-time path (`OffloadEngine.on_dock`, as docks/ calls it):
+Ours is the engine's whole dock-time path (`Docking.sync_and_ingest`, as docking/ runs it):
 wait for the camera, sync it, read its manifest, stream every clip over the dock link
 (loopback HTTP to the camera simulator's DockLinkServer) into the spool with sha256 + md5,
 fsync, rename, fsync the directory, record it in the database and send the signed

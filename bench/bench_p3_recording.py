@@ -4,7 +4,7 @@ A 12-hour recording at 2.3 GB/h is ≈ 27.6 GB; here a shorter recording at the 
 (default 20 minutes ≈ 767 MB) goes the whole way through the real code paths: a
 controller rig as in tests/controller/offload/conftest.py, a simulated camera whose clips
 (40 s each, the rig's profile) are random bytes of the bulk size, docked and ingested by
-`OffloadEngine.on_dock` over the dock link into the spool (sha256, fsync), while the
+`Docking.sync_and_ingest` over the dock link into the spool (sha256, fsync), while the
 engine's own loop (`run`, default config: woken when the recording is whole in the spool)
 delivers it to a real OpenStack Swift.
 The measured time is scaled linearly to 12 hours — an EXTRAPOLATION: a recording is
@@ -99,7 +99,7 @@ def main() -> None:
                     rig.engine = OffloadEngine(
                         rig.ctx, config=config, autostart=False,
                         cd_factory=lambda: CDClient(conn, retry=config.retry, clock=rig.clock))
-                    rig.ctx.offload = rig.engine
+                    rig.use_engine(rig.engine)
                     start = time.perf_counter()
                     ingested, done = asyncio.run(dock_and_deliver(rig, cam, clips))
                     rows = [r for r in rig.clip_rows() if r.camera_serial == cam.serial]

@@ -3,7 +3,7 @@
 Each contender is a child process running the real code paths: a controller rig as in
 tests/controller/offload/conftest.py, W701 8-bay stations, simulated cameras (clips of
 random bytes) served over the dock link on loopback. All cameras are docked at once: one
-thread per camera calls `OffloadEngine.on_dock`, as controller/docks/service.py does, so
+thread per camera calls `Docking.sync_and_ingest`, as controller/docking/ does, so
 the engine's own ingest limit (`max_ingests`) shares the disk. Then the engine's loop
 (`run_once`, default config) delivers everything to a real OpenStack Swift.
 
@@ -55,7 +55,7 @@ def child(args: dict[str, str]) -> dict[str, Any]:
         rig.engine = OffloadEngine(
             rig.ctx, config=config, autostart=False,
             cd_factory=lambda: CDClient(conn, retry=config.retry, clock=rig.clock))
-        rig.ctx.offload = rig.engine
+        rig.use_engine(rig.engine)
         cams = [rigs.random_camera(rig, f"B8A44F{i + 1:06d}", clip_bytes, station=i // 8)
                 for i in range(n)]
         for cam in cams:
@@ -92,7 +92,7 @@ def child(args: dict[str, str]) -> dict[str, Any]:
             sorted({r.state for r in rows})
     finally:
         rigs.close_rig(rig)
-    slots = engine._ingest_slots.stats
+    slots = engine.ingester.slots.stats
     return {"ingest_s": ingested - start, "deliver_s": delivered - ingested,
             "slot_longest_s": [slots[c.serial].longest_wait_s for c in cams],
             "slot_passed_over": [slots[c.serial].most_passed_over for c in cams],

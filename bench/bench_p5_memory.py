@@ -2,7 +2,7 @@
 
 Each child process is a whole controller-side offload of one recording of one clip, through
 the real code paths: a controller rig as in tests/controller/offload/conftest.py, a
-simulated camera (clip of random bytes) docked and ingested by `OffloadEngine.on_dock`
+simulated camera (clip of random bytes) docked and ingested by `Docking.sync_and_ingest`
 over the dock link into the spool, then delivered by the engine's own loop
 (`OffloadEngine.run_once`, its default retry policy) to a real OpenStack Swift. The camera
 simulator runs in the same process, so its memory is counted too (an upper bound for the
@@ -60,7 +60,7 @@ def child(args: dict[str, str]) -> dict[str, float]:
         config = OffloadConfig()
         rig.engine = OffloadEngine(rig.ctx, config=config, autostart=False, cd_factory=lambda:
                                    CDClient(conn, retry=config.retry, clock=rig.clock))
-        rig.ctx.offload = rig.engine
+        rig.use_engine(rig.engine)
         start = time.perf_counter()
         rig.deliver()
         deliver_s = time.perf_counter() - start

@@ -89,7 +89,7 @@ def controller_setup(
     """Set a system up without the browser, from an answers file."""
     from bodyworn.controller.app import default_ntp
     from bodyworn.controller.setup.service import AlreadySetUp, SetupInvalid
-    from bodyworn.controller.setup.unattended import run_unattended
+    from bodyworn.controller.unattended import run_unattended
     from bodyworn.domain.clock import SystemClock
     from bodyworn.store.private import StartRefused
 

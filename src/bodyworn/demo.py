@@ -269,6 +269,7 @@ def _ensure_users(ctx: ControllerContext) -> dict[str, str]:
 def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threading.Event,
                    say: Callable[[str], None]) -> None:
     """What an administrator does in the manager: add each docked new camera, assign it."""
+    from bodyworn.controller.assignment import service as assignment
     from bodyworn.controller.cameras import service as cameras
     from bodyworn.controller.cameras.states import CameraState
 
@@ -292,11 +293,11 @@ def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threadin
                 elif view.info.get("shipping_mode"):
                     continue  # reset since the last run: its dock event makes it new
                 if view.user_uuid != users[user_id]:
-                    cameras.assign(ctx, view.serial, users[user_id], actor="demo",
-                                   source="demo")
+                    assignment.assign(ctx, view.serial, users[user_id], actor="demo",
+                                      source="demo")
                 # A camera still restarting after docking takes its user a moment later.
                 if cameras.refresh(ctx, view.serial).info.get("user_id") != user_id:
-                    cameras.push_user(ctx, view.serial)
+                    assignment.push_user(ctx, view.serial)
                     continue
             except Exception as exc:
                 # Usually a camera still restarting, or an address from the last run that
@@ -405,7 +406,6 @@ def run_demo(
 ) -> None:
     """Run the whole system until Ctrl-C (or `duration` seconds) and say where to look."""
     from bodyworn.controller.app import build_context, create_app
-    from bodyworn.controller.docks.service import wait_for_listeners
     from bodyworn.devices.simulate import SimulationError
 
     data_dir = data_dir.resolve()
@@ -469,7 +469,8 @@ def run_demo(
         # The helper threads print to the console: let them finish before it is handed back.
         for thread in threads:
             thread.join(3)
-        wait_for_listeners(5.0)
+        if ctx.docking is not None:
+            ctx.docking.wait(5.0)
         cd.stop()
         ctx.engine.dispose()
         console.print("bodyworn demo stopped.", markup=False)

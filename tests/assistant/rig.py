@@ -26,6 +26,7 @@ from bodyworn.cdclient.config import CDConnection
 from bodyworn.controller.app import build_context
 from bodyworn.controller.assistant_pairing import service as pairing
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.identity.service import public_key_pem, signing_identity
 from bodyworn.controller.offload.engine import OffloadConfig, OffloadEngine
 from bodyworn.controller.outbox import service as outbox
@@ -148,11 +149,11 @@ class AssistantRig:
         failed: list[BaseException] = []
 
         def work() -> None:
-            # On a worker thread, as docks/ runs its listeners (and away from any event
-            # loop the caller's thread may run).
+            # On a worker thread, as docking/ runs it (and away from any event loop the
+            # caller's thread may run).
             try:
                 with self.link() as link:
-                    self.engine.on_dock(self.camera.serial, link)
+                    Docking(self.ctx, self.engine).sync_and_ingest(self.camera.serial, link)
             except BaseException as exc:
                 failed.append(exc)
 
@@ -309,6 +310,16 @@ def assistant_rig(tmp: Path, *, fidelity: Fidelity = Fidelity.FAST) -> Iterator[
     rig = AssistantRig(ctx, clock, site, config.account, config.key, tmp, station, server,
                        air, camera, user.uuid, engine, fidelity, loop=loop)
     rig_box.append(rig)
+
+    async def read_cd_lists() -> None:
+        # What the deliver loop does first when the controller starts: the CD's categories
+        # and capabilities, which docking cameras then take (the loop is not run here).
+        try:
+            await engine.categories.refresh()
+        finally:
+            await engine.aclose()
+
+    rig.run(read_cd_lists())
     try:
         yield rig
     finally:

@@ -11,6 +11,7 @@ import pytest
 
 from bodyworn.assistant.camera import AppRefused
 from bodyworn.controller.assistant_pairing.states import BlockedReason, PairingState
+from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.wireless import wire
 from tests.assistant.rig import USER_ID, AssistantRig
 
@@ -204,7 +205,7 @@ def test_another_camera_of_the_user_accepts_the_paired_device(arig: AssistantRig
         link.configure(user_id=USER_ID)
     arig.clock.advance(timedelta(seconds=30))
     with arig.ctx.docklink(url) as link:
-        arig.engine.on_dock(second.serial, link)
+        Docking(arig.ctx, arig.engine).sync_and_ingest(second.serial, link)
     # The user's first camera stays docked; the second goes out.
     arig.station.take(second)
     arig.clock.advance(timedelta(seconds=30))

@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from bodyworn.controller.app import create_app
 from bodyworn.controller.cameras.service import cancel_removal_watches
 from bodyworn.controller.context import ControllerContext
-from bodyworn.controller.docks.service import ensure_token, wait_for_listeners
+from bodyworn.controller.docking.orchestrator import Docking
+from bodyworn.controller.docks.service import ensure_token
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
@@ -54,7 +55,8 @@ class Rig:
         with self.server.lock:
             self.station.insert(self.cameras[serial], bay)
         self.reporter.flush()
-        wait_for_listeners()
+        assert self.ctx.docking is not None
+        self.ctx.docking.wait()
 
     def undock(self, serial: str) -> None:
         """Take a camera out of the station; wait for the controller."""
@@ -107,9 +109,9 @@ def _rig(ctx: ControllerContext, clock: ManualClock, mode: str) -> Iterator[Rig]
     sim_clock = ManualClock(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
     station = DockingStation("DOCK0001", DockModel.W701)
     server = DockLinkServer(station, link_clock=clock).start()
-    app = create_app(ctx)
     # The offload engine has its own tests; here the dock events are about the registry.
-    ctx.dock_listeners.clear()
+    ctx.docking = Docking(ctx, offload=None)
+    app = create_app(ctx)
     with TestClient(app, base_url="https://testserver") as client:
         csrf = login(client)
         reporter = EventReporter(station, server, "https://testserver", client=client,
@@ -123,7 +125,7 @@ def _rig(ctx: ControllerContext, clock: ManualClock, mode: str) -> Iterator[Rig]
         finally:
             cancel_removal_watches(ctx)
             reporter.close()
-            wait_for_listeners()
+            ctx.docking.wait()
             server.stop()
 
 

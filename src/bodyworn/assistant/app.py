@@ -187,6 +187,15 @@ def create_app(ctx: AssistantContext) -> FastAPI:
                     status_code=403))
         return _secure(request, await call_next(request))
 
+    _shell_routes(app, ctx)
+    _pairing_routes(app, ctx)
+    _media_routes(app, ctx)
+    return app
+
+
+def _shell_routes(app: FastAPI, ctx: AssistantContext) -> None:
+    """The printed link, the shell page, what makes it an installable app."""
+
     @app.get("/open")
     async def open_app(request: Request, token: str = "") -> Response:
         """The printed link: lets this browser in (a cookie), then shows the app."""
@@ -246,20 +255,24 @@ def create_app(ctx: AssistantContext) -> FastAPI:
                             media_type="text/javascript",
                             headers={"Cache-Control": "no-cache"})
 
-    # ---- the API the script calls ------------------------------------------------------
 
-    def state_json(camera_ok: bool = True) -> dict[str, Any]:
-        state = ctx.service.state()
-        user = state.user_id or ""
-        return {"paired": state.paired, "user_id": user,
-                "watermark_id": user[:WATERMARK_CHARS], "code_scanned": state.code_scanned,
-                "camera": state.camera.to_json() if state.camera and camera_ok else None,
-                "max_notes": wire.MAX_NOTES}
+def state_json(ctx: AssistantContext, camera_ok: bool = True) -> dict[str, Any]:
+    """The app's state for the script: paired or not, whose, the camera's status."""
+    state = ctx.service.state()
+    user = state.user_id or ""
+    return {"paired": state.paired, "user_id": user,
+            "watermark_id": user[:WATERMARK_CHARS], "code_scanned": state.code_scanned,
+            "camera": state.camera.to_json() if state.camera and camera_ok else None,
+            "max_notes": wire.MAX_NOTES}
+
+
+def _pairing_routes(app: FastAPI, ctx: AssistantContext) -> None:
+    """The API the script calls: state and pairing."""
 
     @app.get("/api/state")
     async def api_state(request: Request) -> Response:
         """Paired or not, whose, and the camera's status when it can be reached."""
-        data = state_json()
+        data = state_json(ctx)
         if data["paired"]:
             try:
                 data["camera"] = (await ctx.service.status()).to_json()
@@ -279,7 +292,7 @@ def create_app(ctx: AssistantContext) -> FastAPI:
             ctx.service.scan(text)
         except AppRefused as exc:
             return _refused(request, exc)
-        return _no_store(state_json())
+        return _no_store(state_json(ctx))
 
     @app.post("/api/pairing/pin")
     async def api_pin(request: Request) -> Response:
@@ -293,14 +306,18 @@ def create_app(ctx: AssistantContext) -> FastAPI:
         except AppRefused as exc:
             return _refused(request, exc)
         ctx.playback.wipe()
-        return _no_store(state_json())
+        return _no_store(state_json(ctx))
 
     @app.delete("/api/pairing")
     async def api_forget() -> Response:
         """Remove the pairing from this device (the first step of replacing it)."""
         await ctx.service.forget()
         ctx.playback.wipe()
-        return _no_store(state_json())
+        return _no_store(state_json(ctx))
+
+
+def _media_routes(app: FastAPI, ctx: AssistantContext) -> None:
+    """Recordings, annotations, clips and live video."""
 
     @app.get("/api/recordings")
     async def api_recordings(request: Request) -> Response:
@@ -362,7 +379,6 @@ def create_app(ctx: AssistantContext) -> FastAPI:
             "Content-Disposition": "inline", "Cache-Control": "no-store",
             wire.HEADER_CODEC: codec})
 
-    return app
 
 
 async def _json_body(request: Request, limit: int) -> Any:

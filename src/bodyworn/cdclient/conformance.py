@@ -37,10 +37,11 @@ from bodyworn.cdclient.capabilities import (
     STORE_GNSS_TRACK,
     STORE_READ_SYSTEM_ID,
     STORE_REJECTED_CONTENT,
+    Capabilities,
 )
 from bodyworn.cdclient.client import CDClient, DeliveryResult, RetryPolicy
 from bodyworn.cdclient.config import CDConnection
-from bodyworn.cdclient.errors import CDError, CDForbidden, CDProtocolError, ContentRejected
+from bodyworn.cdclient.errors import CDForbidden, CDProtocolError, ContentRejected
 from bodyworn.cdclient.records import (
     Bookmark,
     CDDevice,
@@ -188,219 +189,226 @@ async def run_conformance(
     """
     clock = clock or SystemClock()
     report = ConformanceReport()
-    tag = uuid.uuid4().hex[:8]
-    user = CDUser(str(uuid.uuid4()), f"Conformance user {tag} ✓", user_id=f"conf-{tag}")
-    device = CDDevice(f"BWCONF{tag.upper()}", f"Conformance camera {tag}", "bodyworn-sim")
-    # An hour ago: inside any sane "not in the future" bound, and whole seconds.
-    start = (clock.now() - timedelta(hours=1)).replace(microsecond=0)
-    delivered: DeliveryResult | None = None
     if connection_warnings is not None:
         report.checks.append(
             CheckResult("connection-file", "warn", " ".join(connection_warnings))
             if connection_warnings
             else CheckResult("connection-file", "pass", "as the specification asks")
         )
-
     async with CDClient(
         connection, retry=retry, clock=clock, transport=transport, on_clip_bytes=on_clip_bytes
     ) as client:
-
-        async def check(name: str, step: Callable[[], Awaitable[str]]) -> bool:
-            try:
-                detail = await step()
-            except _Skip as exc:
-                report.checks.append(CheckResult(name, "skip", str(exc)))
-                return True
-            except _Warn as exc:
-                report.checks.append(CheckResult(name, "warn", str(exc)))
-                return True
-            except CDError as exc:
-                report.checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
-                return False
-            except Exception as exc:  # the battery reports, it does not crash
-                report.checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
-                return False
-            report.checks.append(CheckResult(name, "pass", detail))
-            return True
-
-        async def auth() -> str:
-            await client.authenticate()
-            return f"storage URL {client.storage_url}"
-
-        if not await check("auth", auth):
-            return report
-
-        async def capabilities() -> str:
-            caps = await client.capabilities()
-            if caps.problem and not caps.problem.startswith("missing"):
-                raise CDProtocolError(f"System/Capabilities.json: {caps.problem}")
-            if caps.full:
-                return "FullStoreAndReadSupport: everything"
-            return ", ".join(sorted(caps.enabled)) or "none published"
-
-        await check("capabilities", capabilities)
-        caps = await client.capabilities()
-
-        async def categories() -> str:
-            if not caps.supports(READ_CATEGORIES):
-                raise _Skip("ReadCategories not supported; built-in defaults are used")
-            found = await client.categories(refresh=True)
-            if not found.from_cd and caps.full and found.problem == "missing or unreadable":
-                # A plain object store with FullStoreAndReadSupport need not publish any.
-                raise _Skip("no System/Categories.json; built-in defaults are used")
-            if not found.from_cd:
-                raise CDProtocolError(f"System/Categories.json: {found.problem}")
-            return f"{len(found.categories)} categories"
-
-        await check("categories", categories)
-
-        async def system_id() -> str:
-            if not caps.supports(STORE_READ_SYSTEM_ID):
-                raise _Skip("StoreReadSystemID not supported")
-            system = f"bodyworn-conformance-{tag}"
-            await client.bind_system(system, f"conn-{tag}", "Conformance", expect_existing=False)
-            await client.bind_system(system, f"conn-{tag}", "Conformance 2", expect_existing=True)
-            return f"System/{system} written and read back"
-
-        await check("system-id", system_id)
-
-        async def users() -> str:
-            await client.put_user(user)
-            await client.put_user(user, update=True)
-            return f"Users/{user.uuid} created and updated"
-
-        async def devices() -> str:
-            await client.put_device(device)
-            await client.put_device(device, update=True)
-            return f"Devices/{device.serial} created and updated"
-
-        have_user = await check("users", users)
-        have_device = await check("devices", devices)
-
-        async def recording() -> str:
-            nonlocal delivered
-            if not (have_user and have_device):
-                raise _Skip("needs the user and device checks to pass")
-            rec = _recording(
-                workdir / f"rec-{tag}",
-                user.uuid,
-                device.serial,
-                connection.container_type,
-                start,
-                2,
-            )
-            delivered = await client.deliver_recording(rec)
-            if delivered.outcome == "rejected_content":
-                raise ContentRejected(
-                    f"the CD refused a valid recording; it went to rejected content "
-                    f"{delivered.container}: {delivered.reason}"
-                )
-            if delivered.outcome != "delivered":
-                raise ContentRejected(f"{delivered.outcome}: {delivered.reason}")
-            parsed = parse_recording_container_name(delivered.container)
-            if parsed is None or parsed.legacy:
-                raise CDProtocolError(f"{delivered.container}: not a recording container name")
-            done = f"{delivered.container}: {len(delivered.objects)} objects"
-            if delivered.unverified:
-                # The reference server answers 201 without an ETag: it works, but the
-                # system cannot tell that the CD holds the bytes it sent.
-                raise _Warn(
-                    f"{done}, {len(delivered.unverified)} of them answered without an ETag: "
-                    "their md5 was not confirmed by the CD (trusted on its 201, shown as "
-                    "unverified by the CD)"
-                )
-            return done
-
-        await check("recording", recording)
-
-        def objects() -> tuple[str, ...]:
-            if delivered is None:
-                raise _Skip("no recording was delivered")
-            if is_rejected_container(delivered.container):
-                # A rejected-content container has no Status and holds no bookmarks.
-                raise _Skip("the recording went to rejected content")
-            return delivered.objects
-
-        async def extras() -> str:
-            names = objects()
-            wanted = []
-            if caps.supports(STORE_GNSS_TRACK):
-                wanted.append(any(n.endswith("_gpstrail.json") for n in names))
-            if caps.supports(STORE_BOOKMARKS):
-                wanted.append(any(n.startswith("bookmark_") for n in names))
-            if not wanted:
-                raise _Skip("neither GNSS tracks nor bookmarks supported")
-            if not all(wanted):
-                raise CDProtocolError("a supported GNSS track or bookmark was not stored")
-            return "GNSS track and/or bookmarks stored"
-
-        await check("gnss-and-bookmarks", extras)
-
-        async def encryption() -> str:
-            if not connection.want_encryption:
-                raise _Skip("WantEncryption is off")
-            keys = [n for n in objects() if n.endswith(".key")]
-            clips = [n for n in objects() if n.endswith("." + connection.container_type)]
-            if len(keys) < len(clips) or not clips:
-                raise CDProtocolError("not every clip has its .key object")
-            assert connection.public_key_pem is not None
-            bits = load_public_key(connection.public_key_pem).key_size
-            policy = (
-                f"content key RSA-{bits}: this system needs at least {MIN_RSA_BITS} bits, "
-                f"where the reference server accepts {REFERENCE_MIN_RSA_BITS}"
-            )
-            if bits < MIN_RSA_BITS:
-                raise CDProtocolError(policy)
-            return f"{len(clips)} encrypted clips with key objects; {policy}"
-
-        await check("encryption", encryption)
-
-        async def complete() -> str:
-            objects()  # skips without a delivered recording container
-            assert delivered is not None
-            try:
-                meta = await client.object_metadata(delivered.container)
-            except (CDForbidden, ContentRejected, CDProtocolError) as exc:
-                raise _Skip(f"the CD does not answer HEAD on containers: {exc}") from exc
-            if meta is None or meta_get(meta, "Status") != "Complete":
-                raise CDProtocolError(f"{delivered.container}: Status is not Complete")
-            return "Status: Complete"
-
-        await check("complete", complete)
-
-        async def rejected() -> str:
-            if not caps.supports(STORE_REJECTED_CONTENT):
-                raise _Skip("StoreRejectedContent not supported")
-            stranger = str(uuid.uuid4())
-            rec = _recording(
-                workdir / f"rej-{tag}",
-                stranger,
-                device.serial,
-                connection.container_type,
-                start,
-                1,
-            )
-            result = await client.deliver_recording(rec)
-            if result.outcome == "delivered":
-                raise _Skip("the CD accepted a recording for an unknown user (no 400 to test)")
-            if result.outcome != "rejected_content":
-                raise ContentRejected(f"rejected content was refused: {result.reason}")
-            # No Status here (the spec leaves it out of rejected content): only the
-            # container's own name and the one it was meant for are checked.
-            try:
-                meta = await client.object_metadata(result.container)
-            except (CDForbidden, ContentRejected, CDProtocolError):
-                return f"stored in {result.container} (the CD does not answer HEAD on it)"
-            if meta is None:
-                raise CDProtocolError(f"{result.container}: gone right after it was stored")
-            if meta_get(meta, "ContainerName") != result.container:
-                raise CDProtocolError(f"{result.container}: ContainerName is not its own name")
-            if not meta_get(meta, "RejectedContentOriginalContainer"):
-                raise CDProtocolError(f"{result.container}: no RejectedContentOriginalContainer")
-            return f"stored in {result.container}"
-
-        await check("rejected-content", rejected)
+        await _Battery(client, connection, workdir, clock, report).run()
     return report
+
+
+class _Battery:
+    """The checks in order, each recorded as pass, warn, fail or skip."""
+
+    def __init__(self, client: CDClient, connection: CDConnection, workdir: Path,
+                 clock: Clock, report: ConformanceReport) -> None:
+        self.client = client
+        self.connection = connection
+        self.workdir = workdir
+        self.report = report
+        self.tag = tag = uuid.uuid4().hex[:8]
+        self.user = CDUser(str(uuid.uuid4()), f"Conformance user {tag} ✓",
+                           user_id=f"conf-{tag}")
+        self.device = CDDevice(f"BWCONF{tag.upper()}", f"Conformance camera {tag}",
+                               "bodyworn-sim")
+        # An hour ago: inside any sane "not in the future" bound, and whole seconds.
+        self.start = (clock.now() - timedelta(hours=1)).replace(microsecond=0)
+        self.caps: Capabilities  # read once the login worked (run)
+        self.delivered: DeliveryResult | None = None
+        self.have_user = self.have_device = False
+
+    async def run(self) -> None:
+        """Every check; nothing after a failed login."""
+        if not await self.check("auth", self.auth):
+            return
+        await self.check("capabilities", self.capabilities)
+        self.caps = await self.client.capabilities()
+        await self.check("categories", self.categories)
+        await self.check("system-id", self.system_id)
+        self.have_user = await self.check("users", self.users)
+        self.have_device = await self.check("devices", self.devices)
+        await self.check("recording", self.recording)
+        await self.check("gnss-and-bookmarks", self.extras)
+        await self.check("encryption", self.encryption)
+        await self.check("complete", self.complete)
+        await self.check("rejected-content", self.rejected)
+
+    async def check(self, name: str, step: Callable[[], Awaitable[str]]) -> bool:
+        """Run one check and record its result; False when it failed."""
+        checks = self.report.checks
+        try:
+            detail = await step()
+        except _Skip as exc:
+            checks.append(CheckResult(name, "skip", str(exc)))
+            return True
+        except _Warn as exc:
+            checks.append(CheckResult(name, "warn", str(exc)))
+            return True
+        except Exception as exc:  # the battery reports, it does not crash
+            checks.append(CheckResult(name, "fail", f"{type(exc).__name__}: {exc}"))
+            return False
+        checks.append(CheckResult(name, "pass", detail))
+        return True
+
+    async def auth(self) -> str:
+        await self.client.authenticate()
+        return f"storage URL {self.client.storage_url}"
+
+    async def capabilities(self) -> str:
+        caps = await self.client.capabilities()
+        if caps.problem and not caps.problem.startswith("missing"):
+            raise CDProtocolError(f"System/Capabilities.json: {caps.problem}")
+        if caps.full:
+            return "FullStoreAndReadSupport: everything"
+        return ", ".join(sorted(caps.enabled)) or "none published"
+
+    async def categories(self) -> str:
+        if not self.caps.supports(READ_CATEGORIES):
+            raise _Skip("ReadCategories not supported; built-in defaults are used")
+        found = await self.client.categories(refresh=True)
+        if not found.from_cd and self.caps.full and found.problem == "missing or unreadable":
+            # A plain object store with FullStoreAndReadSupport need not publish any.
+            raise _Skip("no System/Categories.json; built-in defaults are used")
+        if not found.from_cd:
+            raise CDProtocolError(f"System/Categories.json: {found.problem}")
+        return f"{len(found.categories)} categories"
+
+    async def system_id(self) -> str:
+        if not self.caps.supports(STORE_READ_SYSTEM_ID):
+            raise _Skip("StoreReadSystemID not supported")
+        system = f"bodyworn-conformance-{self.tag}"
+        conn = f"conn-{self.tag}"
+        await self.client.bind_system(system, conn, "Conformance", expect_existing=False)
+        await self.client.bind_system(system, conn, "Conformance 2", expect_existing=True)
+        return f"System/{system} written and read back"
+
+    async def users(self) -> str:
+        await self.client.put_user(self.user)
+        await self.client.put_user(self.user, update=True)
+        return f"Users/{self.user.uuid} created and updated"
+
+    async def devices(self) -> str:
+        await self.client.put_device(self.device)
+        await self.client.put_device(self.device, update=True)
+        return f"Devices/{self.device.serial} created and updated"
+
+    async def recording(self) -> str:
+        if not (self.have_user and self.have_device):
+            raise _Skip("needs the user and device checks to pass")
+        rec = _recording(
+            self.workdir / f"rec-{self.tag}",
+            self.user.uuid,
+            self.device.serial,
+            self.connection.container_type,
+            self.start,
+            2,
+        )
+        self.delivered = await self.client.deliver_recording(rec)
+        if self.delivered.outcome == "rejected_content":
+            raise ContentRejected(
+                f"the CD refused a valid recording; it went to rejected content "
+                f"{self.delivered.container}: {self.delivered.reason}"
+            )
+        if self.delivered.outcome != "delivered":
+            raise ContentRejected(f"{self.delivered.outcome}: {self.delivered.reason}")
+        parsed = parse_recording_container_name(self.delivered.container)
+        if parsed is None or parsed.legacy:
+            raise CDProtocolError(f"{self.delivered.container}: not a recording container name")
+        done = f"{self.delivered.container}: {len(self.delivered.objects)} objects"
+        if self.delivered.unverified:
+            # The reference server answers 201 without an ETag: it works, but the
+            # system cannot tell that the CD holds the bytes it sent.
+            raise _Warn(
+                f"{done}, {len(self.delivered.unverified)} of them answered without an ETag: "
+                "their md5 was not confirmed by the CD (trusted on its 201, shown as "
+                "unverified by the CD)"
+            )
+        return done
+
+    def objects(self) -> tuple[str, ...]:
+        if self.delivered is None:
+            raise _Skip("no recording was delivered")
+        if is_rejected_container(self.delivered.container):
+            # A rejected-content container has no Status and holds no bookmarks.
+            raise _Skip("the recording went to rejected content")
+        return self.delivered.objects
+
+    async def extras(self) -> str:
+        names = self.objects()
+        wanted = []
+        if self.caps.supports(STORE_GNSS_TRACK):
+            wanted.append(any(n.endswith("_gpstrail.json") for n in names))
+        if self.caps.supports(STORE_BOOKMARKS):
+            wanted.append(any(n.startswith("bookmark_") for n in names))
+        if not wanted:
+            raise _Skip("neither GNSS tracks nor bookmarks supported")
+        if not all(wanted):
+            raise CDProtocolError("a supported GNSS track or bookmark was not stored")
+        return "GNSS track and/or bookmarks stored"
+
+    async def encryption(self) -> str:
+        if not self.connection.want_encryption:
+            raise _Skip("WantEncryption is off")
+        keys = [n for n in self.objects() if n.endswith(".key")]
+        clips = [n for n in self.objects() if n.endswith("." + self.connection.container_type)]
+        if len(keys) < len(clips) or not clips:
+            raise CDProtocolError("not every clip has its .key object")
+        assert self.connection.public_key_pem is not None
+        bits = load_public_key(self.connection.public_key_pem).key_size
+        policy = (
+            f"content key RSA-{bits}: this system needs at least {MIN_RSA_BITS} bits, "
+            f"where the reference server accepts {REFERENCE_MIN_RSA_BITS}"
+        )
+        if bits < MIN_RSA_BITS:
+            raise CDProtocolError(policy)
+        return f"{len(clips)} encrypted clips with key objects; {policy}"
+
+    async def complete(self) -> str:
+        self.objects()  # skips without a self.delivered recording container
+        assert self.delivered is not None
+        try:
+            meta = await self.client.object_metadata(self.delivered.container)
+        except (CDForbidden, ContentRejected, CDProtocolError) as exc:
+            raise _Skip(f"the CD does not answer HEAD on containers: {exc}") from exc
+        if meta is None or meta_get(meta, "Status") != "Complete":
+            raise CDProtocolError(f"{self.delivered.container}: Status is not Complete")
+        return "Status: Complete"
+
+    async def rejected(self) -> str:
+        if not self.caps.supports(STORE_REJECTED_CONTENT):
+            raise _Skip("StoreRejectedContent not supported")
+        stranger = str(uuid.uuid4())
+        rec = _recording(
+            self.workdir / f"rej-{self.tag}",
+            stranger,
+            self.device.serial,
+            self.connection.container_type,
+            self.start,
+            1,
+        )
+        result = await self.client.deliver_recording(rec)
+        if result.outcome == "delivered":
+            raise _Skip("the CD accepted a recording for an unknown user (no 400 to test)")
+        if result.outcome != "rejected_content":
+            raise ContentRejected(f"rejected content was refused: {result.reason}")
+        # No Status here (the spec leaves it out of rejected content): only the
+        # container's own name and the one it was meant for are checked.
+        try:
+            meta = await self.client.object_metadata(result.container)
+        except (CDForbidden, ContentRejected, CDProtocolError):
+            return f"stored in {result.container} (the CD does not answer HEAD on it)"
+        if meta is None:
+            raise CDProtocolError(f"{result.container}: gone right after it was stored")
+        if meta_get(meta, "ContainerName") != result.container:
+            raise CDProtocolError(f"{result.container}: ContainerName is not its own name")
+        if not meta_get(meta, "RejectedContentOriginalContainer"):
+            raise CDProtocolError(f"{result.container}: no RejectedContentOriginalContainer")
+        return f"stored in {result.container}"
 
 
 def render_table(report: ConformanceReport) -> Table:

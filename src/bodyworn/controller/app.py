@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -21,41 +23,53 @@ from bodyworn.controller.accounts import pages as accounts_pages
 from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
 from bodyworn.controller.assignment import api as assignment_api
 from bodyworn.controller.assignment import pages as assignment_pages
+from bodyworn.controller.assignment.service import expire_windows
+from bodyworn.controller.assignment.states import HolsterState
 from bodyworn.controller.assistant_pairing import api as assistant_api
 from bodyworn.controller.assistant_pairing import pages as assistant_pages
 from bodyworn.controller.audit import api as audit_api
 from bodyworn.controller.audit import pages as audit_pages
 from bodyworn.controller.cameras import api as cameras_api
 from bodyworn.controller.cameras import pages as cameras_pages
+from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.certificates import api as certificates_api
 from bodyworn.controller.certificates import pages as certificates_pages
 from bodyworn.controller.certificates.service import ensure_default
+from bodyworn.controller.clock.ntp import measure_offset
 from bodyworn.controller.context import ControllerContext, make_templates, render
 from bodyworn.controller.destinations import api as destination_api
 from bodyworn.controller.destinations import pages as destination_pages
+from bodyworn.controller.destinations.service import ConnectionFileClients, current_file
+from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docks import api as docks_api
 from bodyworn.controller.docks import pages as docks_pages
-from bodyworn.controller.docks.service import ensure_token, resync_in_background
+from bodyworn.controller.docks.service import ensure_token
+from bodyworn.controller.events import SettingsChanged
 from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
+from bodyworn.controller.identity import service as identity
+from bodyworn.controller.identity.service import SigningDockLinks
+from bodyworn.controller.loops import Repeating
 from bodyworn.controller.metrics import api as metrics_api
+from bodyworn.controller.metrics import service as metrics_service
 from bodyworn.controller.metrics.collector import Metrics
 from bodyworn.controller.notifications import api as notifications_api
 from bodyworn.controller.notifications import pages as notifications_pages
 from bodyworn.controller.notifications.sender import Notifier
 from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
+from bodyworn.controller.offload.base import OffloadConfig
 from bodyworn.controller.offload.engine import OffloadEngine
+from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
-from bodyworn.controller.setup.models import SystemSettings
-from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.controller.setup.wizard import DraftStore
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
+from bodyworn.controller.system import service as system
 from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
@@ -68,11 +82,15 @@ from bodyworn.store.secrets import SecretsUnavailable, load_or_create_key
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# State vocabularies for templates (they compare with CameraState.NEW rather than "new").
+TEMPLATE_NAMES = {"CameraState": CameraState, "HolsterState": HolsterState}
+# How often (real seconds) self-assign windows are checked: a window lapses 15 s after
+# its tap, on the controller's clock, whether or not anyone looks.
+WINDOW_CHECK_S = 1.0
 
 
 def default_ntp() -> NtpMeasurer:
     """The real NTP measurement (UDP port 123)."""
-    from bodyworn.controller.clock.ntp import measure_offset
 
     def measure(server: str, fallback: str | None) -> float:
         return measure_offset(server, fallback).offset_seconds
@@ -159,7 +177,8 @@ def build_context(
     settings: ControllerSettings, clock: Clock | None = None, ntp: NtpMeasurer | None = None
 ) -> ControllerContext:
     """Make the data directory private (or refuse it), open (and migrate) the database with
-    its secrets key, and load what setup decided, if it has run."""
+    its secrets key, give the context the implementations of its interfaces (ports.py),
+    and load what setup decided, if it has run."""
     secure_data_dir(settings.data_dir)
     box, made_now = load_or_create_key(settings.secrets_key_path)
     ensure_token(settings.data_dir)
@@ -173,20 +192,24 @@ def build_context(
         if made_now:  # so that a later start does not take it for the lost one
             settings.secrets_key_path.unlink(missing_ok=True)
         raise
+    clock = clock or SystemClock()
     ctx = ControllerContext(
         settings=settings,
         engine=engine,
         factory=factory,
-        clock=clock or SystemClock(),
-        templates=make_templates(),
+        clock=clock,
+        templates=make_templates(TEMPLATE_NAMES),
+        docklinks=SigningDockLinks(factory, clock),
+        cd_clients=ConnectionFileClients(factory, clock),
+        wizard=DraftStore(clock),
         ntp=ntp,
     )
-    ctx.wizard = DraftStore(ctx.clock)
     with ctx.factory() as session, session.begin():
         # The certificate the manager is served with (older versions kept it as files).
         ensure_default(session, ctx.clock, settings.data_dir / "tls")
+    ctx.events.subscribe(SettingsChanged, partial(_take_over_settings, ctx))
     with ctx.factory() as session:
-        row = session.get(SystemSettings, 1)
+        row = system.settings_if_set_up(session)
         if row is not None:
             ctx.apply_system(row)
     return ctx
@@ -195,15 +218,9 @@ def build_context(
 def check_secrets(factory: sessionmaker[Session], made_now: Path | None) -> None:
     """Refuse to go on when the stored secrets do not open with the key at hand
     (`made_now`: the key file, when it was made by this start)."""
-    from bodyworn.controller.destinations.service import current_file
-    from bodyworn.controller.identity.models import SystemIdentity
-    from bodyworn.controller.identity.service import private_key_pem
-
     try:
         with factory() as session:
-            row = session.get(SystemIdentity, 1)
-            if row is not None:
-                private_key_pem(session, row)
+            identity.check_sealed(session)
             with contextlib.suppress(LookupError):
                 current_file(session)
     except SecretsUnavailable as exc:
@@ -215,12 +232,35 @@ def check_secrets(factory: sessionmaker[Session], made_now: Path | None) -> None
             "Without it, set a new data directory up from the System restore key.") from exc
 
 
+def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
+    """What pages show from memory follows a change of the settings (name, language)."""
+    if not event.keys & {"system_name", "language"}:
+        return
+    with ctx.factory() as session:
+        row = system.settings_if_set_up(session)
+    if row is not None:
+        ctx.system_name, ctx.language = row.system_name, row.language
+
+
+def _resync_in_background(ctx: ControllerContext) -> None:
+    # Cameras left docked while the controller was down carry on where they were.
+    if ctx.docking is not None:
+        threading.Thread(target=ctx.docking.resync, name="dock-resync", daemon=True).start()
+
+
 def create_app(ctx: ControllerContext) -> FastAPI:
-    """The ASGI app for one controller."""
+    """The ASGI app for one controller.
+
+    The offload engine and the docking orchestrator are made here unless a test gave its
+    own (a Docking without offload: dock events about the registry only).
+    """
     if ctx.offload is None:
-        ctx.offload = OffloadEngine(ctx, config=ctx.settings.offload_config())
-    if ctx.offload.on_dock not in ctx.dock_listeners:
-        ctx.dock_listeners.append(ctx.offload.on_dock)
+        ctx.offload = OffloadEngine(ctx, config=OffloadConfig.from_settings(ctx.settings),
+                                    before_prune=metrics_service.retire)
+    offload = ctx.offload
+    if ctx.docking is None:
+        ctx.docking = Docking(ctx, offload)
+    windows = Repeating("self-assign-windows", WINDOW_CHECK_S, partial(expire_windows, ctx))
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
@@ -230,16 +270,17 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Background loops live as long as the server: started here, stopped cleanly.
-        ctx.offload.start()
+        offload.start()
         notifier.start()
-        if ctx.offload.autostart:
-            # Cameras left docked while the controller was down carry on where they were.
-            resync_in_background(ctx)
+        windows.start()
+        if offload.autostart:
+            _resync_in_background(ctx)
         try:
             yield
         finally:
+            await windows.stop()
             await notifier.stop()
-            await ctx.offload.stop()
+            await offload.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -255,6 +296,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.metrics = metrics
     # The TLS context switch the server listens with (server.py sets it; None over HTTP).
     app.state.tls = None
+    app.state.windows = windows
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
@@ -18,16 +18,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from bodyworn.controller.assignment.states import HolsterState
-from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.events import EventBus
+from bodyworn.controller.health_state import HealthState
+from bodyworn.controller.ports import (
+    CameraOffload,
+    CdClientFactory,
+    DockEvents,
+    DockLinkFactory,
+    Mailer,
+    NtpMeasurer,
+    WizardDrafts,
+)
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.settings import ControllerSettings
-from bodyworn.controller.setup.service import NtpMeasurer
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.throttle import GuessThrottle
 from bodyworn.i18n.catalog import DEFAULT_LANGUAGE, translations
+from bodyworn.store.spool import Spool
 
 CONTROLLER_DIR = Path(__file__).parent
 T = TypeVar("T")
@@ -78,8 +86,12 @@ def field_label(field: str) -> str:
     return page_gettext(FIELD_LABELS.get(field, field))
 
 
-def make_templates() -> Jinja2Templates:
-    """Jinja2 templates from every folder's templates/, autoescaped."""
+def make_templates(names: dict[str, Any] | None = None) -> Jinja2Templates:
+    """Jinja2 templates from every folder's templates/, autoescaped.
+
+    `names`: more globals for every template (app.py gives the state vocabularies, so
+    templates compare with CameraState.NEW rather than "new").
+    """
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(d) for d in _template_dirs()]),
         autoescape=select_autoescape(["html"]),
@@ -88,60 +100,83 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals["_"] = page_gettext
     env.globals["field_label"] = field_label
-    # State vocabularies, so templates compare with CameraState.NEW rather than "new".
-    env.globals["CameraState"] = CameraState
-    env.globals["HolsterState"] = HolsterState
+    env.globals.update(names or {})
     return Jinja2Templates(env=env)
+
+
+class SystemFacts(Protocol):
+    """What the context takes over from the system's settings (setup's SystemSettings)."""
+
+    language: str
+    system_name: str
+    manual_offset_seconds: float
 
 
 @dataclass
 class ControllerContext:
-    """Shared state of one controller process (kept on app.state.ctx)."""
+    """Shared state of one controller process (kept on app.state.ctx).
+
+    Built by app.build_context, which gives it the implementations of the interfaces in
+    ports.py; create_app adds the offload engine and the docking orchestrator.
+    """
 
     settings: ControllerSettings
     engine: Engine
     factory: sessionmaker[Session]
     clock: Clock
     templates: Jinja2Templates
+    # Dock link clients that sign with the system identity (identity/service.py).
+    docklinks: DockLinkFactory
+    # Clients of the content destination the system is locked to (destinations/).
+    cd_clients: CdClientFactory
+    # The setup wizard's drafts (setup/wizard.py).
+    wizard: WizardDrafts
     ntp: NtpMeasurer | None = None
     set_up: bool = False
     language: str = DEFAULT_LANGUAGE
     system_name: str = ""
-    wizard: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Named domain events (controller/events.py): services raise, features subscribe.
     events: EventBus = field(default_factory=EventBus)
-    # Called (in a worker thread) with (camera serial, dock link client) each time an added
-    # camera docks, after docks/ has recorded it; offload/ registers the on-dock work here.
-    dock_listeners: list[Callable[[str, DockLinkClient], None]] = field(default_factory=list)
     # Failed logins of names that have no account, counted like an account's.
     login_throttle: GuessThrottle = field(default_factory=GuessThrottle)
-    # The offload engine (offload.engine.OffloadEngine), made by create_app unless a test
-    # put its own here; its `cd_storage_full` is the CD-health flag until health/ has one.
-    offload: Any = None
+    # The offload engine (offload/engine.py), made by create_app unless a test gave one.
+    offload: CameraOffload | None = None
+    # The on-dock and undock work (docking/), made by create_app unless a test gave one.
+    docking: DockEvents | None = None
+    # E-mail for notifications (to come): None until there is a mailer.
+    mailer: Mailer | None = None
+    # Set when the controller shuts down: background threads (removal watches) stop.
+    closing: threading.Event = field(default_factory=threading.Event)
+    # What the background work found (CD, spool, disk), for the pages.
+    health: HealthState = field(init=False)
+    # Clips between camera and CD (<data>/spool).
+    spool: Spool = field(init=False)
 
     def __post_init__(self) -> None:
         # Events a service `emit`s in a session of this factory reach subscribers on commit.
         self.events.bind(self.factory)
+        self.health = HealthState(self.events, self.clock)
+        self.spool = Spool(self.settings.data_dir / "spool")
 
-    async def transact(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(session, clock, *args, **kwargs)` in one transaction, off the event loop.
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(session, clock, *args, **kwargs)` in one transaction, here.
 
         A refusal raised with `keep` commits what `fn` wrote (its audit entry) first.
         """
+        with self.factory() as session:
+            with session.begin():
+                try:
+                    return fn(session, self.clock, *args, **kwargs)
+                except Refused as exc:
+                    if not exc.keep:
+                        raise
+                    kept = exc
+            raise kept
 
-        def work() -> T:
-            with self.factory() as session:
-                with session.begin():
-                    try:
-                        return fn(session, self.clock, *args, **kwargs)
-                    except Refused as exc:
-                        if not exc.keep:
-                            raise
-                        kept = exc
-                raise kept
-
-        return await run_in_threadpool(work)
+    async def transact(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`write` off the event loop (what routes call through web/routes.py)."""
+        return await run_in_threadpool(self.write, fn, *args, **kwargs)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(session, *args, **kwargs)` in a transaction that writes nothing."""
@@ -154,13 +189,9 @@ class ControllerContext:
 
     def docklink(self, camera_url: str) -> DockLinkClient:
         """A dock link client that signs as this system (the caller closes it)."""
-        from bodyworn.controller.identity.service import signing_identity
+        return self.docklinks(camera_url)
 
-        with self.factory() as session:
-            identity = signing_identity(session)
-        return DockLinkClient(camera_url, identity, clock=self.clock)
-
-    def apply_system(self, settings: Any) -> None:
+    def apply_system(self, settings: SystemFacts) -> None:
         """Take over what setup decided: language, name, clock correction."""
         self.set_up = True
         self.language = settings.language

@@ -37,7 +37,11 @@ class Event:
 
 @dataclass(frozen=True)
 class CameraDocked(Event):
-    """An added camera sits in a bay of one of this controller's docking stations."""
+    """An added camera sits in a bay of one of this controller's docking stations.
+
+    Published by docking/ once the camera is read, settled and its user pushed (also for
+    a camera a restart's resync finds in its bay); its sync and ingest follow.
+    """
 
     serial: str
     station: str
@@ -46,7 +50,7 @@ class CameraDocked(Event):
 
 @dataclass(frozen=True)
 class CameraUndocked(Event):
-    """A camera left its bay."""
+    """A camera left its bay (any camera, added or not): emitted by docking/."""
 
     serial: str
     station: str
@@ -55,7 +59,7 @@ class CameraUndocked(Event):
 
 @dataclass(frozen=True)
 class RecordingDelivered(Event):
-    """A recording is whole and Complete at the content destination."""
+    """A recording is whole and Complete at the content destination (offload/deliver.py)."""
 
     recording_id: str
     camera_serial: str
@@ -64,7 +68,11 @@ class RecordingDelivered(Event):
 
 @dataclass(frozen=True)
 class RecordingRejected(Event):
-    """A recording the content destination refused (stored as rejected content, or kept)."""
+    """A recording the content destination refused (offload/deliver.py).
+
+    `container`: the RejectedContent container it went to; None when it is kept here as
+    not transferred (the CD takes no rejected content, or the API cannot describe it).
+    """
 
     recording_id: str
     camera_serial: str
@@ -82,7 +90,7 @@ class CdState(StrEnum):
 
 @dataclass(frozen=True)
 class CdHealthChanged(Event):
-    """The content destination's state changed (published on a change only)."""
+    """The content destination's state changed (health_state.py, on a change only)."""
 
     state: CdState
     detail: str
@@ -96,7 +104,10 @@ class CdHealthChanged(Event):
 
 @dataclass(frozen=True)
 class StorageLow(Event):
-    """This controller's storage crossed the low mark (low=False when it recovered)."""
+    """This controller's storage crossed the low mark (low=False when it recovered).
+
+    Published by the dashboard's storage check (health/) through health_state.py.
+    """
 
     low: bool
     free_fraction: float
@@ -136,7 +147,7 @@ class MailQueued(Event):
 
 @dataclass(frozen=True)
 class UserChanged(Event):
-    """A body worn user was created, changed or removed."""
+    """A body worn user was created, changed or removed (users/, the CSV import too)."""
 
     uuid: str
     action: str  # "created" | "updated" | "removed"
@@ -144,7 +155,11 @@ class UserChanged(Event):
 
 @dataclass(frozen=True)
 class SettingsChanged(Event):
-    """System settings changed; `keys` names which (e.g. {"timezone"})."""
+    """System settings changed; `keys` names which (e.g. {"timezone"}).
+
+    Emitted by setup (every key), system/ (name, time, privacy, cloud), destinations/
+    ("connection_file") and assignment/ ("self_assign_readiness").
+    """
 
     keys: frozenset[str] = field(default_factory=frozenset)
 

@@ -7,7 +7,16 @@ answers an unhandled refusal as JSON (API and machine routes) or as the error pa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One form field a rule refuses, and why (what FieldsRefused carries)."""
+
+    field: str
+    message: str
 
 
 class Refused(Exception):

@@ -11,7 +11,7 @@ from bodyworn.controller.app import build_context, create_app, default_ntp
 from bodyworn.controller.certificates.service import active_pair
 from bodyworn.controller.certificates.serving import CertificateSwitch
 from bodyworn.controller.settings import ControllerSettings
-from bodyworn.controller.setup.models import SystemSettings
+from bodyworn.controller.system.service import settings_if_set_up
 
 
 def serve(
@@ -28,7 +28,7 @@ def serve(
     host, port = settings.host, settings.port
     if ctx.set_up:
         with ctx.factory() as session:
-            row = session.get(SystemSettings, 1)
+            row = settings_if_set_up(session)
             if row is not None:
                 host = host if explicit_host else row.listen_host
                 port = port if explicit_port else row.listen_port

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bodyworn.store.db import sqlite_url
 from bodyworn.store.secrets import KEY_FILE
-
-if TYPE_CHECKING:
-    from bodyworn.controller.offload.engine import OffloadConfig
 
 
 class ControllerSettings(BaseSettings):
@@ -32,25 +28,13 @@ class ControllerSettings(BaseSettings):
     secrets_key_file: Path | None = None
     # Pause between passes of the offload deliver loop (seconds); tests shorten it.
     offload_interval_s: float = Field(default=2.0, ge=0.01, le=3600)
-    # Offload concurrency (controller/offload/engine.py OffloadConfig): clips received at
+    # Offload concurrency (controller/offload/base.py OffloadConfig): clips received at
     # once over all cameras, and per camera; recordings delivered at once; clips of a
     # recording still arriving sent ahead of it (0: none).
     offload_max_ingests: int = Field(default=4, ge=1, le=64)
     offload_ingests_per_camera: int = Field(default=4, ge=1, le=8)
     offload_max_deliveries: int = Field(default=4, ge=1, le=64)
     offload_early_uploads: int = Field(default=2, ge=0, le=16)
-
-    def offload_config(self) -> OffloadConfig:
-        """The offload engine's tunables from these settings."""
-        from bodyworn.controller.offload.engine import OffloadConfig
-
-        return OffloadConfig(
-            interval_s=self.offload_interval_s,
-            max_ingests=self.offload_max_ingests,
-            ingests_per_camera=self.offload_ingests_per_camera,
-            max_deliveries=self.offload_max_deliveries,
-            early_uploads=self.offload_early_uploads,
-        )
 
     @property
     def db_url(self) -> str:

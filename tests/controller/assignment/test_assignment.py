@@ -90,6 +90,38 @@ def test_the_assignment_lapses_after_fifteen_seconds(self_assign_rig: Rig) -> No
         assert [a.state for a in session.query(SelfAssignment)] == ["lapsed"]
 
 
+def test_the_window_lapses_on_its_own_and_a_get_does_not_lapse_it(
+        self_assign_rig: Rig) -> None:
+    from bodyworn.controller.assignment.models import SelfAssignment
+
+    rig = self_assign_rig
+
+    def states() -> list[str]:
+        with rig.ctx.factory() as session:
+            return [a.state for a in session.query(SelfAssignment)]
+
+    anna = rig.user("Anna Berg", "officer-1")
+    _pair(rig, anna)
+    _ready(rig, "B8A44F000001")
+    camera = rig.cameras["B8A44F000001"]
+    # With the window loop stopped, pages only read: the window stays open past 15 s.
+    rig.client.portal.call(rig.client.app.state.windows.stop)  # type: ignore[attr-defined, union-attr]
+    assert rig.tap(TAG).status_code == 200
+    rig.ctx.clock.advance(timedelta(seconds=16))  # type: ignore[attr-defined]
+    for path in ("/", "/dashboard/live", "/cameras/B8A44F000001"):
+        assert rig.client.get(path).status_code == 200
+    for path in ("/api/v1/dashboard", "/api/v1/cameras/B8A44F000001"):
+        assert rig.api("GET", path).status_code == 200
+    assert states() == ["pending"]
+    # Running, the loop lapses it on the controller's clock: the user is taken back.
+    rig.client.portal.call(rig.client.app.state.windows.start)  # type: ignore[attr-defined, union-attr]
+    rig.wait_until(lambda: states() == ["lapsed"])
+    rig.wait_until(lambda: camera.user_id is None)
+    assert FLASHING_GREEN not in set(camera.feedback().leds.values())
+    cam = rig.api("GET", "/api/v1/cameras/B8A44F000001").json()
+    assert cam["user_uuid"] is None
+
+
 def test_a_lapsed_window_frees_the_docked_camera_for_the_next_tap(self_assign_rig: Rig) -> None:
     rig = self_assign_rig
     anna, bo = rig.user("Anna Berg", "officer-1"), rig.user("Bo Ek", "officer-2")

@@ -75,6 +75,17 @@ def test_assign_pushes_user_and_profile_to_the_docked_camera(rig: Rig) -> None:
     assert _actions(rig).count("camera.assign") == 2
 
 
+def test_a_refused_assignment_is_audited_and_the_entry_kept(rig: Rig) -> None:
+    rig.add(CAM)
+    r = rig.api("PUT", f"/api/v1/cameras/{CAM}/user", json={"user_uuid": "no-such-user"})
+    assert r.status_code == 409 and r.json()["detail"] == "no such user"
+    with rig.ctx.factory() as session:
+        entries = [(e.action, e.outcome) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "camera.assign"))]
+    assert entries == [("camera.assign", "denied")]
+    assert rig.api("GET", f"/api/v1/cameras/{CAM}").json()["user_uuid"] is None
+
+
 def test_an_unassigned_camera_flashes_red_when_undocked(rig: Rig) -> None:
     rig.add(CAM)
     rig.settle()

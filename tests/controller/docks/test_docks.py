@@ -58,16 +58,20 @@ def test_an_unadded_camera_appears_under_new_and_the_station_lists_it(rig: Rig) 
     assert "B8A44F000001" not in rig.client.get("/devices/new").text
 
 
-def test_dock_listeners_run_for_added_cameras_only(rig: Rig) -> None:
-    seen: list[tuple[str, str]] = []
-    rig.ctx.dock_listeners.append(lambda serial, client: seen.append(
-        (serial, client.info().serial)))
-    rig.dock("B8A44F000001")
-    assert seen == []
+def test_camera_docked_is_published_for_added_cameras_only(rig: Rig) -> None:
+    from bodyworn.controller.events import CameraDocked, CameraUndocked
+
+    docked: list[CameraDocked] = []
+    undocked: list[CameraUndocked] = []
+    rig.ctx.events.subscribe(CameraDocked, docked.append)
+    rig.ctx.events.subscribe(CameraUndocked, undocked.append)
+    rig.dock("B8A44F000001", 2)
+    assert docked == []
     assert rig.api("POST", "/api/v1/cameras/B8A44F000001/add").status_code == 200
     rig.undock("B8A44F000001")
-    rig.dock("B8A44F000001")
-    assert seen == [("B8A44F000001", "B8A44F000001")]
+    assert undocked == [CameraUndocked("B8A44F000001", "DOCK0001", 2)]
+    rig.dock("B8A44F000001", 5)
+    assert docked == [CameraDocked("B8A44F000001", "DOCK0001", 5)]
 
 
 def test_a_controller_not_set_up_tells_stations_to_wait(client: TestClient) -> None:
@@ -76,19 +80,21 @@ def test_a_controller_not_set_up_tells_stations_to_wait(client: TestClient) -> N
 
 
 def test_a_restarted_controller_finds_the_cameras_still_in_their_bays(rig: Rig) -> None:
-    from bodyworn.controller.docks.service import resync_stations, wait_for_listeners
+    from bodyworn.controller.events import CameraDocked
     from tests.controller.device_rig import SERIALS
 
     added, other = SERIALS[0], SERIALS[1]
     rig.add(added)
     rig.dock(other)  # docked, never added: recorded, no on-dock work
     seen: list[str] = []
-    rig.ctx.dock_listeners.append(lambda serial, _client: seen.append(serial))
-    # The events are long gone; the station is asked what its bays hold.
-    found = resync_stations(rig.ctx)
-    wait_for_listeners()
+    rig.ctx.events.subscribe(CameraDocked, lambda e: seen.append(e.serial))
+    # The events are long gone; the station is asked what its bays hold, and what it
+    # says goes through the same on-dock sequence (docking/).
+    assert rig.ctx.docking is not None
+    found = rig.ctx.docking.resync()
+    rig.ctx.docking.wait()
     assert sorted(found) == sorted([added, other])
     assert seen == [added]
     # A station that does not answer is passed over (its next event brings it back).
     rig.server.stop()
-    assert resync_stations(rig.ctx) == []
+    assert rig.ctx.docking.resync() == []

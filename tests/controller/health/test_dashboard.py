@@ -6,6 +6,7 @@ from collections import namedtuple
 
 import pytest
 
+from bodyworn.controller.events import CdState
 from bodyworn.controller.health import service
 from tests.controller.device_rig import Rig
 
@@ -32,22 +33,28 @@ def test_dashboard_shows_devices_in_led_colours_with_details_on_hover(rig: Rig) 
 
 def test_low_storage_controller_is_amber_with_an_issue(rig: Rig,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from bodyworn.controller.events import StorageLow
+
+    heard: list[bool] = []
+    rig.ctx.events.subscribe(StorageLow, lambda e: heard.append(e.low))
     monkeypatch.setattr(service, "disk_usage", lambda _p: Usage(1000, 930, 70))
     board = rig.api("GET", "/api/v1/dashboard").json()
     assert board["controllers"][0]["lamp"]["colour"] == "amber"
     assert [i["kind"] for i in board["issues"]] == ["low_storage"]
+    rig.client.get("/dashboard/live")  # still low: said once
     monkeypatch.setattr(service, "disk_usage", lambda _p: Usage(1000, 900, 100))
     assert rig.api("GET", "/api/v1/dashboard").json()["issues"] == []
+    assert heard == [True, False]
 
 
 def test_failing_content_destination_is_red_with_a_fix_link(rig: Rig) -> None:
-    service.set_cd_health(rig.ctx, False, "authentication failed")
+    rig.ctx.health.set_cd(CdState.LOST, "authentication failed")
     board = rig.api("GET", "/api/v1/dashboard").json()
     assert board["controllers"][0]["lamp"]["colour"] == "red"
     issue = board["issues"][0]
     assert issue["kind"] == "cd_failed" and issue["link"] == "/settings/destination"
     assert "authentication failed" in rig.client.get("/dashboard/live").text
-    service.set_cd_health(rig.ctx, True)
+    rig.ctx.health.set_cd(CdState.OK)
     assert rig.api("GET", "/api/v1/dashboard").json()["issues"] == []
 
 

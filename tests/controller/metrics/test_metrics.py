@@ -11,7 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bodyworn.controller.app import build_context, create_app
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import CameraDocked, CameraUndocked, CdRequestFailed, StorageLow
+from bodyworn.controller.metrics import service as metrics
 from bodyworn.controller.offload import service as offload
+from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.controller.tokens import service as tokens
 from tests.controller.conftest import login
 from tests.controller.offload.conftest import Rig, rig  # noqa: F401 (the fixture)
@@ -81,8 +83,12 @@ def test_transfers_are_counted_from_the_database_through_restarts_and_pruning(
         assert after["bodyworn_oldest_pending_evidence_age_seconds"] == 0
         # Three days later the history is pruned: the counters keep what it counted.
         rig.clock.advance(timedelta(days=4))
+        # The app's engine prunes with metrics' retire (app.py wires it; offload/ does not
+        # import metrics/): pruned here the same way.
+        assert isinstance(again.offload, OffloadEngine)
+        assert again.offload.before_prune is metrics.retire
         with again.factory() as session, session.begin():
-            assert offload.prune(session, rig.clock.now()) == 1
+            assert offload.prune(session, rig.clock.now(), again.offload.before_prune) == 1
         assert rig.clip_rows() == []
         with TestClient(create_app(again), base_url="https://testserver") as client:
             pruned = scrape(client, value)

@@ -24,9 +24,10 @@ from bodyworn.cdclient.client import CDClient, RetryPolicy
 from bodyworn.cdclient.config import CDConnection
 from bodyworn.controller.app import build_context
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.identity.service import public_key_pem, signing_identity
 from bodyworn.controller.offload import service
-from bodyworn.controller.offload.engine import OffloadConfig, OffloadEngine
+from bodyworn.controller.offload.engine import CDFactory, OffloadConfig, OffloadEngine
 from bodyworn.controller.offload.models import OffloadClip
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.settings import ControllerSettings
@@ -77,16 +78,22 @@ class Rig:
     stations: list[tuple[DockingStation, DockLinkServer]] = field(default_factory=list)
     cameras: dict[str, Camera] = field(default_factory=dict)
     engine: OffloadEngine | None = None
+    docking: Docking | None = None
     user_id: str = "officer-17"
 
-    def new_engine(self, **config: Any) -> OffloadEngine:
+    def new_engine(self, cd_factory: CDFactory | None = None, **config: Any) -> OffloadEngine:
         """A fresh engine over the same database and spool: a restarted controller."""
         settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0}
         cfg = OffloadConfig(**{**settings, **config})
-        self.engine = OffloadEngine(self.ctx, config=cfg, cd_factory=self.cd_client,
-                                    autostart=False)
-        self.ctx.offload = self.engine
-        return self.engine
+        return self.use_engine(OffloadEngine(
+            self.ctx, config=cfg, cd_factory=cd_factory or self.cd_client, autostart=False))
+
+    def use_engine(self, engine: OffloadEngine) -> OffloadEngine:
+        """Work with this engine (benchmarks make theirs), docked cameras too."""
+        self.engine = engine
+        self.ctx.offload = engine
+        self.docking = Docking(self.ctx, engine)
+        return engine
 
     def cd_client(self) -> CDClient:
         """A client of the embedded CD, in-process."""
@@ -160,10 +167,10 @@ class Rig:
         return rec.id
 
     def dock(self, cam: Camera) -> None:
-        """What docks/ does when a camera docks: call the dock listeners."""
-        assert self.engine is not None
+        """What docking/ does on a worker thread when an added camera docks: sync, ingest."""
+        assert self.docking is not None
         with self.client(cam) as link:
-            self.engine.on_dock(cam.serial, link)
+            self.docking.sync_and_ingest(cam.serial, link)
 
     def deliver(self, passes: int = 10) -> None:
         """Run the deliver loop's passes until nothing is due (or `passes` ran)."""

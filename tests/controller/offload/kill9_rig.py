@@ -564,7 +564,7 @@ class KillRig:
             self.stations.append((station, server.start()))
 
     def _set_up_controller(self, port: int) -> None:
-        from bodyworn.controller.setup.unattended import run_unattended
+        from bodyworn.controller.unattended import run_unattended
         from bodyworn.domain.clock import SystemClock
 
         assert self.cd is not None
@@ -600,6 +600,7 @@ class KillRig:
         Runs before the controller process starts (the services work on its data dir).
         """
         from bodyworn.controller.app import build_context
+        from bodyworn.controller.assignment import service as assignment
         from bodyworn.controller.cameras import service as cameras
         from bodyworn.controller.users import service as users
 
@@ -619,7 +620,7 @@ class KillRig:
                     cameras.note_docked(session, ctx.clock, serial, station.serial, bay,
                                         server.camera_url(serial))
                 cameras.add(ctx, serial, actor="test", source="test")
-                cameras.assign(ctx, serial, user.uuid, actor="test", source="test")
+                assignment.assign(ctx, serial, user.uuid, actor="test", source="test")
                 # Clips of 40 s, so a recording has several (the user's profile comes
                 # back with the controller's sync at the next docking).
                 with ctx.docklink(server.camera_url(serial)) as link:

@@ -19,7 +19,6 @@ import pytest
 
 from bodyworn.cdclient.client import CDClient, RetryPolicy
 from bodyworn.cdclient.config import CDConnection
-from bodyworn.controller.health.service import cd_health
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.models import OffloadRecording
 from bodyworn.controller.outbox import service as outbox
@@ -156,8 +155,8 @@ def test_a_fault_storm_backs_off_then_everything_is_delivered_exactly_once(
             idle = 0
             try:
                 for _ in range(passes):
-                    until = engine._cd_backoff_until  # the engine's pause after a failure
-                    paused = until is not None and rig.clock.now() < until
+                    # The engine's pause after a failure.
+                    paused = engine.tracker.paused(rig.clock.now())
                     due = await asyncio.to_thread(_due, rig)
                     before = rig.cd.requests.snapshot()
                     await engine.run_once()
@@ -223,7 +222,7 @@ def test_a_fault_storm_backs_off_then_everything_is_delivered_exactly_once(
                for r in rig.clip_rows())
     for cam in cams:
         assert engine.spool.names(cam.serial) == []
-    assert engine.cd_storage_full is None
-    health = cd_health(rig.ctx)
+    assert rig.ctx.health.cd_storage_full is None
+    health = rig.ctx.health.cd
     assert health.ok, (health, report)
     print(report)

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from bodyworn.cdclient.client import CDClient
-from bodyworn.controller.health.service import cd_health
 from bodyworn.controller.offload import service, states
-from bodyworn.controller.offload.engine import OffloadEngine
+from bodyworn.controller.offload.ingest import Ingester
 from bodyworn.destination.swift import FaultRule
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.store.spool import RawStream, SpliceStream, Spool
@@ -53,7 +52,7 @@ class _Counted:
 def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]]:
     """Every clip read over the dock link: name → [(offset asked for, bytes received)]."""
     reads: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    real = OffloadEngine._stream
+    real = Ingester._stream
 
     def blocks(source: Iterable[bytes], entry: list[tuple[int, int]]
                ) -> Generator[bytes, None, None]:
@@ -62,7 +61,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]
             entry[-1] = (offset, got + len(block))
             yield block
 
-    def counting(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
+    def counting(self: Ingester, camera: DockLinkClient, name: str, have: int
                  ) -> Iterable[bytes] | RawStream:
         reads[name].append((have, 0))
         source = real(self, camera, name, have)
@@ -70,7 +69,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[int, int]]
             return _Counted(source, reads[name])
         return blocks(source, reads[name])
 
-    monkeypatch.setattr(OffloadEngine, "_stream", counting)
+    monkeypatch.setattr(Ingester, "_stream", counting)
     return reads
 
 
@@ -106,7 +105,7 @@ def _nothing_deleted_early(rig: Rig, originals: dict[str, str]) -> None:
 
 CRASH_POINTS: list[tuple[str, object, str, bool]] = [
     ("spool written, not yet recorded", service, "mark_in_spool", False),
-    ("recorded, camera not yet told", OffloadEngine, "confirm", False),
+    ("recorded, camera not yet told", Ingester, "confirm", False),
     ("camera deleted, reply lost", DockLinkClient, "delete_clip", True),
     ("camera deleted, not yet noted", service, "mark_released", False),
     ("mid-delivery, one object stored", CDClient, "_put_object", True),
@@ -153,7 +152,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
     rig.record(cam)
     originals = camera_clips(cam)
     first = sorted(originals)[0]
-    counting = OffloadEngine._stream
+    counting = Ingester._stream
     cut = [True]
 
     class Undocking:
@@ -183,7 +182,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
         def close(self) -> None:
             self.inner.close()
 
-    def undocking(self: OffloadEngine, camera: DockLinkClient, name: str, have: int
+    def undocking(self: Ingester, camera: DockLinkClient, name: str, have: int
                   ) -> Iterable[bytes] | RawStream:
         stream = counting(self, camera, name, have)
         if name == first and cut[0]:
@@ -192,7 +191,7 @@ def test_undocked_mid_clip_resumes_in_another_station_without_resending(
             return Undocking(stream)
         return stream
 
-    monkeypatch.setattr(OffloadEngine, "_stream", undocking)
+    monkeypatch.setattr(Ingester, "_stream", undocking)
     rig.dock(cam)
     assert camera_clips(cam) == originals, "an interrupted clip stays on the camera"
     part = rig.engine.spool.part_size(cam.serial, first)  # type: ignore[union-attr]
@@ -225,8 +224,8 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.record(cam2)
     rig.dock(cam2)
     rig.deliver()
-    assert rig.engine is not None and rig.engine.cd_storage_full
-    assert not cd_health(rig.ctx).ok and "out of storage" in cd_health(rig.ctx).detail
+    assert rig.engine is not None and rig.ctx.health.cd_storage_full
+    assert not rig.ctx.health.cd.ok and "out of storage" in rig.ctx.health.cd.detail
     assert len(rig.at_cd()) == 3  # the first camera's clips, delivered before the fault
     assert rig.engine.spool.names(cam2.serial), "spool files stay until the CD takes them"
     rig.cd.faults.remove(rule)
@@ -235,7 +234,7 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.clock.advance(timedelta(minutes=5))
     rig.deliver()
     assert len(rig.at_cd()) == 6
-    assert rig.engine.cd_storage_full is None and cd_health(rig.ctx).ok
+    assert rig.ctx.health.cd_storage_full is None and rig.ctx.health.cd.ok
 
 
 @BOTH_CDS
@@ -262,22 +261,34 @@ def test_503_is_retried_with_back_off(rig: Rig) -> None:
 def test_cd_health_returns_once_the_cd_answers_even_with_nothing_to_deliver(
     rig: Rig,
 ) -> None:
+    from bodyworn.controller.events import CdHealthChanged, CdState
+
+    changes: list[CdState] = []
+    rig.ctx.events.subscribe(CdHealthChanged, lambda e: changes.append(e.state))
     # No recordings at all: only the login, users, devices and categories show the CD is
     # back, and the dashboard must say so rather than wait for a delivery.
     rule = FaultRule(503, "auth", times=10)
     rig.cd.faults.append(rule)
     rig.deliver(passes=1)
-    assert not cd_health(rig.ctx).ok
-    rig.cd.faults.remove(rule)
+    assert not rig.ctx.health.cd.ok
     rig.clock.advance(timedelta(minutes=1))
+    rig.deliver(passes=1)  # still failing: no second event
+    rig.cd.faults.remove(rule)
+    rig.clock.advance(timedelta(minutes=5))
     rig.deliver(passes=1)
-    assert cd_health(rig.ctx).ok
+    assert rig.ctx.health.cd.ok
+    rig.deliver(passes=1)  # still fine: no event either
+    assert changes == [CdState.LOST, CdState.OK]
 
 
 def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingRejected
+
+    rejected: list[RecordingRejected] = []
+    rig.ctx.events.subscribe(RecordingRejected, rejected.append)
     rig.user_id = "unknown-officer"
     cam = rig.camera()
-    rig.record(cam)
+    rec_id = rig.record(cam)
     originals = camera_clips(cam)
     rig.dock(cam)
     rig.deliver()
@@ -285,9 +296,51 @@ def test_400_for_an_unknown_user_goes_to_rejected_content(rig: Rig) -> None:
     assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
     assert all(c.startswith("RejectedContent_") for c, _ in at_cd.values())
     assert all(r.state == states.REJECTED and r.spool_removed_at for r in rig.clip_rows())
+    container = next(iter(at_cd.values()))[0]
+    assert [(e.recording_id, e.camera_serial, e.container) for e in rejected] == [
+        (rec_id, cam.serial, container)]
+    assert rejected[0].reason
+
+
+def test_a_restart_mid_rejected_content_finishes_the_same_container(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig.user_id = "unknown-officer"
+    cam = rig.camera()
+    rig.record(cam, seconds=70)  # several clips: the crash leaves the container unfinished
+    originals = camera_clips(cam)
+    rig.dock(cam)
+    real = CDClient._put_object
+
+    async def crash_after_the_first_rejected_object(self: CDClient, container: str,
+                                                    *args: Any, **kwargs: Any) -> Any:
+        stored = await real(self, container, *args, **kwargs)
+        if container.startswith("RejectedContent_"):
+            raise Crash("mid rejected content")
+        return stored
+
+    monkeypatch.setattr(CDClient, "_put_object", crash_after_the_first_rejected_object)
+    with pytest.raises(Crash):
+        rig.deliver()
+    monkeypatch.setattr(CDClient, "_put_object", real)
+    started = {c for c, _ in rig.at_cd().values()}
+    assert len(started) == 1 and next(iter(started)).startswith("RejectedContent_")
+    # Restarted later: a new engine (a new CD client that remembers nothing); the decision
+    # kept with the recording names the same RejectedContent container.
+    rig.new_engine()
+    rig.clock.advance(timedelta(minutes=10))
+    rig.deliver()
+    at_cd = rig.at_cd()
+    assert {c for c, _ in at_cd.values()} == started
+    assert sorted(s for _, s in at_cd.values()) == sorted(originals.values())
+    assert all(r.state == states.REJECTED for r in rig.clip_rows())
 
 
 def test_400_without_rejected_content_is_not_transferred_and_kept(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingRejected
+
+    kept: list[RecordingRejected] = []
+    rig.ctx.events.subscribe(RecordingRejected, kept.append)
     cam = rig.camera()
     rig.deliver()
     rig.cd.faults.append(FaultRule(400, "", methods=frozenset({"PUT"})))
@@ -298,6 +351,7 @@ def test_400_without_rejected_content_is_not_transferred_and_kept(rig: Rig) -> N
     assert all(r.state == states.NOT_TRANSFERRED for r in rows)
     assert rig.engine is not None
     assert sorted(rig.engine.spool.names(cam.serial)) == sorted(r.name for r in rows)
+    assert [(e.camera_serial, e.container) for e in kept] == [(cam.serial, None)]
     with rig.ctx.factory() as session:
         lines = service.pending_for_camera(session, cam.serial)
         assert "download" in lines[0]
@@ -421,10 +475,10 @@ def test_a_full_controller_disk_pauses_ingest_and_the_camera_keeps_its_clips(
                for r in rows)
     with rig.ctx.factory() as session:
         assert "still on the camera" in service.pending_for_camera(session, cam.serial)[0]
-    assert rig.engine is not None and "No space left" in (rig.engine.spool_trouble or "")
+    assert rig.engine is not None and "No space left" in (rig.ctx.health.spool_trouble or "")
     monkeypatch.undo()
     rig.dock(cam)
-    assert rig.engine.spool_trouble is None
+    assert rig.ctx.health.spool_trouble is None
     rig.deliver()
     assert sorted(s for _, s in rig.at_cd().values()) == sorted(originals.values())
 
@@ -480,7 +534,7 @@ def test_two_dock_events_for_one_camera_do_the_work_once(
         t.join(60)
     assert errors == []
     assert camera_clips(cam) == {}
-    assert rig.engine is not None and rig.engine.spool_trouble is None
+    assert rig.engine is not None and rig.ctx.health.spool_trouble is None
     assert all(r.last_error is None and r.attempts == 0 for r in rig.clip_rows()), [
         (r.name, r.last_error) for r in rig.clip_rows()]
     assert all(len(reads) == 1 for reads in streamed.values()), streamed

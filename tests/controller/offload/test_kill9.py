@@ -159,7 +159,7 @@ def _trial(rig: KillRig, seed: int) -> None:
         timer = _arm(rng, rig, run) if run < planned else None
         if run == 0:
             rig.dock_all()
-        # A restarted controller asks the stations what they hold (docks/resync_stations):
+        # A restarted controller asks the stations what they hold (docking/ Docking.resync):
         # the cameras stay in their bays, and events sent while it was down are lost.
         killed = _run_until_killed_or_done(rig)
         runs.append(f"{up - began:.1f}+{time.monotonic() - up:.1f} s")

@@ -39,6 +39,29 @@ def test_a_docked_camera_is_offloaded_and_delivered_complete(rig: Rig) -> None:
     assert [r.cd_verified for r in rig.clip_rows()] == [confirmed] * len(originals)
 
 
+def test_a_delivered_recording_is_published_once_its_outcome_is_committed(rig: Rig) -> None:
+    from bodyworn.controller.events import RecordingDelivered
+    from bodyworn.controller.offload.models import OffloadRecording
+
+    heard: list[tuple[RecordingDelivered, str | None]] = []
+
+    def on_delivered(event: RecordingDelivered) -> None:
+        # Published after the commit: a subscriber reading the tables finds the outcome.
+        with rig.ctx.factory() as session:
+            row = session.query(OffloadRecording).filter_by(
+                recording_id=event.recording_id).one()
+            heard.append((event, row.state))
+
+    rig.ctx.events.subscribe(RecordingDelivered, on_delivered)
+    cam = rig.camera()
+    rec_id = rig.record(cam)
+    rig.dock(cam)
+    assert heard == []
+    rig.deliver()
+    container = next(iter(rig.at_cd().values()))[0]
+    assert heard == [(RecordingDelivered(rec_id, cam.serial, container), states.AT_CD)]
+
+
 def _transfers(rig: Rig) -> list[service.CameraTransfers]:
     with rig.ctx.factory() as session:
         return service.transfers(session)
@@ -67,6 +90,7 @@ def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> No
     (firmware / "9.0.0.0.bin").write_bytes(b"older")
     (firmware / "notes.txt").write_text("not an image")
     rig.record(cam)
+    rig.deliver()  # the deliver loop reads the CD's categories; docking cameras get them
     rig.dock(cam)
     with rig.client(cam) as link:
         info = link.info()
@@ -145,7 +169,7 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     import time
 
     from bodyworn.cdclient.client import CDClient
-    from bodyworn.controller.offload.engine import OffloadEngine
+    from bodyworn.controller.offload.ingest import Ingester
 
     engine = rig.new_engine(interval_s=60.0)
     cam = rig.camera()
@@ -154,14 +178,14 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
     last = sorted(originals)[-1]
     assert len(originals) >= 4
     release = threading.Event()
-    real_stream = OffloadEngine._stream
+    real_stream = Ingester._stream
 
-    def held(self: OffloadEngine, camera: Any, name: str, have: int) -> Any:
+    def held(self: Ingester, camera: Any, name: str, have: int) -> Any:
         if name == last:
             assert release.wait(30), "the last clip was never let through"
         return real_stream(self, camera, name, have)
 
-    monkeypatch.setattr(OffloadEngine, "_stream", held)
+    monkeypatch.setattr(Ingester, "_stream", held)
     puts: dict[str, int] = {}
     real_put = CDClient._put_object
 
@@ -223,16 +247,18 @@ def test_clips_go_to_the_cd_while_the_rest_of_their_recording_still_arrives(
 def test_cameras_docked_together_read_the_cds_categories_once(
     rig: Rig, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import threading
+    import asyncio
     from datetime import timedelta
 
     from bodyworn.cdclient.errors import CDUnavailable
     from bodyworn.controller.offload.engine import OffloadEngine
 
-    engine = rig.new_engine()
+    # The deliver loop reads the CD's categories on its own event loop; cameras docking
+    # on worker threads take them from it (no thread starts an event loop of its own).
+    engine = rig.new_engine(interval_s=3600.0)
     cams = [rig.camera(f"B8A44F00000{i}", station=i % 2) for i in range(1, 5)]
     reads = [0]
-    real = OffloadEngine._fetch_categories_once
+    real = OffloadEngine.read_categories
     failing = [False]
 
     async def counted(self: OffloadEngine) -> Any:
@@ -241,22 +267,32 @@ def test_cameras_docked_together_read_the_cds_categories_once(
             raise CDUnavailable("the CD is down")
         return await real(self)
 
-    monkeypatch.setattr(OffloadEngine, "_fetch_categories_once", counted)
-    threads = [threading.Thread(target=rig.dock, args=(c,)) for c in cams]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert reads[0] == 1
-    # A day later the CD is down: one camera finds out, the next within a minute does not
-    # wait for it again (the list read before is used), a later one tries again.
-    rig.clock.advance(timedelta(days=1, minutes=1))
-    failing[0] = True
-    first = engine.categories()
-    assert first and engine.categories() == first and reads[0] == 2
-    rig.clock.advance(timedelta(minutes=2))
-    engine.categories()
-    assert reads[0] == 3
+    monkeypatch.setattr(OffloadEngine, "read_categories", counted)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(engine.run(stop))
+        while reads[0] < 1:
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*(asyncio.to_thread(rig.dock, c) for c in cams))
+        assert reads[0] == 1
+        with rig.client(cams[0]) as link:
+            assert "Use of force" in (await asyncio.to_thread(link.info)).categories
+        # A day later the CD is down: one camera waits for the loop's read and finds out,
+        # the next within a minute does not wait again (the list read before is used), a
+        # later one asks again.
+        rig.clock.advance(timedelta(days=1, minutes=1))
+        failing[0] = True
+        first = await asyncio.to_thread(engine.category_names)
+        assert first and await asyncio.to_thread(engine.category_names) == first
+        assert reads[0] == 2
+        rig.clock.advance(timedelta(minutes=2))
+        await asyncio.to_thread(engine.category_names)
+        assert reads[0] == 3
+        stop.set()
+        await loop_task
+
+    asyncio.run(scenario())
 
 
 def test_the_offload_limits_come_from_the_controllers_settings(
@@ -265,6 +301,7 @@ def test_the_offload_limits_come_from_the_controllers_settings(
     from pydantic import ValidationError
 
     from bodyworn.controller.app import build_context, create_app
+    from bodyworn.controller.offload.engine import OffloadEngine
     from bodyworn.controller.settings import ControllerSettings
 
     for name, value in (("MAX_INGESTS", "7"), ("INGESTS_PER_CAMERA", "1"),
@@ -275,11 +312,11 @@ def test_the_offload_limits_come_from_the_controllers_settings(
     ctx = build_context(settings)
     try:
         create_app(ctx)
-        assert ctx.offload is not None
+        assert isinstance(ctx.offload, OffloadEngine)
         config = ctx.offload.config
         assert (config.max_ingests, config.ingests_per_camera, config.max_deliveries,
                 config.early_uploads, config.interval_s) == (7, 1, 5, 0, 0.5)
-        assert ctx.offload._ingest_slots.limit == 7
+        assert ctx.offload.ingester.slots.limit == 7
     finally:
         ctx.engine.dispose()
     monkeypatch.setenv("BODYWORN_OFFLOAD_MAX_INGESTS", "0")

@@ -90,7 +90,7 @@ def test_cameras_docked_together_each_get_a_clip_in_before_any_gets_a_second(rig
         rig.record(cam, seconds=70)  # three clips each
     rig.clock.advance(timedelta(seconds=30))
     originals = {n: s for cam in cams for n, s in camera_clips(cam).items()}
-    slots = engine._ingest_slots
+    slots = engine.ingester.slots
     blocker = threading.Event()
     hold = _take(slots, "blocker", blocker)
     _until(lambda: slots.grants == ["blocker"])
@@ -115,7 +115,7 @@ def test_cameras_docked_together_each_get_a_clip_in_before_any_gets_a_second(rig
 def test_a_clip_waiting_for_its_confirmation_does_not_hold_the_slot(
     rig: Rig, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bodyworn.controller.offload.engine import OffloadEngine
+    from bodyworn.controller.offload.ingest import Ingester
 
     # One slot, two clips of the camera in flight: while the first clip's confirmation
     # hangs (a slow camera), the second clip is received all the same.
@@ -125,16 +125,16 @@ def test_a_clip_waiting_for_its_confirmation_does_not_hold_the_slot(
     names = sorted(camera_clips(cam))
     assert len(names) >= 2
     hold, held = threading.Event(), threading.Event()
-    real = OffloadEngine.confirm
+    real = Ingester.confirm
 
-    def slow_confirm(self: OffloadEngine, serial: str, camera: Any, name: str,
+    def slow_confirm(self: Ingester, serial: str, camera: Any, name: str,
                      sha256: str) -> None:
         if not held.is_set():
             held.set()
             assert hold.wait(30)
         real(self, serial, camera, name, sha256)
 
-    monkeypatch.setattr(OffloadEngine, "confirm", slow_confirm)
+    monkeypatch.setattr(Ingester, "confirm", slow_confirm)
     dock = threading.Thread(target=rig.dock, args=(cam,))
     dock.start()
     try:

@@ -15,8 +15,7 @@ from tests.swift_saio import SwiftInstance
 def test_two_cameras_offload_into_real_swift(rig: Rig, offload_swift: SwiftInstance) -> None:
     user, key = offload_swift.account("bwoffload")
     conn = CDConnection(uris=(offload_swift.auth_url,), user=user, key=key)
-    engine = rig.new_engine()
-    engine._cd_factory = lambda: CDClient(conn, retry=FAST, clock=rig.clock)
+    rig.new_engine(cd_factory=lambda: CDClient(conn, retry=FAST, clock=rig.clock))
     cams = [rig.camera("B8A44F000011"), rig.camera("B8A44F000012")]
     originals: dict[str, str] = {}
     for cam in cams:

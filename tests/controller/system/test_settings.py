@@ -24,6 +24,29 @@ def test_rename_through_page_and_api(logged_in: tuple[TestClient, str]) -> None:
     assert "West" in client.get("/").text
 
 
+def test_settings_changes_are_published_and_the_header_follows(
+        ctx: ControllerContext, logged_in: tuple[TestClient, str]) -> None:
+    from bodyworn.controller.events import SettingsChanged
+
+    client, csrf = logged_in
+    heard: list[frozenset[str]] = []
+    ctx.events.subscribe(SettingsChanged, lambda e: heard.append(e.keys))
+    client.put("/api/v1/system/name", json={"system_name": ""},
+               headers={"X-CSRF-Token": csrf})  # refused: nothing changed, nothing said
+    assert heard == []
+    client.put("/api/v1/system/name", json={"system_name": "South"},
+               headers={"X-CSRF-Token": csrf})
+    assert heard == [frozenset({"system_name"})] and ctx.system_name == "South"
+    client.post("/settings/privacy", data={"csrf_token": csrf, "usage_data_consent": "on"})
+    assert heard[-1] == frozenset({"usage_data_consent"})
+    client.put("/api/v1/system/time", headers={"X-CSRF-Token": csrf}, json={
+        "timezone": "Europe/Oslo", "time_mode": "manual", "manual_time": ""})
+    assert "timezone" in heard[-1]
+    client.put("/api/v1/assignment/settings", headers={"X-CSRF-Token": csrf},
+               json={"shift_hours": 10})
+    assert heard[-1] == frozenset({"self_assign_readiness"})
+
+
 def test_privacy_consent_is_off_by_default(logged_in: tuple[TestClient, str]) -> None:
     client, csrf = logged_in
     assert client.get("/api/v1/system").json()["usage_data_consent"] is False

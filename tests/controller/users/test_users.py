@@ -26,6 +26,20 @@ def test_create_through_api_queues_and_audits(ctx: ControllerContext,
     assert listed["total"] == 1 and listed["users"][0]["id"] == u["id"]
 
 
+def test_user_changes_are_published(ctx: ControllerContext,
+                                    logged_in: tuple[TestClient, str]) -> None:
+    from bodyworn.controller.events import UserChanged
+
+    client, csrf = logged_in
+    heard: list[UserChanged] = []
+    ctx.events.subscribe(UserChanged, heard.append)
+    u = client.post("/api/v1/users", headers=_h(csrf), json={"name": "Alex Berg"}).json()
+    client.put(f"/api/v1/users/{u['id']}", headers=_h(csrf), json={"name": "Alex Bergh"})
+    client.delete(f"/api/v1/users/{u['id']}", headers=_h(csrf))
+    assert heard == [UserChanged(u["id"], "created"), UserChanged(u["id"], "updated"),
+                     UserChanged(u["id"], "removed")]
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": "", "user_id": "X"}, "name"),
     ({"name": "N", "user_id": "x" * 33}, "user_id"),

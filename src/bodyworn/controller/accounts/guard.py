@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from bodyworn.controller.accounts import service
 from bodyworn.controller.context import ControllerContext, ctx_of
 from bodyworn.controller.tokens import service as tokens
+from bodyworn.controller.web.routes import MACHINE
 
 SESSION_COOKIE = "bw_session"
 PRELOGIN_COOKIE = "bw_prelogin"
@@ -22,9 +23,6 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Reachable without a session once setup is done (the manual's login page, static files).
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/session")}
-# Machines (docking stations, the dock RFID reader) carry the dock port token instead of a
-# session; their routes check it themselves.
-MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
 # The JSON login cannot carry a CSRF token yet; it only accepts application/json, which a
 # cross-site form cannot send without a CORS preflight we never answer.
 CSRF_EXEMPT = {("POST", "/api/v1/session")} | MACHINE
@@ -88,7 +86,7 @@ class AuthGate(BaseHTTPMiddleware):
             if path == "/setup" or path.startswith("/setup/"):
                 draft = ctx.wizard.get(request.cookies.get(WIZARD_COOKIE))
                 request.state.csrf_expected = draft.csrf_token if draft else ""
-                request.state.language = draft.answers.language if draft else None
+                request.state.language = draft.language if draft else None
                 return await call_next(request)
             if _is_api(path) or (request.method, path) in MACHINE:
                 return JSONResponse({"detail": "setup has not been finished"}, status_code=503)

@@ -7,7 +7,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,14 +16,12 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.accounts.models import Account, WebSession
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.refusals import Refused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.passwords import password_problems
 from bodyworn.domain.throttle import MAX_LOCKOUT, lockout_steps
 from bodyworn.store.types import UTCDateTime
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
 
 ROOT = "root"
 _hasher = PasswordHasher()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.assignment import service
+from bodyworn.controller.cameras.api import CameraOut, out
 from bodyworn.controller.docks.api import require_dock_token
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
@@ -147,3 +148,18 @@ async def put_policy(request: Request, body: PolicyBody) -> dict[str, Any]:
     """Change self-assign readiness (firmware null: the newest among the cameras)."""
     return _policy_out(await run(request).write(service.set_policy, body.shift_hours,
                                                 body.firmware, **who(request)))
+
+
+class AssignBody(BaseModel):
+    """Who gets the camera (null: nobody)."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_uuid: str | None = Field(default=None, max_length=36)
+
+
+@router.put("/cameras/{serial}/user", response_model=CameraOut, tags=["cameras"])
+async def assign_camera(request: Request, serial: str, body: AssignBody) -> dict[str, Any]:
+    """Assign the camera to a user (fixed assignment); answers a notice when relevant."""
+    view, notice = await run(request, f"no camera {serial}").call(
+        service.assign, serial, body.user_uuid, **who(request))
+    return out(view, notice)

@@ -7,6 +7,8 @@ from starlette.responses import Response
 
 from bodyworn.controller.assignment import service
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
+from bodyworn.controller.cameras.pages import NO_CAMERA, camera_page
+from bodyworn.controller.cameras.service import CameraRefused
 from bodyworn.controller.context import render
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
@@ -112,3 +114,16 @@ async def policy_submit(request: Request) -> Response:
     except service.AssignmentRefused as exc:
         return await policy_page(request, error=exc.message)
     return await policy_page(request, saved=True)
+
+
+@router.post("/cameras/{serial}/assign")
+async def camera_assign(request: Request, serial: str) -> Response:
+    """Assign the camera to a user (fixed assignment); empty takes the user away."""
+    form = await request.form()
+    user_uuid = str(form.get("user_uuid") or "") or None
+    try:
+        _view, notice = await run(request, NO_CAMERA).call(service.assign, serial, user_uuid,
+                                                           **who(request))
+    except CameraRefused as exc:
+        return await camera_page(request, serial, error=exc.message, status_code=exc.status)
+    return await camera_page(request, serial, notice=("Saved. " + notice).strip())

@@ -7,7 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -24,15 +24,15 @@ from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.events import SettingsChanged, emit
+from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.users import service as users
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.rfid import Tag, TagEnrolment, TagFrequency
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
 
 log = structlog.get_logger(__name__)
 HOLSTER_SERIAL = re.compile(r"\d{6}")
@@ -43,6 +43,11 @@ _tap_lock = threading.Lock()
 _IN_WINDOW = select(SelfAssignment).where(SelfAssignment.state == SelfAssignState.PENDING)
 # What a camera reports once it has tried to pair with a holster sensor.
 _SETTLED = (HolsterState.PAIRED, HolsterState.FAILED)
+# The manual's note on reassigning: the CD's folders follow users, not cameras.
+CD_USER_STRUCTURE_NOTE = (
+    "Assigning a camera to a different user may affect the user structure in your content"
+    " destination. Make sure to update the user structure there as well if needed."
+)
 
 
 class AssignmentRefused(Refused):
@@ -87,6 +92,7 @@ def set_policy(session: Session, clock: Clock, shift_hours: float, firmware: str
     record(session, clock, actor=actor, action="assignment.settings",
            detail=f"shift {checked.shift_hours} h, firmware {checked.firmware or 'newest'}",
            source=source)
+    emit(session, SettingsChanged(frozenset({"self_assign_readiness"})))
     return policy(session)
 
 
@@ -201,8 +207,8 @@ class TapResult:
     expires: datetime
 
 
-def _lapse(ctx: ControllerContext, row: SelfAssignment) -> str:
-    row.state, row.ended_at = SelfAssignState.LAPSED, ctx.clock.now()
+def _lapse(clock: Clock, row: SelfAssignment) -> str:
+    row.state, row.ended_at = SelfAssignState.LAPSED, clock.now()
     return row.camera_serial
 
 
@@ -213,13 +219,13 @@ def expire_windows(ctx: ControllerContext) -> None:
     with ctx.factory() as session, session.begin():
         for row in session.scalars(_IN_WINDOW):
             if not rules.window_open(row.tapped_at, now):
-                lapsed.append(_lapse(ctx, row))
+                lapsed.append(_lapse(ctx.clock, row))
                 cameras.set_user(session, row.camera_serial, None)
                 record(session, ctx.clock, actor="system", action="assignment.self.lapse",
                        detail=f"{row.camera_serial}: not undocked within 15 s", source="rfid")
     for serial in lapsed:
         try:
-            cameras.push_user(ctx, serial)
+            push_user(ctx, serial)
         except cameras.LINK_ERRORS as exc:
             log.info("could not take the user back", camera=serial, error=str(exc))
 
@@ -260,7 +266,7 @@ def dock_tap(ctx: ControllerContext, tag_text: str, *, reader: str = "") -> TapR
         client, _ = cameras.client_for(ctx, chosen.serial)
         try:
             with client:
-                client.self_assign(cameras.camera_user_label(user), profile)
+                client.self_assign(camera_user_label(user), profile)
                 info = client.configure(holster=holster)
                 # Self-assigned cameras learn the user's Assistant pairings with the user.
                 assistant_pairing.sync_camera(ctx, chosen.serial, client, info)
@@ -277,45 +283,112 @@ def dock_tap(ctx: ControllerContext, tag_text: str, *, reader: str = "") -> TapR
         return TapResult(chosen.serial, owner, user.name, now + rules.SELF_ASSIGN_WINDOW)
 
 
-def on_undock(ctx: ControllerContext, serial: str) -> None:
+def on_undock(session: Session, clock: Clock, serial: str) -> None:
     """An undock: within the window the user takes the camera; after it, it has lapsed."""
-    now = ctx.clock.now()
+    now = clock.now()
+    row = session.scalars(_IN_WINDOW.where(SelfAssignment.camera_serial == serial)).first()
+    if row is None:
+        return
+    if rules.window_open(row.tapped_at, now):
+        row.state, row.ended_at = SelfAssignState.TAKEN, now
+        record(session, clock, actor="system", action="assignment.self.take",
+               detail=f"{serial} by {row.user_uuid}", source="dock")
+    else:
+        row.state, row.ended_at = SelfAssignState.LAPSED, now
+        cameras.set_user(session, serial, None)
+        record(session, clock, actor="system", action="assignment.self.lapse",
+               detail=f"{serial}: undocked after the 15 s window", source="dock")
+
+
+def on_dock(session: Session, clock: Clock, serial: str, holster: dict[str, Any]) -> None:
+    """An added camera docked: settle the holster pairing it reports; in self-assign, the
+    camera is back in the pool (its user is taken away; docking pushes that)."""
+    if holster.get("serial") and holster.get("state") in _SETTLED:
+        for row in session.scalars(select(HolsterPairing).where(
+                HolsterPairing.sensor_serial == holster["serial"])):
+            row.state, row.updated_at = HolsterState(holster["state"]), clock.now()
+    if cameras.assignment_mode(session) is rules.Mode.SELF_ASSIGN:
+        for taken in session.scalars(select(SelfAssignment).where(
+                SelfAssignment.camera_serial == serial,
+                SelfAssignment.state == SelfAssignState.TAKEN)):
+            taken.state, taken.ended_at = SelfAssignState.RETURNED, clock.now()
+        # Back in the dock, a self-assigned camera is free for the next tap.
+        cameras.set_user(session, serial, None)
+
+
+# ---- fixed assignment, and what a camera is told ---------------------------------------
+
+
+def camera_user_label(user: users.UserView) -> str:
+    """What the camera shows as its user (the overlay's user ID; the uuid when none)."""
+    return user.user_id or user.uuid
+
+
+def push_user(ctx: ControllerContext, serial: str) -> bool:
+    """Send a docked camera its user, profile and holster sensor; False when not docked."""
     with ctx.factory() as session, session.begin():
-        row = session.scalars(_IN_WINDOW.where(SelfAssignment.camera_serial == serial)).first()
-        if row is None:
-            return
-        if rules.window_open(row.tapped_at, now):
-            row.state, row.ended_at = SelfAssignState.TAKEN, now
-            record(session, ctx.clock, actor="system", action="assignment.self.take",
-                   detail=f"{serial} by {row.user_uuid}", source="dock")
-        else:
-            _lapse(ctx, row)
-            cameras.set_user(session, serial, None)
-            record(session, ctx.clock, actor="system", action="assignment.self.lapse",
-                   detail=f"{serial}: undocked after the 15 s window", source="dock")
+        view = cameras.get(session, serial)
+        url = cameras.camera_url(session, serial)
+        if url is None or view.state != CameraState.ADDED:
+            return False
+        profile = label = holster = None
+        if view.user_uuid is not None:
+            user = users.get(session, view.user_uuid)
+            profile = profiles.get(session, ctx.clock, user.profile_id).profile
+            label = camera_user_label(user)
+            holster = holster_serial(session, view.user_uuid)
+    with ctx.docklink(url) as client:
+        info = client.configure(profile=profile, user_id=label, holster=holster)
+    with ctx.factory() as session, session.begin():
+        cameras.store_info(session, ctx.clock, serial, info)
+    return True
 
 
-def on_dock(ctx: ControllerContext, serial: str) -> None:
-    """An added camera docked: settle holster pairings; return or push its user."""
+def set_fixed_user(session: Session, clock: Clock, serial: str, user_uuid: str | None,
+                   facts: rules.CameraFacts, *, actor: str, source: str) -> str | None:
+    """Record who holds a camera in a fixed system; who held it before.
+
+    A refusal is audited, and the entry kept (the refusal is raised with `keep`).
+    """
+    refusal = rules.fixed_assign_refusal(cameras.assignment_mode(session), facts)
+    if refusal is None and user_uuid is not None:
+        try:
+            users.get(session, user_uuid)
+        except LookupError:
+            refusal = "no such user"
+    if refusal is not None:
+        record(session, clock, actor=actor, action="camera.assign", outcome="denied",
+               detail=f"{serial}: {refusal}", source=source)
+        raise cameras.CameraRefused(refusal, keep=True)
+    before = cameras.get(session, serial).user_uuid
+    cameras.set_user(session, serial, user_uuid)
+    session.flush()
+    changed = cameras.get(session, serial)
+    outbox.enqueue(session, clock, "device", serial, "upsert", cameras.device_payload(changed))
+    record(session, clock, actor=actor, action="camera.assign",
+           detail=f"{serial}: {before or 'nobody'} -> {user_uuid or 'nobody'}", source=source)
+    return before
+
+
+def assign(ctx: ControllerContext, serial: str, user_uuid: str | None, *, actor: str,
+           source: str) -> tuple[cameras.CameraView, str]:
+    """Assign (or with None, unassign) a camera in a fixed system; pushed when docked.
+
+    Returns the camera and a notice (the CD user structure note, or why the push waits).
+    """
     view = cameras.refresh(ctx, serial)
-    holster = view.info.get("holster") or {}
-    with ctx.factory() as session, session.begin():
-        if holster.get("serial") and holster.get("state") in _SETTLED:
-            for row in session.scalars(select(HolsterPairing).where(
-                    HolsterPairing.sensor_serial == holster["serial"])):
-                row.state, row.updated_at = HolsterState(holster["state"]), ctx.clock.now()
-        mode = cameras.assignment_mode(session)
-        if mode is rules.Mode.SELF_ASSIGN:
-            for taken in session.scalars(select(SelfAssignment).where(
-                    SelfAssignment.camera_serial == serial,
-                    SelfAssignment.state == SelfAssignState.TAKEN)):
-                taken.state, taken.ended_at = SelfAssignState.RETURNED, ctx.clock.now()
-            # Back in the dock, a self-assigned camera is free for the next tap.
-            cameras.set_user(session, serial, None)
+    before = ctx.write(set_fixed_user, serial, user_uuid, view.facts(), actor=actor,
+                       source=source)
+    notice = CD_USER_STRUCTURE_NOTE if before and before != user_uuid else ""
     try:
-        cameras.push_user(ctx, serial)
+        pushed = push_user(ctx, serial)
     except cameras.LINK_ERRORS as exc:
-        log.info("configuration push on dock failed", camera=serial, error=str(exc))
+        pushed = False
+        log.info("assignment push failed", camera=serial, error=str(exc))
+    if not pushed:
+        notice = (notice + " " if notice else "") + "The camera gets it at its next docking."
+    with ctx.factory() as session:
+        return cameras.get(session, serial), notice
 
 
 # ---- holster sensors ----------------------------------------------------------------
@@ -429,7 +502,7 @@ def remove_holster(ctx: ControllerContext, user_uuid: str, pairing_id: int, *, a
         record(session, ctx.clock, actor=actor, action="assignment.holster.remove",
                detail=f"{row.sensor_serial} of {user_uuid}", source=source)
     try:
-        cameras.push_user(ctx, camera)
+        push_user(ctx, camera)
     except (LookupError, *cameras.LINK_ERRORS) as exc:
         log.info("holster removal push waits", camera=camera, error=str(exc))
 

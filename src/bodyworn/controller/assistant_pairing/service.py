@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import httpx
 import segno
@@ -28,6 +27,9 @@ from bodyworn.controller.assistant_pairing.models import (
 )
 from bodyworn.controller.assistant_pairing.states import BlockedReason, PairingMode, PairingState
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.cameras.states import CameraState
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity.keys import public_key_fingerprint
 from bodyworn.controller.identity.service import public_key_pem, signing_identity
 from bodyworn.controller.refusals import Refused
@@ -52,9 +54,6 @@ from bodyworn.wireless.pairing import (
     pin_verifier,
     secret_verifier,
 )
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
 
 log = structlog.get_logger(__name__)
 LINK_ERRORS = (DockLinkError, httpx.HTTPError, ValueError)
@@ -307,9 +306,6 @@ def sync_camera(ctx: ControllerContext, serial: str, client: DockLinkClient,
 
 def push_to_user(ctx: ControllerContext, user_uuid: str) -> list[str]:
     """Sync every docked camera of the user now (a pairing made or removed); the serials."""
-    from bodyworn.controller.cameras import service as cameras
-    from bodyworn.controller.cameras.states import CameraState
-
     with ctx.factory() as session:
         found = [(c.serial, c.info) for c in cameras.list_cameras(session, CameraState.ADDED)
                  if c.docked and c.user_uuid == user_uuid]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
-from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service
 from bodyworn.controller.web.routes import run, who
 
@@ -40,13 +39,6 @@ class CameraOut(BaseModel):
     notice: str = ""
 
 
-class AssignBody(BaseModel):
-    """Who gets the camera (null: nobody)."""
-
-    model_config = ConfigDict(extra="forbid")
-    user_uuid: str | None = Field(default=None, max_length=36)
-
-
 class PassphraseBody(BaseModel):
     """The super admin passphrase."""
 
@@ -75,7 +67,6 @@ async def list_cameras(request: Request, state: str | None = None) -> list[dict[
 @router.get("/{serial}", response_model=CameraOut)
 async def get_camera(request: Request, serial: str) -> dict[str, Any]:
     """One camera, read live over the dock link when docked."""
-    await run(request).call(assignment.expire_windows)
     return out(await run(request, _missing(serial)).call(service.refresh, serial))
 
 
@@ -83,14 +74,6 @@ async def get_camera(request: Request, serial: str) -> dict[str, Any]:
 async def add_camera(request: Request, serial: str) -> dict[str, Any]:
     """Add a new docked camera to this system."""
     return out(await run(request, _missing(serial)).call(service.add, serial, **who(request)))
-
-
-@router.put("/{serial}/user", response_model=CameraOut)
-async def assign_camera(request: Request, serial: str, body: AssignBody) -> dict[str, Any]:
-    """Assign the camera to a user (fixed assignment); answers a notice when relevant."""
-    view, notice = await run(request, _missing(serial)).call(service.assign, serial,
-                                                             body.user_uuid, **who(request))
-    return out(view, notice)
 
 
 @router.delete("/{serial}")

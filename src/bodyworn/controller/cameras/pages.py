@@ -7,7 +7,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service
 from bodyworn.controller.context import render
 from bodyworn.controller.web.routes import run, who
@@ -66,7 +65,6 @@ async def add_selected(request: Request) -> Response:
 async def camera_page(request: Request, serial: str, *, notice: str = "", error: str = "",
                       status_code: int = 200) -> Response:
     """The camera detail page with its forms."""
-    await run(request).call(assignment.expire_windows)  # a lapsed self-assignment shows so
     view = await run(request, NO_CAMERA).call(service.refresh, serial)
     mode, choices = await run(request).read(service.assign_choices, USER_CHOICES)
     return render(request, "cameras/detail.html", {
@@ -81,19 +79,6 @@ async def camera_detail(request: Request, serial: str) -> Response:
     notice = {"removing": "The camera will be removed when it is docked and everything on it"
                           " is offloaded."}.get(request.query_params.get("notice", ""), "")
     return await camera_page(request, serial, notice=notice)
-
-
-@router.post("/cameras/{serial}/assign")
-async def camera_assign(request: Request, serial: str) -> Response:
-    """Assign the camera to a user (fixed assignment); empty takes the user away."""
-    form = await request.form()
-    user_uuid = str(form.get("user_uuid") or "") or None
-    try:
-        _view, notice = await run(request, NO_CAMERA).call(service.assign, serial, user_uuid,
-                                                           **who(request))
-    except service.CameraRefused as exc:
-        return await camera_page(request, serial, error=exc.message, status_code=exc.status)
-    return await camera_page(request, serial, notice=("Saved. " + notice).strip())
 
 
 @router.post("/cameras/{serial}/remove")

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import structlog
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.cameras.states import CameraState
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity import service as identity
 from bodyworn.controller.offload import service as offload_service
 from bodyworn.controller.outbox import service as outbox
-from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
@@ -33,17 +33,8 @@ from bodyworn.docklink.messages import CameraInfo
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
 
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
-
 log = structlog.get_logger(__name__)
 LINK_ERRORS = (DockLinkError, httpx.HTTPError, ValueError)
-
-# The manual's note on reassigning: the CD's folders follow users, not cameras.
-CD_USER_STRUCTURE_NOTE = (
-    "Assigning a camera to a different user may affect the user structure in your content"
-    " destination. Make sure to update the user structure there as well if needed."
-)
 
 
 class CameraRefused(Refused):
@@ -243,37 +234,28 @@ def refresh(ctx: ControllerContext, serial: str) -> CameraView:
         return _view(session, _row(session, serial), live=info is not None)
 
 
-def on_dock(ctx: ControllerContext, serial: str) -> bool:
-    """Bring a docked camera's record up to date; finish a pending removal. True: added."""
-    view = refresh(ctx, serial)
-    if not view.live:
-        return view.state == CameraState.ADDED
-    system_id = _system_id(ctx)
-    belongs = view.info.get("system_id") == system_id
-    with ctx.factory() as session, session.begin():
-        row = _row(session, serial)
-        if view.info.get("shipping_mode") and row.state != CameraState.NEW:
-            # Reset behind our back (or by a removal that finished): it is new again.
-            row.state, row.user_uuid, row.added_at = CameraState.NEW, None, None
-            return False
-        if row.state == CameraState.NEW or not belongs:
-            return False
-    if view.state == CameraState.REMOVING:
-        # Just docked, the camera restarts before it shows its recordings; keep trying.
-        watch_removal(ctx, serial)
-        return True
-    return True
+def settle_docked(session: Session, clock: Clock, serial: str, system_id: str) -> bool:
+    """After a docked camera was read: whether it is added here (removals pending too).
+
+    A camera in shipping mode that we had added was reset behind our back (or by a
+    removal that finished): it is new again. A camera of another system is not ours.
+    """
+    row = _row(session, serial)
+    info = _info(row)
+    if info.get("shipping_mode") and row.state != CameraState.NEW:
+        row.state, row.user_uuid, row.added_at = CameraState.NEW, None, None
+        return False
+    return row.state != CameraState.NEW and info.get("system_id") == system_id
 
 
 REMOVAL_WATCH_SECONDS = 300.0
 _watching: set[tuple[int, str]] = set()
 _watch_lock = threading.Lock()
-_CANCELLED_ATTR = "_bodyworn_removal_watches_cancelled"
 
 
 def cancel_removal_watches(ctx: ControllerContext) -> None:
     """Stop every removal watch of this controller (shutdown, tests)."""
-    setattr(ctx, _CANCELLED_ATTR, True)
+    ctx.closing.set()
 
 
 def watch_removal(ctx: ControllerContext, serial: str, *, interval: float = 0.5,
@@ -289,7 +271,7 @@ def watch_removal(ctx: ControllerContext, serial: str, *, interval: float = 0.5,
         deadline = time.monotonic() + limit
         try:
             while time.monotonic() < deadline:
-                if getattr(ctx, _CANCELLED_ATTR, False):
+                if ctx.closing.is_set():
                     return
                 with ctx.factory() as session:
                     row = session.get(CameraRow, serial)
@@ -311,12 +293,8 @@ def watch_removal(ctx: ControllerContext, serial: str, *, interval: float = 0.5,
     threading.Thread(target=run, name=f"removal-{serial}", daemon=True).start()
 
 
-def _system_id(ctx: ControllerContext) -> str:
-    with ctx.factory() as session:
-        return identity.signing_identity(session).system_id
-
-
-def _device_payload(view: CameraView, active: bool = True) -> dict[str, Any]:
+def device_payload(view: CameraView, active: bool = True) -> dict[str, Any]:
+    """What the CD is told about a camera (outbox)."""
     return outbox.device_payload(serial=view.serial, model=view.model, firmware=view.firmware,
                                  user_uuid=view.user_uuid, active=active)
 
@@ -344,7 +322,7 @@ def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> Came
         row = _row(session, serial)
         row.state, row.added_at = CameraState.ADDED, ctx.clock.now()
         view = _view(session, row, live=True)
-        outbox.enqueue(session, ctx.clock, "device", serial, "upsert", _device_payload(view))
+        outbox.enqueue(session, ctx.clock, "device", serial, "upsert", device_payload(view))
         record(session, ctx.clock, actor=actor, action="camera.add",
                detail=f"{serial} ({view.model}, {view.firmware})", source=source)
         return view
@@ -358,72 +336,6 @@ def assignment_mode(session: Session) -> rules.Mode:
 def assign_choices(session: Session, limit: int) -> tuple[rules.Mode, list[users.UserView]]:
     """What the assign form offers: the assignment mode and up to `limit` users by name."""
     return assignment_mode(session), users.list_users(session, "", limit, 0)[0]
-
-
-def camera_user_label(user: users.UserView) -> str:
-    """What the camera shows as its user (the overlay's user ID; the uuid when none)."""
-    return user.user_id or user.uuid
-
-
-def push_user(ctx: ControllerContext, serial: str) -> bool:
-    """Send a docked camera its user, profile and holster sensor; False when not docked."""
-    from bodyworn.controller.assignment import service as assignment
-
-    with ctx.factory() as session, session.begin():
-        row = _row(session, serial)
-        if not row.docked or not row.camera_url or row.state != CameraState.ADDED:
-            return False
-        url, user_uuid = row.camera_url, row.user_uuid
-        profile = label = holster = None
-        if user_uuid is not None:
-            user = users.get(session, user_uuid)
-            profile = profiles.get(session, ctx.clock, user.profile_id).profile
-            label = camera_user_label(user)
-            holster = assignment.holster_serial(session, user_uuid)
-    with ctx.docklink(url) as client:
-        info = client.configure(profile=profile, user_id=label, holster=holster)
-    with ctx.factory() as session, session.begin():
-        store_info(session, ctx.clock, serial, info)
-    return True
-
-
-def assign(ctx: ControllerContext, serial: str, user_uuid: str | None, *, actor: str,
-           source: str) -> tuple[CameraView, str]:
-    """Assign (or with None, unassign) a camera in a fixed system; pushed when docked.
-
-    Returns the camera and a notice (the CD user structure note, or why the push waits).
-    """
-    view = refresh(ctx, serial)
-    with ctx.factory() as session, session.begin():
-        refusal = rules.fixed_assign_refusal(assignment_mode(session), view.facts())
-        if refusal is None and user_uuid is not None:
-            try:
-                users.get(session, user_uuid)
-            except LookupError:
-                refusal = "no such user"
-        if refusal is not None:
-            record(session, ctx.clock, actor=actor, action="camera.assign", outcome="denied",
-                   detail=f"{serial}: {refusal}", source=source)
-            raise CameraRefused(refusal)
-        row = _row(session, serial)
-        before = row.user_uuid
-        row.user_uuid = user_uuid
-        session.flush()
-        changed = _view(session, row)
-        outbox.enqueue(session, ctx.clock, "device", serial, "upsert", _device_payload(changed))
-        record(session, ctx.clock, actor=actor, action="camera.assign",
-               detail=f"{serial}: {before or 'nobody'} -> {user_uuid or 'nobody'}",
-               source=source)
-    notice = CD_USER_STRUCTURE_NOTE if before and before != user_uuid else ""
-    try:
-        pushed = push_user(ctx, serial)
-    except LINK_ERRORS as exc:
-        pushed = False
-        log.info("assignment push failed", camera=serial, error=str(exc))
-    if not pushed:
-        notice = (notice + " " if notice else "") + "The camera gets it at its next docking."
-    with ctx.factory() as session:
-        return get(session, serial), notice
 
 
 def removal_blocked_reason(session: Session, serial: str,
@@ -462,7 +374,7 @@ def finish_removal(ctx: ControllerContext, serial: str, *, actor: str, source: s
         view = get(session, serial)
         session.delete(_row(session, serial))
         outbox.enqueue(session, ctx.clock, "device", serial, "deactivate",
-                       _device_payload(view, active=False))
+                       device_payload(view, active=False))
         record(session, ctx.clock, actor=actor, action="camera.remove",
                detail=f"{serial}: factory reset, back in shipping mode", source=source)
 
@@ -518,6 +430,12 @@ def unlock(ctx: ControllerContext, serial: str, passphrase: str, *, actor: str,
         record(session, ctx.clock, actor=actor, action="camera.unlock", detail=serial,
                source=source)
         return get(session, serial)
+
+
+def camera_url(session: Session, serial: str) -> str | None:
+    """Where a docked camera answers (None while it is not docked)."""
+    row = _row(session, serial)
+    return row.camera_url if row.docked and row.camera_url else None
 
 
 def set_user(session: Session, serial: str, user_uuid: str | None) -> None:

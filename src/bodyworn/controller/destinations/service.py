@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bodyworn.cdclient.client import CDClient, RetryPolicy
+from bodyworn.cdclient.config import CDConnection
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations.models import CONNECTION_FILE_PURPOSE, ContentDestination
+from bodyworn.controller.events import SettingsChanged, emit
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.connection_file import (
@@ -47,6 +51,36 @@ def current_file(session: Session) -> ConnectionFile:
     if row is None:
         raise LookupError("no content destination: setup has not finished")
     return _stored(session, row)
+
+
+class ConnectionFileClients:
+    """Clients of the CD the connection file in force names (ports.CdClientFactory)."""
+
+    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
+        self._factory = factory
+        self._clock = clock
+
+    def _file(self) -> ConnectionFile:
+        with self._factory() as session:
+            return current_file(session)
+
+    def key(self) -> str:
+        """The connection file's text (a replaced file means a new client)."""
+        return self._file().raw.decode("utf-8", "replace")
+
+    def make(self, retry: RetryPolicy) -> CDClient:
+        """A client of the CD the file names; LookupError before setup."""
+        return CDClient(CDConnection.from_parsed(self._file()), retry=retry, clock=self._clock)
+
+
+def lock_to(session: Session, connection: ConnectionFile, now: datetime) -> None:
+    """The content destination the system is locked to, set once (by setup)."""
+    session.add(ContentDestination(
+        id=1, connection_file_sealed=seal_connection_file(session, connection),
+        site_name=connection.site_name,
+        application_name=connection.application_name,
+        full_store_and_read=connection.full_store_and_read_support,
+        want_encryption=connection.want_encryption, updated_at=now))
 
 
 def summary(cf: ConnectionFile) -> dict[str, object]:
@@ -107,4 +141,5 @@ def replace(
     row.updated_at = clock.now()
     record(session, clock, actor=actor, action="destination.replace",
            detail=f"site '{new.site_name}', application '{new.application_name}'", source=source)
+    emit(session, SettingsChanged(frozenset({"connection_file"})))
     return new

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
-from bodyworn.controller.context import ctx_of
+from bodyworn.controller.context import ControllerContext, ctx_of
 from bodyworn.controller.docks import service
 from bodyworn.controller.web.routes import run
 from bodyworn.docklink import wire as proto
@@ -41,9 +41,15 @@ async def dock_event(request: Request) -> Response:
         event = StationEvent.from_json(data)
     except MessageError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
-    await run(request).call(service.handle_event, event)
+    await run(request).call(_handle, event)
     return JSONResponse({"accepted": event.event, "camera_serial": event.camera_serial},
                         status_code=202)
+
+
+def _handle(ctx: ControllerContext, event: StationEvent) -> None:
+    # The docking orchestrator (docking/, wired by app.py) does the work.
+    assert ctx.docking is not None, "create_app gives every controller its docking"
+    ctx.docking.handle(event)
 
 
 class BayOut(BaseModel):

@@ -1,4 +1,7 @@
-"""Docking stations: the dock port token, dock and undock events, the stations list."""
+"""Docking stations: the dock port token, what stations say, the stations list.
+
+What a dock or undock event sets off is docking/'s work.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +11,18 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.docks.models import DockingStationRow
 from bodyworn.docklink import wire as proto
 from bodyworn.docklink.messages import StationEvent, StationListing
 from bodyworn.domain.clock import Clock
 from bodyworn.store.files import write_file_atomic
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
-from bodyworn.controller.docks.models import DockingStationRow
 
 log = structlog.get_logger(__name__)
 TOKEN_FILE = "dock_port_token"  # noqa: S105 - a file name, not a secret
@@ -112,8 +112,6 @@ class StationView:
 
 def list_stations(session: Session) -> list[StationView]:
     """Every station with its bays and the camera docked in each."""
-    from bodyworn.controller.cameras import service as cameras
-
     docked = cameras.docked_by_station(session)
     views = []
     for row in session.scalars(select(DockingStationRow).order_by(DockingStationRow.serial)):
@@ -124,95 +122,7 @@ def list_stations(session: Session) -> list[StationView]:
     return views
 
 
-# ---- what the controller does on an event --------------------------------------------
-
-_workers: list[threading.Thread] = []
-_workers_lock = threading.Lock()
-
-
-def handle_event(ctx: ControllerContext, event: StationEvent) -> None:
-    """Record an event, bring the camera's record up to date, start the on-dock work."""
-    from bodyworn.controller.assignment import service as assignment
-    from bodyworn.controller.cameras import service as cameras
-
-    facts = station_facts(event.station_url)
-    with ctx.factory() as session, session.begin():
-        record_station(session, ctx.clock, event, facts)
-        if event.docked:
-            cameras.note_docked(session, ctx.clock, event.camera_serial, event.station_serial,
-                                event.bay, event.camera_url)
-        else:
-            cameras.note_undocked(session, ctx.clock, event.camera_serial,
-                                  event.station_serial, event.bay)
-    if not event.docked:
-        assignment.on_undock(ctx, event.camera_serial)
-        return
-    added = cameras.on_dock(ctx, event.camera_serial)
-    if added:
-        assignment.on_dock(ctx, event.camera_serial)
-        _start_listeners(ctx, event.camera_serial, event.camera_url)
-
-
-def _start_listeners(ctx: ControllerContext, serial: str, camera_url: str) -> None:
-    if not ctx.dock_listeners:
-        return
-
-    def run() -> None:
-        for listener in list(ctx.dock_listeners):
-            try:
-                with ctx.docklink(camera_url) as client:
-                    listener(serial, client)
-            except Exception:  # one listener's failure must not stop the next
-                log.exception("dock listener failed", camera=serial)
-
-    thread = threading.Thread(target=run, name=f"on-dock-{serial}", daemon=True)
-    with _workers_lock:
-        _workers[:] = [t for t in _workers if t.is_alive()]
-        _workers.append(thread)
-    thread.start()
-
-
-def resync_stations(ctx: ControllerContext) -> list[str]:
-    """After a restart: ask each known station what its bays hold, as if it docked them.
-
-    A station reports a camera when it is docked, not again while it stays there, and an
-    event sent while the controller was down is lost; without this a camera docked across
-    a restart would keep its clips until it is taken out and put back. Each camera found
-    goes through `handle_event` (the on-dock work is one at a time per camera, so an event
-    arriving meanwhile is harmless). The serials found docked.
-    """
-    with ctx.factory() as session:
-        stations = [(r.serial, r.station_url) for r in session.scalars(
-            select(DockingStationRow).order_by(DockingStationRow.serial))]
-    found = []
-    for serial, station_url in stations:
-        facts = station_facts(station_url)
-        if not facts or facts.station_serial != serial:
-            continue  # not answering (or another station at that address): its next event
-        for bay in facts.bays:
-            camera, url = bay.camera_serial, bay.camera_url
-            if camera is None or url is None:
-                continue
-            try:
-                handle_event(ctx, StationEvent(serial, bay.bay, "dock", camera, url))
-            except Exception:  # one camera's trouble must not stop the others
-                log.exception("resync failed", station=serial, camera=camera)
-                continue
-            found.append(camera)
-    return found
-
-
-def resync_in_background(ctx: ControllerContext) -> threading.Thread:
-    """`resync_stations` on a thread of its own (stations may be slow to answer)."""
-    thread = threading.Thread(target=resync_stations, args=(ctx,), name="dock-resync",
-                              daemon=True)
-    thread.start()
-    return thread
-
-
-def wait_for_listeners(timeout: float = 10.0) -> None:
-    """Wait for on-dock work started so far (tests and an orderly shutdown)."""
-    with _workers_lock:
-        threads = list(_workers)
-    for thread in threads:
-        thread.join(timeout)
+def known_stations(session: Session) -> list[tuple[str, str]]:
+    """(serial, station URL) of every station that ever reported, by serial."""
+    return [(r.serial, r.station_url) for r in session.scalars(
+        select(DockingStationRow).order_by(DockingStationRow.serial))]

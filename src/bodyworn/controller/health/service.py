@@ -5,46 +5,21 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks import service as docks
 from bodyworn.controller.system import service as system
 from bodyworn.domain.led import Colour, Pattern
 
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
-
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
-_CD_HEALTH_ATTR = "_bodyworn_cd_health"
 
 # Replaceable in tests: how full the data directory's disk is.
 disk_usage: Callable[[Path], Any] = shutil.disk_usage
-
-
-@dataclass(frozen=True)
-class CdHealth:
-    """Whether the content destination answers, as the offload engine last found it."""
-
-    ok: bool = True
-    detail: str = ""
-    checked_at: datetime | None = None
-
-
-def set_cd_health(ctx: ControllerContext, ok: bool, detail: str = "") -> None:
-    """Record the content destination connection's state (the offload engine calls this)."""
-    setattr(ctx, _CD_HEALTH_ATTR, CdHealth(ok, detail, ctx.clock.now()))
-
-
-def cd_health(ctx: ControllerContext) -> CdHealth:
-    """The content destination connection's last known state (fine until told otherwise)."""
-    found = getattr(ctx, _CD_HEALTH_ATTR, None)
-    return found if isinstance(found, CdHealth) else CdHealth()
 
 
 @dataclass(frozen=True)
@@ -103,11 +78,11 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
 
 
 def build(ctx: ControllerContext) -> Dashboard:
-    """Gather the dashboard (lapsing expired self-assign windows on the way)."""
-    assignment.expire_windows(ctx)
+    """Gather the dashboard (it writes nothing; a storage change goes on the event bus)."""
     usage = disk_usage(ctx.data_dir)
     free = usage.free / usage.total if usage.total else 1.0
-    cd = cd_health(ctx)
+    ctx.health.note_storage(free, free < LOW_STORAGE_FRACTION)
+    cd = ctx.health.cd
     with ctx.factory() as session:
         s = system.current(session)
         board = Dashboard(s.system_name, s.system_id, s.timezone, s.camera_assignment,

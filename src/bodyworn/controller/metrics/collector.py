@@ -4,12 +4,12 @@ each scrape (service.snapshot) and counters of events heard since the start."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import (
     CameraDocked,
     CameraUndocked,
@@ -17,9 +17,7 @@ from bodyworn.controller.events import (
     Event,
 )
 from bodyworn.controller.metrics import service
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.notifications import service as notifications
 
 
 class DatabaseCollector(Collector):
@@ -34,8 +32,6 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         """The database's numbers now."""
-        from bodyworn.controller.notifications import service as notifications
-
         with self.ctx.factory() as session:
             snap = service.snapshot(session, self.ctx.clock.now())
             mail_waiting = notifications.queue_status(session).waiting

@@ -11,8 +11,7 @@ from starlette.responses import Response
 from bodyworn.controller.context import render
 from bodyworn.controller.notifications import service, texts
 from bodyworn.controller.notifications.mailer import SECURITY_MODES
-from bodyworn.controller.refusals import FieldsRefused
-from bodyworn.controller.setup.service import FieldError
+from bodyworn.controller.refusals import FieldError, FieldsRefused
 from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(include_in_schema=False)

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from starlette.concurrency import run_in_threadpool
 
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import (
     BackupFailed,
     CdHealthChanged,
@@ -46,9 +47,6 @@ from bodyworn.controller.events import (
 )
 from bodyworn.controller.notifications import service, texts
 from bodyworn.controller.notifications.mailer import Mailer, MailNotSent, SmtpConfig, SmtpMailer
-
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
 
 log = structlog.get_logger(__name__)
 

@@ -32,9 +32,8 @@ from bodyworn.controller.notifications.models import (
     NotificationSettings,
     QueuedMail,
 )
-from bodyworn.controller.refusals import FieldsRefused, Refused
+from bodyworn.controller.refusals import FieldError, FieldsRefused, Refused
 from bodyworn.controller.setup.models import SystemSettings
-from bodyworn.controller.setup.service import FieldError
 from bodyworn.domain.clock import Clock
 from bodyworn.store.secrets import box_of
 

@@ -18,6 +18,5 @@ router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 async def list_transfers(request: Request, camera: str | None = None) -> dict[str, Any]:
     """Transfer state per camera, recording and clip (optionally of one camera)."""
     cameras = await run(request).read(service.transfers, camera)
-    engine = getattr(ctx_of(request), "offload", None)
     return {"cameras": [asdict(c) for c in cameras],
-            "cd_storage_full": getattr(engine, "cd_storage_full", None)}
+            "cd_storage_full": ctx_of(request).health.cd_storage_full}

@@ -31,6 +31,10 @@ class OffloadRecording(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Once the CD refused it and rejected content takes it: when that was decided and the
+    # upload's ID, which name its RejectedContent container (a restart finishes that one).
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class OffloadClip(Base):

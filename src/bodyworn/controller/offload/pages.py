@@ -16,10 +16,9 @@ router = APIRouter(include_in_schema=False)
 async def transfers_page(request: Request) -> Response:
     """Every camera's recordings: on the camera, in the controller, at the CD."""
     cameras = await run(request).read(service.transfers)
-    engine = getattr(ctx_of(request), "offload", None)
     return render(request, "offload/transfers.html", {
         "cameras": cameras,
-        "cd_storage_full": getattr(engine, "cd_storage_full", None),
+        "cd_storage_full": ctx_of(request).health.cd_storage_full,
     })
 
 
@@ -27,9 +26,9 @@ async def transfers_page(request: Request) -> Response:
 async def download_clip(request: Request, clip_id: int) -> Response:
     """A clip the CD can never take, straight from the spool."""
     row = await run(request).read(service.downloadable_clip, clip_id)
-    engine = getattr(ctx_of(request), "offload", None)
+    spool = ctx_of(request).spool
     found = (row.camera_serial, row.name) if row is not None else None
-    if found is None or engine is None or not engine.spool.held(*found):
+    if found is None or not spool.held(*found):
         raise HTTPException(404, "no such clip waiting for download")
-    return FileResponse(engine.spool.path(*found), filename=found[1],
+    return FileResponse(spool.path(*found), filename=found[1],
                         media_type="application/octet-stream")

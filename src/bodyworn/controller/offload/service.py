@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -169,6 +169,22 @@ def mark_delivering(session: Session, clock: Clock, recording_pk: int) -> None:
     rec.state, rec.attempts, rec.updated_at = states.DELIVERING, rec.attempts + 1, clock.now()
 
 
+def rejected_as(session: Session, recording_pk: int) -> tuple[datetime, str] | None:
+    """The rejected-content decision an earlier delivery of the recording made, if any."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    if rec.rejected_at is None or rec.rejected_id is None:
+        return None
+    return rec.rejected_at, rec.rejected_id
+
+
+def note_rejected_as(session: Session, recording_pk: int, when: datetime, unique: str) -> None:
+    """Keep the decision to store the recording as rejected content (before it is stored)."""
+    rec = session.get(OffloadRecording, recording_pk)
+    assert rec is not None
+    rec.rejected_at, rec.rejected_id = when, unique
+
+
 def mark_outcome(
     session: Session, clock: Clock, recording_pk: int, state: str, container: str | None,
     reason: str | None = None, verified: Mapping[str, bool] | None = None,
@@ -214,8 +230,13 @@ def mark_spool_removed(session: Session, clock: Clock, clip_ids: Sequence[int]) 
         row.spool_removed_at = now
 
 
-def prune(session: Session, now: datetime) -> int:
-    """Forget recordings finished more than three days ago whose clips all left the camera."""
+def prune(session: Session, now: datetime,
+          before_delete: Callable[[Session, Sequence[int]], None] | None = None) -> int:
+    """Forget recordings finished more than three days ago whose clips all left the camera.
+
+    `before_delete(session, recording keys)` runs in the same transaction first (metrics/
+    keeps what the rows counted; app.py wires it).
+    """
     old = session.scalars(select(OffloadRecording).where(
         OffloadRecording.state.in_(states.DONE), OffloadRecording.completed_at < now - HISTORY
     )).all()
@@ -225,9 +246,8 @@ def prune(session: Session, now: datetime) -> int:
                for c in clips_of(session, r.id))
     ]
     if gone:
-        from bodyworn.controller.metrics.service import retire
-
-        retire(session, gone)  # so the metrics' totals keep what these rows counted
+        if before_delete is not None:
+            before_delete(session, gone)
         session.execute(delete(OffloadClip).where(OffloadClip.recording_pk.in_(gone)))
         session.execute(delete(OffloadRecording).where(OffloadRecording.id.in_(gone)))
     return len(gone)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
-from bodyworn.controller.profiles.models import ProfileRow
+from bodyworn.controller.profiles.models import ProfileRow as ProfileRow  # for other folders
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.profile import CameraProfile, OverlayField, Resolution
@@ -114,10 +114,31 @@ def load(row: ProfileRow) -> CameraProfile:
     return from_settings(row.name, json.loads(row.settings_json))
 
 
-def _user_counts(session: Session) -> dict[int, int]:
-    from bodyworn.controller.users.models import BodyWornUser  # users depend on profiles
+def find_row(session: Session, profile_id: int) -> ProfileRow | None:
+    """A profile's row by id (None when there is none)."""
+    return session.get(ProfileRow, profile_id)
 
-    stmt = select(BodyWornUser.profile_id, func.count()).group_by(BodyWornUser.profile_id)
+
+def names_by_id(session: Session) -> dict[int, str]:
+    """Every profile's name by its id."""
+    return {pid: name for pid, name in session.execute(select(ProfileRow.id, ProfileRow.name))}
+
+
+def camera_profile(session: Session, profile_id: int) -> CameraProfile | None:
+    """The settings a profile gives a camera (None when there is no such profile)."""
+    row = session.get(ProfileRow, profile_id)
+    return load(row) if row is not None else None
+
+
+# Users point at their profile (users/models.py, a foreign key that RESTRICTs deletes);
+# profiles count those references by the key alone, as the database does, without
+# importing the users folder (which depends on this one).
+_PROFILE_REFERENCES = table("body_worn_user", column("profile_id"))
+
+
+def _user_counts(session: Session) -> dict[int, int]:
+    ref = _PROFILE_REFERENCES.c.profile_id
+    stmt = select(ref, func.count()).group_by(ref)
     return {pid: n for pid, n in session.execute(stmt).all()}
 
 

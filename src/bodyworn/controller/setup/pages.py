@@ -14,16 +14,22 @@ from bodyworn.controller.accounts.guard import WIZARD_COOKIE
 from bodyworn.controller.context import ctx_of, render, source_of
 from bodyworn.controller.setup import service, steps
 from bodyworn.controller.setup.service import FieldError
-from bodyworn.controller.setup.wizard import SLUGS, STEPS, Draft
+from bodyworn.controller.setup.wizard import SLUGS, STEPS, Draft, DraftStore
 from bodyworn.controller.web.routes import secret_download
 from bodyworn.i18n.catalog import LANGUAGES
 
 router = APIRouter(prefix="/setup", include_in_schema=False)
 
 
+def _drafts(request: Request) -> DraftStore:
+    # The context sees the store through ports.WizardDrafts; the wizard knows it whole.
+    store = ctx_of(request).wizard
+    assert isinstance(store, DraftStore)
+    return store
+
+
 def _draft(request: Request) -> Draft | None:
-    draft: Draft | None = ctx_of(request).wizard.get(request.cookies.get(WIZARD_COOKIE))
-    return draft
+    return _drafts(request).get(request.cookies.get(WIZARD_COOKIE))
 
 
 def _page(
@@ -63,7 +69,7 @@ async def wizard_home(request: Request) -> Response:
     ctx = ctx_of(request)
     draft = _draft(request)
     if draft is None:
-        draft = ctx.wizard.new()
+        draft = _drafts(request).new()
         draft.answers.listen_host = ctx.settings.host
         draft.answers.listen_port = ctx.settings.port
         response = RedirectResponse(f"/setup/{SLUGS[0]}", status_code=303)
@@ -118,7 +124,7 @@ async def finish(request: Request) -> Response:
     except service.AlreadySetUp:
         return RedirectResponse("/login", status_code=303)
     ctx.apply_system(settings)
-    ctx.wizard.clear()
+    _drafts(request).clear()
     response = RedirectResponse("/login?setup=done", status_code=303)
     response.delete_cookie(WIZARD_COOKIE, path="/setup")
     return response

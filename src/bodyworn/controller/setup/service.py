@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bodyworn.controller.accounts.service import ROOT, create_account
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.clock.ntp import NtpError, split_server
-from bodyworn.controller.destinations.models import ContentDestination
-from bodyworn.controller.destinations.service import seal_connection_file
+from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.events import SettingsChanged, emit
+from bodyworn.controller.identity import service as identities
 from bodyworn.controller.identity.keys import (
     generate_identity_keypair,
-    hash_passphrase,
     validate_passphrase,
 )
-from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.restore_key import seal_restore_key
-from bodyworn.controller.identity.service import seal_private_key
+from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.refusals import FieldError as FieldError  # for setup's callers
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
@@ -54,14 +54,6 @@ _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """A rule one answer breaks."""
-
-    field: str
-    message: str
-
-
 class SetupInvalid(FieldsRefused):
     """Answers that break rules; nothing was written."""
 
@@ -70,6 +62,14 @@ class SetupInvalid(FieldsRefused):
 
 class AlreadySetUp(Exception):
     """The system has been set up; only a reset starts setup again."""
+
+
+# Everything setup decides (SettingsChanged.keys when it commits).
+SETUP_KEYS = frozenset({
+    "language", "system_name", "listen_host", "listen_port", "timezone", "time_mode",
+    "ntp_server", "ntp_fallback_server", "manual_offset_seconds", "cloud_extensions",
+    "cloud_location", "connection_file", "power_line_frequency", "camera_assignment",
+})
 
 
 @dataclass
@@ -282,9 +282,6 @@ def validate(answers: SetupAnswers) -> list[FieldError]:
     return errors
 
 
-NtpMeasurer = Callable[[str, str | None], float]
-
-
 def clock_offset(answers: SetupAnswers, host_now: datetime, ntp: NtpMeasurer | None) -> float:
     """The correction to the host clock the answers ask for, in seconds."""
     if answers.time_mode == "manual":
@@ -353,27 +350,11 @@ def commit(
             created_at=now,
         )
         session.add(settings)
-        session.add(
-            SystemIdentity(
-                id=1,
-                system_id=identity.system_id,
-                private_key_sealed=seal_private_key(session, identity.private_key_pem),
-                public_key_pem=identity.public_key_pem,
-                passphrase_hash=hash_passphrase(answers.super_admin_passphrase),
-                created_at=now,
-            )
-        )
-        session.add(
-            ContentDestination(
-                id=1,
-                connection_file_sealed=seal_connection_file(session, connection),
-                site_name=connection.site_name,
-                application_name=connection.application_name,
-                full_store_and_read=connection.full_store_and_read_support,
-                want_encryption=connection.want_encryption,
-                updated_at=now,
-            )
-        )
+        identities.create(session, system_id=identity.system_id,
+                          private_key_pem=identity.private_key_pem,
+                          public_key_pem=identity.public_key_pem,
+                          passphrase=answers.super_admin_passphrase, now=now)
+        destinations.lock_to(session, connection, now)
         create_account(session, clock, ROOT, answers.root_password)
         record(
             session,
@@ -386,6 +367,7 @@ def commit(
             ),
             source=source,
         )
+        emit(session, SettingsChanged(SETUP_KEYS))
     return settings
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.setup import service
-from bodyworn.controller.setup.service import FieldError, Identity, NtpMeasurer
+from bodyworn.controller.setup.service import FieldError, Identity
 from bodyworn.controller.setup.wizard import SLUGS, Draft
 from bodyworn.domain.clock import utcnow
 

@@ -47,6 +47,11 @@ class Draft:
     # The connection file's warnings were shown once (the next Next goes on).
     connection_file_warned: bool = False
 
+    @property
+    def language(self) -> str:
+        """The language the wizard speaks (chosen on its first step)."""
+        return self.answers.language
+
     def first_open_step(self) -> str:
         """The first step not yet completed."""
         for slug in SLUGS:

@@ -83,8 +83,8 @@ async def get_system(request: Request) -> SystemInfo:
 @router.put("/name", response_model=SystemInfo)
 async def put_name(request: Request, body: NameBody) -> SystemInfo:
     """Rename the system."""
-    row = await run(request).write(service.rename, body.system_name, **who(request))
-    ctx_of(request).system_name = row.system_name
+    # The page header follows through SettingsChanged (app.py).
+    await run(request).write(service.rename, body.system_name, **who(request))
     return await _info(request)
 
 

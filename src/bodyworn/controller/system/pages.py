@@ -40,10 +40,10 @@ async def system_page(request: Request, errors: list[FieldError] | None = None,
 async def system_submit(request: Request, system_name: str = Form("")) -> Response:
     """Rename the system."""
     try:
-        row = await run(request).write(service.rename, system_name, **who(request))
+        # The page header follows through SettingsChanged (app.py).
+        await run(request).write(service.rename, system_name, **who(request))
     except SetupInvalid as exc:
         return await system_page(request, exc.errors)
-    ctx_of(request).system_name = row.system_name
     return await system_page(request, saved=True)
 
 

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
-from bodyworn.controller.identity.keys import verify_passphrase
-from bodyworn.controller.identity.models import SystemIdentity
-from bodyworn.controller.identity.restore_key import seal_restore_key
-from bodyworn.controller.identity.service import private_key_pem
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.events import SettingsChanged, emit
+from bodyworn.controller.identity import service as identity
 from bodyworn.controller.refusals import Refused
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.controller.setup.service import FieldError, SetupAnswers, SetupInvalid
 from bodyworn.domain.clock import Clock, utcnow
 
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
+# What a change of Settings → Date and time changes (SettingsChanged.keys).
+TIME_KEYS = frozenset({"timezone", "time_mode", "ntp_server", "ntp_fallback_server",
+                       "manual_offset_seconds"})
 
 
 def current(session: Session) -> SystemSettings:
@@ -29,6 +28,11 @@ def current(session: Session) -> SystemSettings:
     if row is None:
         raise LookupError("the system has not been set up")
     return row
+
+
+def settings_if_set_up(session: Session) -> SystemSettings | None:
+    """The system's settings row, or None before setup."""
+    return session.get(SystemSettings, 1)
 
 
 def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -> SystemSettings:
@@ -41,6 +45,7 @@ def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -
     row.system_name = name.strip()
     record(session, clock, actor=actor, action="system.rename",
            detail=f"'{old}' -> '{row.system_name}'", source=source)
+    emit(session, SettingsChanged(frozenset({"system_name"})))
     return row
 
 
@@ -73,6 +78,7 @@ def set_time(
     row.manual_offset_seconds = offset_seconds
     record(session, clock, actor=actor, action="system.time",
            detail=f"{time_mode}, {timezone}", source=source)
+    emit(session, SettingsChanged(TIME_KEYS))
     return row
 
 
@@ -84,6 +90,7 @@ def set_privacy(
     row.usage_data_consent = consent
     record(session, clock, actor=actor, action="system.privacy",
            detail=f"usage data consent {'on' if consent else 'off'}", source=source)
+    emit(session, SettingsChanged(frozenset({"usage_data_consent"})))
     return row
 
 
@@ -109,6 +116,7 @@ def enable_cloud(
     row.cloud_location = location
     record(session, clock, actor=actor, action="system.cloud",
            detail=f"cloud extensions on, location {location}", source=source)
+    emit(session, SettingsChanged(frozenset({"cloud_extensions", "cloud_location"})))
     return row
 
 
@@ -128,22 +136,16 @@ def restore_key_download(
 
     A wrong passphrase is audited (and the entry kept).
     """
-    identity = session.get(SystemIdentity, 1)
     row = current(session)
-    if identity is None or not verify_passphrase(identity.passphrase_hash, passphrase):
+    sealed = identity.sealed_restore_key(session, passphrase, row.system_name,
+                                         clock.now().astimezone(UTC))
+    if sealed is None:
         record(session, clock, actor=actor, action="restore_key.download",
                outcome="denied", detail="wrong super admin passphrase", source=source)
         raise PassphraseWrong(keep=True)
-    data = seal_restore_key(
-        private_key_pem=private_key_pem(session, identity),
-        public_key_pem=identity.public_key_pem,
-        system_id=identity.system_id,
-        system_name=row.system_name,
-        created_at=clock.now().astimezone(UTC),
-        passphrase=passphrase,
-    )
+    system_id, data = sealed
     record(session, clock, actor=actor, action="restore_key.download", source=source)
-    return f"bodyworn-restore-key-{identity.system_id}.json", data
+    return f"bodyworn-restore-key-{system_id}.json", data
 
 
 def _manual_time(raw: str, timezone: str, now: datetime) -> datetime:

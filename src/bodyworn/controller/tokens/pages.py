@@ -6,8 +6,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from bodyworn.controller.context import render
-from bodyworn.controller.refusals import FieldsRefused
-from bodyworn.controller.setup.service import FieldError
+from bodyworn.controller.refusals import FieldError, FieldsRefused
 from bodyworn.controller.tokens import service
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who

@@ -19,8 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
-from bodyworn.controller.refusals import FieldsRefused
-from bodyworn.controller.setup.service import FieldError
+from bodyworn.controller.refusals import FieldError, FieldsRefused
 from bodyworn.controller.tokens.models import ApiToken
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.text import fold

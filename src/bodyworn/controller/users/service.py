@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.events import UserChanged, emit
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
-from bodyworn.controller.profiles.models import ProfileRow
 from bodyworn.controller.refusals import FieldsRefused, Refused
 from bodyworn.controller.users.csvfile import CsvRow, Issue, ParsedCsv, parse
 from bodyworn.controller.users.models import BodyWornUser
@@ -87,14 +87,15 @@ def _view(user: BodyWornUser, profile_name: str) -> UserView:
 def list_users(session: Session, query: str = "", limit: int = 200, offset: int = 0
                ) -> tuple[list[UserView], int]:
     """A page of users ordered by name, filtered by name or user ID, and the total matched."""
-    stmt = select(BodyWornUser, ProfileRow.name).join(ProfileRow)
+    stmt = select(BodyWornUser)
     count = select(func.count()).select_from(BodyWornUser)
     if query.strip():
         cond = or_(contains_folded(BodyWornUser.name_key, query.strip()),
                    contains_folded(BodyWornUser.user_id_key, query.strip()))
         stmt, count = stmt.where(cond), count.where(cond)
     stmt = stmt.order_by(BodyWornUser.name, BodyWornUser.id).limit(limit).offset(offset)
-    return ([_view(u, p) for u, p in session.execute(stmt).all()],
+    names = profiles.names_by_id(session)
+    return ([_view(u, names.get(u.profile_id, "")) for u in session.scalars(stmt)],
             session.scalar(count) or 0)
 
 
@@ -108,7 +109,19 @@ def _row(session: Session, user_uuid: str) -> BodyWornUser:
 def get(session: Session, user_uuid: str) -> UserView:
     """One user; LookupError when there is none with that uuid."""
     user = _row(session, user_uuid)
-    profile = session.get(ProfileRow, user.profile_id)
+    profile = profiles.find_row(session, user.profile_id)
+    return _view(user, profile.name if profile else "")
+
+
+def find(session: Session, ref: str | None) -> UserView | None:
+    """A user by uuid or by user ID (a camera knows its user by either); None if unknown."""
+    if not ref:
+        return None
+    user = session.scalar(select(BodyWornUser).where(
+        (BodyWornUser.uuid == ref) | (BodyWornUser.user_id == ref)))
+    if user is None:
+        return None
+    profile = profiles.find_row(session, user.profile_id)
     return _view(user, profile.name if profile else "")
 
 
@@ -122,10 +135,10 @@ def _check_user_id(session: Session, user_id: str | None, own: int | None,
 
 
 def _profile(session: Session, clock: Clock, profile_id: int | None,
-             errors: list[FieldError]) -> ProfileRow | None:
+             errors: list[FieldError]) -> profiles.ProfileRow | None:
     if profile_id is None:
         return profiles.default_row(session, clock)
-    row = session.get(ProfileRow, profile_id)
+    row = profiles.find_row(session, profile_id)
     if row is None:
         errors.append(FieldError("profile_id", "no such camera profile"))
     return row
@@ -161,6 +174,7 @@ def create(session: Session, clock: Clock, *, name: str, user_id: str | None,
     outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
     record(session, clock, actor=actor, action="user.create",
            detail=f"'{clean}' ({uid or 'no user ID'}), profile '{profile.name}'", source=source)
+    emit(session, UserChanged(user.uuid, "created"))
     return _view(user, profile.name)
 
 
@@ -184,7 +198,7 @@ def update_user(session: Session, clock: Clock, user_uuid: str, changes: Mapping
         if given != user.cd_username:
             errors.append(FieldError("cd_username", "cannot be changed; remove the user and "
                                                     "add it again"))
-    profile = session.get(ProfileRow, user.profile_id)
+    profile = profiles.find_row(session, user.profile_id)
     if "profile_id" in changes:
         profile = _profile(session, clock, changes["profile_id"], errors)
         profile_id = profile.id if profile else profile_id
@@ -202,6 +216,7 @@ def update_user(session: Session, clock: Clock, user_uuid: str, changes: Mapping
         outbox.enqueue(session, clock, "user", user.uuid, "upsert", _payload(user))
     record(session, clock, actor=actor, action="user.update",
            detail=f"'{name}' ({uid or 'no user ID'}): {', '.join(changed)}", source=source)
+    emit(session, UserChanged(user.uuid, "updated"))
     return _view(user, profile.name)
 
 
@@ -213,6 +228,7 @@ def remove(session: Session, clock: Clock, user_uuid: str, *, actor: str, source
     session.flush()
     record(session, clock, actor=actor, action="user.remove",
            detail=f"'{user.name}' ({user.user_id or 'no user ID'}) {user.uuid}", source=source)
+    emit(session, UserChanged(user.uuid, "removed"))
 
 
 # --- CSV import -------------------------------------------------------------------------
@@ -369,6 +385,10 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
         (c.uuid, outbox.user_payload(name=c.incoming["name"] or "", user_id=c.user_id,
                                      cd_username=c.incoming["cd_username"]))
         for c in updates if {"name", "cd_username"} & set(c.changes)])
+    for u in new_users:
+        emit(session, UserChanged(u["uuid"], "created"))
+    for c in updates:
+        emit(session, UserChanged(c.uuid, "updated"))
     result = ImportResult(created=len(new_users), updated=len(updates),
                           skipped=len(plan.conflicts) - len(updates), unchanged=plan.unchanged)
     record(session, clock, actor=actor, action="user.import",

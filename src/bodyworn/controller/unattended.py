@@ -1,13 +1,19 @@
-"""Unattended setup from an answers file: same checks as the wizard, all errors at once."""
+"""Unattended setup from an answers file: same checks as the wizard, all errors at once.
+
+An entry point like server.py (beside app.py, above the folders): it opens the data
+directory as a starting controller does (app.build_context) and commits through setup/.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bodyworn.controller.app import build_context
+from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import service
 from bodyworn.controller.setup.answers import load_answers
-from bodyworn.controller.setup.service import FieldError, Identity, NtpMeasurer, SetupInvalid
+from bodyworn.controller.setup.service import FieldError, Identity, SetupInvalid
 from bodyworn.domain.clock import Clock, utcnow
 from bodyworn.store.files import write_file_atomic
 
@@ -16,8 +22,6 @@ def run_unattended(
     settings: ControllerSettings, answers_path: Path, clock: Clock, ntp: NtpMeasurer | None
 ) -> service.UnattendedResult:
     """Set a system up from an answers file; SetupInvalid lists every error, nothing written."""
-    from bodyworn.controller.app import build_context
-
     loaded = load_answers(answers_path, host_now=utcnow())
     errors = list(loaded.errors) + [
         e for e in service.validate(loaded.answers)

@@ -1,6 +1,9 @@
 """Developer tool: write a new migration from the difference between models and migrations.
 
-Run: python -m bodyworn.store.revision "message"
+Run: .venv/bin/python scripts/revision.py "message" [head]
+
+It lives outside the package: it needs every table (bodyworn.controller.models), and the
+store layer imports nothing of the controller.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from pathlib import Path
 
 from alembic import command
 
+from bodyworn.controller.models import Base
 from bodyworn.store.db import alembic_config, make_engine, upgrade
 
 
 def main() -> None:
     """Migrate a scratch database to head, then autogenerate a revision against the models."""
-    from bodyworn.controller.models import Base
-
     message = sys.argv[1] if len(sys.argv) > 1 else "change"
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'scratch.db'}"

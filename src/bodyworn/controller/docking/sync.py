@@ -1,0 +1,93 @@
+"""Bringing a docked camera up to date: wait for its restart, then time, time zone, the
+user's profile, the CD's categories, and firmware when a newer image is at hand."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from bodyworn.controller.assistant_pairing import service as assistant_pairing
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.ports import CameraOffload
+from bodyworn.controller.profiles import service as profiles
+from bodyworn.controller.system import service as system
+from bodyworn.controller.users import service as users
+from bodyworn.docklink.client import DockLinkClient
+from bodyworn.docklink.messages import CameraInfo
+from bodyworn.domain.profile import CameraProfile
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadyWait:
+    """A docked camera restarts before it can be offloaded (20 s of its time): wait this
+    long (real seconds) for it, asking every `poll_s`."""
+
+    timeout_s: float = 180.0
+    poll_s: float = 0.5
+
+
+def wait_ready(camera: DockLinkClient, wait: ReadyWait) -> CameraInfo | None:
+    """The camera's info once it can be offloaded (or is locked); None on time-out."""
+    deadline = time.monotonic() + wait.timeout_s
+    while True:
+        info = camera.info()
+        if info.offload_ready or info.locked:
+            return info
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(wait.poll_s)
+
+
+def version_key(text: str) -> tuple[int, ...]:
+    """A dotted firmware version as numbers (empty when it is not one)."""
+    try:
+        return tuple(int(p) for p in text.split("."))
+    except ValueError:
+        return ()
+
+
+def newest_firmware(folder: Path) -> tuple[str, Path] | None:
+    """The newest image in the firmware folder (`<version>.bin`), if any."""
+    if not folder.is_dir():
+        return None
+    found = [(p.stem, p) for p in folder.glob("*.bin") if version_key(p.stem)]
+    return max(found, key=lambda f: version_key(f[0])) if found else None
+
+
+def _settings_for(ctx: ControllerContext, user_ref: str | None
+                  ) -> tuple[str | None, CameraProfile | None]:
+    """The system's time zone and the profile of the camera's user."""
+    with ctx.factory() as session:
+        try:
+            timezone: str | None = system.current(session).timezone
+        except LookupError:
+            timezone = None
+        user = users.find(session, user_ref)
+        profile = profiles.camera_profile(session, user.profile_id) if user else None
+    return timezone, profile
+
+
+def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
+                info: CameraInfo, offload: CameraOffload) -> CameraInfo:
+    """Push time, time zone, the user's profile and categories, the Assistant's pairings;
+    firmware when newer."""
+    if info.locked:
+        return info
+    timezone, profile = _settings_for(ctx, info.user_id)
+    names = offload.category_names()
+    info = camera.configure(
+        time=ctx.clock.now(), timezone=timezone, profile=profile, categories=names or None,
+    )
+    # The Assistant: the camera's certificate and its user's pairings (one step of its own).
+    assistant_pairing.sync_camera(ctx, serial, camera, info,
+                                  annotations=offload.stores_bookmarks)
+    newest = newest_firmware(ctx.data_dir / "firmware")
+    if newest is not None and version_key(newest[0]) > version_key(info.firmware):
+        camera.push_firmware(newest[0], newest[1].read_bytes())
+        log.info("offload.firmware_pushed", camera=serial, version=newest[0])
+    return info

@@ -1,0 +1,72 @@
+"""What the background work found out, for the pages: the CD, the spool, the disk.
+
+The offload engine writes the content destination's state and the spool's trouble, the
+dashboard's storage check writes how full the disk is; pages read them. Each change of
+state is published once on the event bus (CdHealthChanged, StorageLow), never a repeat.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from bodyworn.controller.events import CdHealthChanged, CdState, EventBus, StorageLow
+from bodyworn.domain.clock import Clock
+
+
+@dataclass(frozen=True)
+class CdHealth:
+    """The content destination's connection as the deliver loop last found it."""
+
+    state: CdState = CdState.OK
+    detail: str = ""
+    checked_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether recordings can be delivered."""
+        return self.state is CdState.OK
+
+
+class HealthState:
+    """Shared by the engine (writes) and the pages (read); safe from any thread."""
+
+    def __init__(self, events: EventBus, clock: Clock) -> None:
+        self._events = events
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cd = CdHealth()
+        self._storage_low = False
+        # Set while the CD answers 507, cleared by the first delivery it accepts again.
+        self.cd_storage_full: str | None = None
+        # Set while the spool cannot be written (disk full or failing): ingest pauses and
+        # cameras keep their clips.
+        self.spool_trouble: str | None = None
+
+    @property
+    def cd(self) -> CdHealth:
+        """The CD's last known state (fine until told otherwise)."""
+        return self._cd
+
+    def set_cd(self, state: CdState, detail: str = "") -> None:
+        """Record the CD's state; CdHealthChanged when it differs from the last one."""
+        now = self._clock.now()
+        with self._lock:
+            changed = state is not self._cd.state
+            self._cd = CdHealth(state, detail, now)
+        if changed:
+            self._events.publish(CdHealthChanged(state, detail, now))
+
+    @property
+    def storage_low(self) -> bool:
+        """Whether the controller's storage was below the low mark when last checked."""
+        return self._storage_low
+
+    def note_storage(self, free_fraction: float, low: bool) -> None:
+        """Record the storage check; StorageLow when it crosses the mark either way."""
+        with self._lock:
+            changed = low != self._storage_low
+            self._storage_low = low
+        if changed:
+            self._events.publish(StorageLow(low, free_fraction, self._clock.now()))
