@@ -109,8 +109,13 @@ def controller_setup(
         raise typer.Exit(3) from None
     for warning in result.warnings:
         err.print(f"Warning: {warning}", markup=False, highlight=False)
-    out.print(f"System {result.system_id} set up.")
-    out.print(f"System restore key written to {result.restore_key_path}", markup=False)
+    if result.restored_from:
+        out.print(f"System {result.system_id} restored from {result.restored_from}.",
+                  markup=False)
+        out.print("Unlock the system's cameras with the Super admin passphrase when they dock.")
+    else:
+        out.print(f"System {result.system_id} set up.")
+        out.print(f"System restore key written to {result.restore_key_path}", markup=False)
 
 
 @audit_app.command("verify")

@@ -29,6 +29,9 @@ from bodyworn.controller.assistant_pairing import api as assistant_api
 from bodyworn.controller.assistant_pairing import pages as assistant_pages
 from bodyworn.controller.audit import api as audit_api
 from bodyworn.controller.audit import pages as audit_pages
+from bodyworn.controller.backup import api as backup_api
+from bodyworn.controller.backup import pages as backup_pages
+from bodyworn.controller.backup.service import run_if_due
 from bodyworn.controller.cameras import api as cameras_api
 from bodyworn.controller.cameras import pages as cameras_pages
 from bodyworn.controller.cameras.states import CameraState
@@ -64,6 +67,8 @@ from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.refusals import Refused
+from bodyworn.controller.reset import api as reset_api
+from bodyworn.controller.reset import pages as reset_pages
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
 from bodyworn.controller.setup.wizard import DraftStore
@@ -87,6 +92,8 @@ TEMPLATE_NAMES = {"CameraState": CameraState, "HolsterState": HolsterState}
 # How often (real seconds) self-assign windows are checked: a window lapses 15 s after
 # its tap, on the controller's clock, whether or not anyone looks.
 WINDOW_CHECK_S = 1.0
+# How often (real seconds) the system backup's schedule is looked at.
+BACKUP_CHECK_S = 60.0
 
 
 def default_ntp() -> NtpMeasurer:
@@ -134,6 +141,10 @@ ROUTERS = (
     certificates_api.router,
     assistant_pages.router,
     assistant_api.router,
+    backup_pages.router,
+    backup_api.router,
+    reset_pages.router,
+    reset_api.router,
 )
 
 
@@ -261,6 +272,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     if ctx.docking is None:
         ctx.docking = Docking(ctx, offload)
     windows = Repeating("self-assign-windows", WINDOW_CHECK_S, partial(expire_windows, ctx))
+    backups = Repeating("system-backup", BACKUP_CHECK_S, partial(run_if_due, ctx))
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
@@ -275,9 +287,11 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         windows.start()
         if offload.autostart:
             _resync_in_background(ctx)
+            backups.start()
         try:
             yield
         finally:
+            await backups.stop()
             await windows.stop()
             await notifier.stop()
             await offload.stop()
@@ -297,6 +311,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     # The TLS context switch the server listens with (server.py sets it; None over HTTP).
     app.state.tls = None
     app.state.windows = windows
+    app.state.backups = backups
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

@@ -131,6 +131,20 @@ class BackupFailed(Event):
 
 
 @dataclass(frozen=True)
+class ResetAsked(Event):
+    """A system reset is asked for: whoever holds it up says so by adding to the lists.
+
+    Published by reset/ before it decides (and again when Support → System reset shows
+    what is pending). The cluster adds the extension controllers not removed yet, and a
+    reason when this controller is the backup extension (which cannot be reset). The
+    subscribers run on the publisher's thread, so the lists are whole when publish returns.
+    """
+
+    extensions: list[str] = field(default_factory=list)
+    backup_holder: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CdRequestFailed(Event):
     """A request to the content destination failed: its HTTP status, or None when no answer
     came (network, TLS); counted by metrics/ (the CD client reports every failed attempt)."""

@@ -9,6 +9,7 @@ from bodyworn.controller.assignment.models import (
 )
 from bodyworn.controller.assistant_pairing.models import AssistantPairingRow
 from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.backup.models import BackupSettings
 from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.certificates.models import CertificateRow
 from bodyworn.controller.destinations.models import ContentDestination
@@ -34,6 +35,7 @@ __all__ = [
     "AssignmentSettings",
     "AssistantPairingRow",
     "AuditEntry",
+    "BackupSettings",
     "Base",
     "BodyWornUser",
     "CameraRow",

@@ -534,3 +534,45 @@ def equipment(ctx: ControllerContext, user_uuid: str) -> Equipment:
 def pending_self_assignment(session: Session) -> SelfAssignment | None:
     """The self-assignment in its window, if any (shown on the dashboard)."""
     return session.scalars(_IN_WINDOW).first()
+
+
+# ---- the system backup (backup/) -------------------------------------------------------
+
+
+def export_rows(session: Session) -> dict[str, Any]:
+    """Self-assign tags, holster pairings and the readiness settings, as the backup keeps
+    them (a self-assignment in its 15 s window is not kept)."""
+    row = session.get(AssignmentSettings, 1)
+    return {
+        "tags": [{"tag": t.tag, "user_uuid": t.user_uuid}
+                 for t in session.scalars(select(SelfAssignTag).order_by(SelfAssignTag.id))],
+        "holster_pairings": [
+            {"camera_serial": h.camera_serial, "sensor_serial": h.sensor_serial,
+             "state": h.state, "user_uuid": h.user_uuid}
+            for h in session.scalars(select(HolsterPairing).order_by(HolsterPairing.id))],
+        "assignment_settings": None if row is None else
+        {"firmware": row.firmware, "shift_hours": row.shift_hours},
+    }
+
+
+def import_rows(session: Session, clock: Clock, tags: list[dict[str, Any]],
+                holster_pairings: list[dict[str, Any]],
+                settings: dict[str, Any] | None) -> None:
+    """What export_rows gave, into a system that has none of it yet (ValueError: bad)."""
+    now = clock.now()
+    for item in tags:
+        session.add(SelfAssignTag(tag=parse_tag(item["tag"]).key, user_uuid=item["user_uuid"],
+                                  created_at=now))
+    for item in holster_pairings:
+        if not HOLSTER_SERIAL.fullmatch(item["sensor_serial"]):
+            raise ValueError(f"holster sensor {item['sensor_serial']!r} is not a serial")
+        session.add(HolsterPairing(user_uuid=item["user_uuid"], camera_serial=item["camera_serial"],
+                                   sensor_serial=item["sensor_serial"],
+                                   state=HolsterState(item["state"]), created_at=now,
+                                   updated_at=now))
+    if settings is not None:
+        checked = rules.ReadinessPolicy(shift_hours=settings["shift_hours"],
+                                        firmware=settings["firmware"])
+        session.merge(AssignmentSettings(id=1, shift_hours=checked.shift_hours,
+                                         firmware=checked.firmware))
+    session.flush()

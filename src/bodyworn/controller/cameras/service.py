@@ -29,7 +29,7 @@ from bodyworn.controller.refusals import Refused
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
-from bodyworn.docklink.messages import CameraInfo
+from bodyworn.docklink.messages import CameraInfo, StationEvent
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
 
@@ -67,6 +67,9 @@ class CameraView:
     seen_at: datetime
     added_at: datetime | None
     live: bool = False
+    # A camera of this system that this controller does not know (a restored controller):
+    # shown locked until it is unlocked with the super admin passphrase.
+    reclaim: bool = False
 
     @property
     def battery_charge(self) -> float | None:
@@ -94,7 +97,8 @@ class CameraView:
     @property
     def other_system(self) -> bool:
         """Whether the camera says it belongs to another system."""
-        return not self.info.get("shipping_mode", True) and self.state == CameraState.NEW
+        return (not self.info.get("shipping_mode", True) and self.state == CameraState.NEW
+                and not self.reclaim)
 
     def facts(self) -> rules.CameraFacts:
         """What the assignment rules need."""
@@ -119,9 +123,21 @@ def _view(session: Session, row: CameraRow, live: bool = False) -> CameraView:
             user_name, profile_name = user.name, user.profile_name
         except LookupError:  # removed in between: the foreign key clears it
             pass
+    info = _info(row)
+    reclaim = _ours_unknown(session, row.state, info)
     return CameraView(row.serial, CameraState(row.state), row.model, row.firmware,
                       row.user_uuid, user_name, profile_name, row.docked, row.station_serial,
-                      row.bay, row.locked, _info(row), row.seen_at, row.added_at, live)
+                      row.bay, row.locked or reclaim, info, row.seen_at, row.added_at, live,
+                      reclaim)
+
+
+def _ours_unknown(session: Session, state: str, info: dict[str, Any]) -> bool:
+    """A camera not added here that says it belongs to this system: it was added before
+    this controller was restored from the System restore key or a system backup."""
+    if state != CameraState.NEW or info.get("shipping_mode", True):
+        return False
+    settings = system.settings_if_set_up(session)
+    return settings is not None and info.get("system_id") == settings.system_id
 
 
 def _row(session: Session, serial: str) -> CameraRow:
@@ -187,8 +203,8 @@ def note_undocked(session: Session, clock: Clock, serial: str, station: str, bay
     row = session.get(CameraRow, serial)
     if row is None:
         return
-    if row.state == CameraState.NEW:
-        session.delete(row)
+    if row.state == CameraState.NEW and row.user_uuid is None:
+        session.delete(row)  # a camera restored with its user is kept until it is unlocked
         return
     row.docked = False
     row.seen_at = clock.now()
@@ -405,21 +421,27 @@ def remove(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> s
 
 def unlock(ctx: ControllerContext, serial: str, passphrase: str, *, actor: str,
            source: str) -> CameraView:
-    """Unlock a locked docked camera after the super admin passphrase was given."""
+    """Unlock a locked docked camera after the super admin passphrase was given.
+
+    A camera of this system that this controller does not know yet (after a restore) is
+    taken back: added again, with the user a system backup gave it. Then the camera's
+    on-dock work runs again, so it syncs and offloads without being docked anew.
+    """
+    view: CameraView | None
     with ctx.factory() as session, session.begin():
-        _row(session, serial)
+        view = get(session, serial)
         if not identity.passphrase_matches(session, passphrase):
             record(session, ctx.clock, actor=actor, action="camera.unlock", outcome="denied",
                    detail=f"{serial}: wrong super admin passphrase", source=source)
-            ok = False
-        else:
-            ok = True
-    if not ok:
+            view = None
+    if view is None:
         raise PassphraseWrong()
-    client, _ = client_for(ctx, serial)
+    client, row = client_for(ctx, serial)
     try:
         with client:
-            info = client.unlock()
+            # A camera taken back may not be locked itself: a signed read it answers
+            # proves it trusts this system's identity.
+            info = client.unlock() if row.locked or not view.reclaim else client.info()
     except LINK_ERRORS as exc:
         with ctx.factory() as session, session.begin():
             record(session, ctx.clock, actor=actor, action="camera.unlock", outcome="failure",
@@ -427,8 +449,19 @@ def unlock(ctx: ControllerContext, serial: str, passphrase: str, *, actor: str,
         raise CameraRefused(f"the camera refused to unlock: {exc}") from exc
     with ctx.factory() as session, session.begin():
         store_info(session, ctx.clock, serial, info)
-        record(session, ctx.clock, actor=actor, action="camera.unlock", detail=serial,
+        row = _row(session, serial)
+        detail = serial
+        if view.reclaim and _ours_unknown(session, row.state, _info(row)):
+            row.state, row.added_at = CameraState.ADDED, ctx.clock.now()
+            outbox.enqueue(session, ctx.clock, "device", serial, "upsert",
+                           device_payload(_view(session, row)))
+            detail = f"{serial}: taken back into the system after a restore"
+        record(session, ctx.clock, actor=actor, action="camera.unlock", detail=detail,
                source=source)
+        station, bay, url = row.station_serial, row.bay, row.camera_url
+    if ctx.docking is not None and station is not None and bay is not None and url:
+        ctx.docking.handle(StationEvent(station, bay, "dock", serial, url))
+    with ctx.factory() as session:
         return get(session, serial)
 
 
@@ -441,3 +474,29 @@ def camera_url(session: Session, serial: str) -> str | None:
 def set_user(session: Session, serial: str, user_uuid: str | None) -> None:
     """Record who holds a camera (self-assign does it on a tap and when it lapses)."""
     _row(session, serial).user_uuid = user_uuid
+
+
+# ---- the system backup (backup/) -------------------------------------------------------
+
+
+def export_assignments(session: Session) -> list[dict[str, Any]]:
+    """The cameras added to this system and who holds each (the fixed assignments)."""
+    return [{"firmware": c.firmware, "model": c.model, "serial": c.serial,
+             "user_uuid": c.user_uuid}
+            for c in session.scalars(select(CameraRow).where(CameraRow.state == CameraState.ADDED)
+                                     .order_by(CameraRow.serial))]
+
+
+def import_assignments(session: Session, clock: Clock, rows: list[dict[str, Any]],
+                       system_id: str) -> None:
+    """Cameras of a system backup, known again but not added: each is taken back, with its
+    user, when it docks and is unlocked with the super admin passphrase."""
+    now = clock.now()
+    for item in rows:
+        info = {"serial": item["serial"], "model": item["model"], "firmware": item["firmware"],
+                "system_id": system_id, "shipping_mode": False, "locked": True}
+        session.add(CameraRow(serial=item["serial"], state=CameraState.NEW, model=item["model"],
+                              firmware=item["firmware"], user_uuid=item["user_uuid"],
+                              docked=False, locked=False, info_json=json.dumps(info),
+                              seen_at=now, added_at=None))
+    session.flush()

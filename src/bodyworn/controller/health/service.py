@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bodyworn.controller.backup import service as backup
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
@@ -89,6 +90,7 @@ def build(ctx: ControllerContext) -> Dashboard:
                           s.power_line_frequency, s.cloud_extensions, s.cloud_location)
         views = cameras.list_cameras(session)
         stations = docks.list_stations(session)
+        backup_failed = backup.problem(session)
     colour, why = Colour.GREEN.value, "running"
     if free < LOW_STORAGE_FRACTION:
         colour, why = Colour.AMBER.value, "storage space is low"
@@ -99,6 +101,9 @@ def build(ctx: ControllerContext) -> Dashboard:
         board.issues.append(Issue("cd_failed", "Lost connection to content destination"
                                   + (f": {cd.detail}" if cd.detail else ""),
                                   "/settings/destination"))
+    if backup_failed is not None:
+        board.issues.append(Issue("backup_failed", f"The system backup failed: {backup_failed}",
+                                  "/settings/backup"))
     board.controllers.append({
         "name": s.system_name, "role": "primary", "free_fraction": free,
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
@@ -120,7 +125,7 @@ def build(ctx: ControllerContext) -> Dashboard:
         if view.locked:
             board.issues.append(Issue("camera_locked", f"Camera {view.serial} is locked",
                                       f"/cameras/{view.serial}"))
-        if view.state == CameraState.NEW and view.docked:
+        if view.state == CameraState.NEW and view.docked and not view.reclaim:
             board.issues.append(Issue("camera_new", f"Camera {view.serial} is not added",
                                       "/devices/new"))
         if view.state == CameraState.REMOVING:

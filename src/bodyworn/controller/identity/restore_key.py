@@ -372,6 +372,11 @@ def _b64_field(value: object, name: str) -> bytes:
     if not isinstance(value, str):
         raise RestoreKeyError(f"malformed restore key: {name} is not a string")
     try:
-        return base64.b64decode(value, validate=True)
+        raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise RestoreKeyError(f"malformed restore key: {name} is not base64") from None
+    if _b64(raw) != value:
+        # Base64 has spare bits; only the one spelling we write is read, so no changed
+        # character decodes to the same bytes.
+        raise RestoreKeyError(f"malformed restore key: {name} is not base64 as written")
+    return raw

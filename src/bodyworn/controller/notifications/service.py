@@ -348,3 +348,40 @@ def queue_status(session: Session) -> QueueStatus:
 def recent(session: Session, limit: int = 20) -> Sequence[QueuedMail]:
     """The newest mails, whatever their state."""
     return session.scalars(select(QueuedMail).order_by(QueuedMail.id.desc()).limit(limit)).all()
+
+
+# ---- the system backup (backup/) -------------------------------------------------------
+
+
+def export_settings(session: Session) -> dict[str, object] | None:
+    """The notification settings as the system backup keeps them (the SMTP password opened:
+    the backup is sealed as a whole); None when they were never set."""
+    row = session.get(NotificationSettings, 1)
+    if row is None:
+        return None
+    password = None if row.smtp_password_sealed is None else \
+        box_of(session).open(row.smtp_password_sealed, SMTP_PASSWORD_PURPOSE).decode("utf-8")
+    return {"address": row.address, "from_address": row.from_address,
+            "smtp_ca_pem": row.smtp_ca_pem, "smtp_host": row.smtp_host,
+            "smtp_password": password, "smtp_port": row.smtp_port,
+            "smtp_security": row.smtp_security, "smtp_username": row.smtp_username}
+
+
+def import_settings(session: Session, clock: Clock, values: dict[str, object]) -> None:
+    """Settings from a system backup (ValueError when they break the rules)."""
+    security, port = values["smtp_security"], values["smtp_port"]
+    if security not in SECURITY_MODES or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError("the mail server settings are not valid")
+    for key in ("address", "from_address"):
+        value = values[key]
+        if isinstance(value, str) and check_address(value, key):
+            raise ValueError(f"the notification {key.replace('_', ' ')} is not valid")
+    row = _row(session, clock)
+    for key in ("address", "from_address", "smtp_ca_pem", "smtp_host", "smtp_username"):
+        value = values[key]
+        setattr(row, key, value if isinstance(value, str) else None)
+    row.smtp_port, row.smtp_security = port, str(security)
+    password = values["smtp_password"]
+    row.smtp_password_sealed = None if not isinstance(password, str) else \
+        box_of(session).seal(password.encode("utf-8"), SMTP_PASSWORD_PURPOSE)
+    row.updated_at = clock.now()

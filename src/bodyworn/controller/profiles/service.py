@@ -307,3 +307,32 @@ def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
 def names(views: Sequence[ProfileView]) -> list[str]:
     """The profiles' names in display order."""
     return [v.profile.name for v in views]
+
+
+# ---- the system backup (backup/) -------------------------------------------------------
+
+
+def export_rows(session: Session) -> list[dict[str, Any]]:
+    """Every profile as the system backup keeps it."""
+    return [{"is_default": row.is_default, "name": row.name,
+             "settings": json.loads(row.settings_json), "version": row.version}
+            for row in session.scalars(select(ProfileRow).order_by(ProfileRow.id))]
+
+
+def import_rows(session: Session, clock: Clock, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Profiles from a system backup, each checked as a new one is; a profile of the same
+    name here takes the backup's settings (ProfileInvalid names the first bad one)."""
+    now = clock.now()
+    existing = {r.name_key: r for r in session.scalars(select(ProfileRow))}
+    if any(r["is_default"] for r in rows):
+        for old in existing.values():
+            old.is_default = False
+    for item in rows:
+        profile = from_settings(item["name"], item["settings"])
+        row = existing.get(fold(item["name"]))
+        if row is None:
+            row = ProfileRow(name=item["name"], created_at=now)
+            session.add(row)
+        row.settings_json, row.is_default = _dump(profile), item["is_default"]
+        row.version, row.updated_at = item["version"], now
+    session.flush()

@@ -28,9 +28,16 @@ ANSWER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "camera_assignment": ((str,), "fixed or self-assign (default fixed)"),
     "listen_host": ((str,), "listening address (default 127.0.0.1)"),
     "listen_port": ((int,), "listening port (default 8443)"),
+    "restore_key": ((str,), "restore: path of the old system's System restore key"),
+    "restore_backup": ((str,), "restore: path of a system backup file (settings come from it)"),
 }
 REQUIRED = ("root_password", "super_admin_passphrase", "restore_key_path", "system_name",
             "connection_file")
+# With restore_backup, the system's settings come from the backup: these may not be given.
+FROM_BACKUP = ("language", "system_name", "timezone", "ntp_server", "ntp_fallback_server",
+               "manual_time", "cloud_extensions", "cloud_location", "connection_file",
+               "power_line_frequency", "camera_assignment", "restore_key_path")
+MAX_RESTORE_FILE = 64 * 1024 * 1024
 
 
 @dataclass
@@ -40,6 +47,34 @@ class LoadedAnswers:
     answers: SetupAnswers
     restore_key_path: Path | None
     errors: list[FieldError]
+    # What to restore from (restore_key / restore_backup), as read.
+    restore_key: bytes | None = None
+    restore_backup: bytes | None = None
+
+
+def _restore_files(data: dict[str, Any], base: Path, errors: list[FieldError]
+                   ) -> tuple[bytes | None, bytes | None]:
+    """Read restore_key or restore_backup (not both), checking what they exclude."""
+    found: dict[str, bytes | None] = {"restore_key": None, "restore_backup": None}
+    if "restore_key" in data and "restore_backup" in data:
+        errors.append(FieldError("restore_backup", "give restore_key or restore_backup, not both"))
+    for key in found:
+        value = data.get(key)
+        if not isinstance(value, str):
+            continue
+        path = (base / value) if not Path(value).is_absolute() else Path(value)
+        try:
+            with path.open("rb") as handle:
+                found[key] = handle.read(MAX_RESTORE_FILE + 1)
+        except OSError as exc:
+            errors.append(FieldError(key, f"cannot be read: {exc.strerror}"))
+    if "restore_key" in data and "restore_key_path" in data:
+        errors.append(FieldError("restore_key_path", "is not used when restoring: the "
+                                                     "System restore key stays valid"))
+    if "restore_backup" in data:
+        errors.extend(FieldError(key, "comes from the system backup; leave it out")
+                      for key in FROM_BACKUP if key in data)
+    return found["restore_key"], found["restore_backup"]
 
 
 def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
@@ -52,8 +87,11 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
         return LoadedAnswers(answers, None, [FieldError("answers", f"cannot be read: {exc}")])
     for key in sorted(set(data) - set(ANSWER_KEYS)):
         errors.append(FieldError(key, "is not a known answer"))
+    restoring = "restore_key" in data or "restore_backup" in data
     for key in REQUIRED:
-        if key not in data:
+        skip = (restoring and key == "restore_key_path") or \
+            ("restore_backup" in data and key in FROM_BACKUP)
+        if key not in data and not skip:
             errors.append(FieldError(key, "is required"))
     for key, value in data.items():
         if key not in ANSWER_KEYS:
@@ -88,7 +126,7 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
             answers.manual_time = manual
         else:
             answers.manual_time = host_now or datetime.now(UTC)
-    elif "ntp_server" not in data:
+    elif "ntp_server" not in data and "restore_backup" not in data:
         errors.append(FieldError("ntp_server", "give ntp_server or manual_time = true"))
     cf = get("connection_file")
     if isinstance(cf, str):
@@ -104,4 +142,5 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
         restore_path = (base / rk) if not Path(rk).is_absolute() else Path(rk)
         if restore_path.exists():
             errors.append(FieldError("restore_key_path", "already exists; will not overwrite"))
-    return LoadedAnswers(answers, restore_path, errors)
+    restore_key, restore_backup = _restore_files(data, base, errors)
+    return LoadedAnswers(answers, restore_path, errors, restore_key, restore_backup)

@@ -21,21 +21,23 @@ from bodyworn.i18n.catalog import LANGUAGES
 router = APIRouter(prefix="/setup", include_in_schema=False)
 
 
-def _drafts(request: Request) -> DraftStore:
+def drafts_of(request: Request) -> DraftStore:
     # The context sees the store through ports.WizardDrafts; the wizard knows it whole.
     store = ctx_of(request).wizard
     assert isinstance(store, DraftStore)
     return store
 
 
-def _draft(request: Request) -> Draft | None:
-    return _drafts(request).get(request.cookies.get(WIZARD_COOKIE))
+def draft_of(request: Request) -> Draft | None:
+    """This browser's wizard draft (None: it has none, or it expired)."""
+    return drafts_of(request).get(request.cookies.get(WIZARD_COOKIE))
 
 
-def _page(
+def step_page(
     request: Request, draft: Draft, slug: str, errors: list[FieldError] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """One step's page, with the errors of its last submission."""
     errors = errors or []
     a = draft.answers
     context: dict[str, Any] = {
@@ -67,9 +69,9 @@ def _resume(draft: Draft) -> Response:
 async def wizard_home(request: Request) -> Response:
     """Continue where this browser left off, starting a draft if it has none."""
     ctx = ctx_of(request)
-    draft = _draft(request)
+    draft = draft_of(request)
     if draft is None:
-        draft = _drafts(request).new()
+        draft = drafts_of(request).new()
         draft.answers.listen_host = ctx.settings.host
         draft.answers.listen_port = ctx.settings.port
         response = RedirectResponse(f"/setup/{SLUGS[0]}", status_code=303)
@@ -84,7 +86,7 @@ async def wizard_home(request: Request) -> Response:
 @router.get("/restore-key/download")
 async def download_restore_key(request: Request) -> Response:
     """The System restore key file; the wizard continues only after this."""
-    draft = _draft(request)
+    draft = draft_of(request)
     if draft is None or draft.identity is None or "passphrase" not in draft.done:
         return RedirectResponse("/setup", status_code=303)
     data = await run_in_threadpool(
@@ -94,22 +96,34 @@ async def download_restore_key(request: Request) -> Response:
     return secret_download(f"bodyworn-restore-key-{draft.identity.system_id}.json", data)
 
 
+@router.post("/restore-key/upload")
+async def upload_restore_key(request: Request) -> Response:
+    """Restore the identity of an existing system from its System restore key."""
+    draft = draft_of(request)
+    if draft is None or not draft.may_open("restore-key"):
+        return RedirectResponse("/setup", status_code=303)
+    errors = await run_in_threadpool(steps.restore_identity, await submitted(request), draft)
+    if errors:
+        return step_page(request, draft, "restore-key", errors, status_code=400)
+    return RedirectResponse("/setup/restore-key", status_code=303)
+
+
 @router.get("/{slug}")
 async def show_step(request: Request, slug: str) -> Response:
     """Show one step (only once the steps before it are done)."""
-    draft = _draft(request)
+    draft = draft_of(request)
     if draft is None or slug not in SLUGS:
         return RedirectResponse("/setup", status_code=303)
     if not draft.may_open(slug):
         return _resume(draft)
-    return _page(request, draft, slug)
+    return step_page(request, draft, slug)
 
 
 @router.post("/finish")
 async def finish(request: Request) -> Response:
     """Write the whole system in one transaction, then send the browser to the login."""
     ctx = ctx_of(request)
-    draft = _draft(request)
+    draft = draft_of(request)
     if draft is None:
         return RedirectResponse("/setup", status_code=303)
     if not all(s in draft.done for s in SLUGS[:-1]) or draft.identity is None:
@@ -118,19 +132,21 @@ async def finish(request: Request) -> Response:
         settings = await run_in_threadpool(
             service.commit, ctx.factory, ctx.clock, draft.answers, draft.identity,
             offset_seconds=draft.offset_seconds, source=source_of(request),
+            then=draft.then, restored=draft.restored_from,
         )
     except service.SetupInvalid as exc:
-        return _page(request, draft, "summary", exc.errors, status_code=400)
+        return step_page(request, draft, "summary", exc.errors, status_code=400)
     except service.AlreadySetUp:
         return RedirectResponse("/login", status_code=303)
     ctx.apply_system(settings)
-    _drafts(request).clear()
+    drafts_of(request).clear()
     response = RedirectResponse("/login?setup=done", status_code=303)
     response.delete_cookie(WIZARD_COOKIE, path="/setup")
     return response
 
 
-async def _submitted(request: Request) -> steps.Submitted:
+async def submitted(request: Request) -> steps.Submitted:
+    """The form of a step (files read no further than a step takes)."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     files = {k: (v.filename, await v.read(steps.MAX_CONNECTION_FILE + 1))
@@ -141,21 +157,21 @@ async def _submitted(request: Request) -> steps.Submitted:
 @router.post("/{slug}")
 async def submit_step(request: Request, slug: str) -> Response:
     """Validate one step's answers; go on when they hold, show the errors when not."""
-    draft = _draft(request)
+    draft = draft_of(request)
     step = steps.STEPS.get(slug)
     if draft is None or step is None:
         return RedirectResponse("/setup", status_code=303)
     if not draft.may_open(slug):
         return _resume(draft)
-    form = await _submitted(request)
+    form = await submitted(request)
     errors = await run_in_threadpool(steps.apply, step, form, draft, ctx_of(request).ntp)
     if errors:
         draft.done.discard(slug)
-        return _page(request, draft, slug, errors, status_code=400)
+        return step_page(request, draft, slug, errors, status_code=400)
     draft.done.add(slug)
     if (slug == "destination" and not draft.connection_file_warned
             and service.connection_file_warnings(draft.answers)):
         # Accepted, but say what the file leaves out before going on (Next goes on).
         draft.connection_file_warned = True
-        return _page(request, draft, slug)
+        return step_page(request, draft, slug)
     return RedirectResponse(f"/setup/{step.next}", status_code=303)

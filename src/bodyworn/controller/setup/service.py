@@ -318,8 +318,14 @@ def commit(
     *,
     offset_seconds: float,
     source: str,
+    then: Callable[[Session, Clock], None] | None = None,
+    restored: str = "",
 ) -> SystemSettings:
-    """Validate everything again and write the whole system in one transaction."""
+    """Validate everything again and write the whole system in one transaction.
+
+    `then` writes more in the same transaction (what a system backup restores);
+    `restored` says where the identity came from, for the audit log.
+    """
     errors = validate(answers)
     if errors:
         raise SetupInvalid(errors)
@@ -364,9 +370,12 @@ def commit(
             detail=(
                 f"system {identity.system_id} '{settings.system_name}', "
                 f"assignment {settings.camera_assignment}"
+                + (f"; identity restored from {restored}" if restored else "")
             ),
             source=source,
         )
+        if then is not None:
+            then(session, clock)
         emit(session, SettingsChanged(SETUP_KEYS))
     return settings
 
@@ -381,5 +390,6 @@ class UnattendedResult:
     """What unattended setup produced."""
 
     system_id: str
-    restore_key_path: Path
+    restore_key_path: Path | None  # None: restored, the old System restore key stays valid
     warnings: list[str] = field(default_factory=list)
+    restored_from: str = ""

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bodyworn.controller.identity.restore_key import (
+    DECRYPT_FAILED,
+    RestoreKeyError,
+    open_restore_key,
+)
 from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.setup import service
 from bodyworn.controller.setup.service import FieldError, Identity
@@ -101,9 +106,11 @@ def _store_admin(form: Submitted, draft: Draft) -> Errors:
 def _store_passphrase(form: Submitted, draft: Draft) -> Errors:
     new = form.raw("super_admin_passphrase")
     if new != draft.answers.super_admin_passphrase:
-        # A new passphrase means a new key file: the old download no longer counts.
+        # A new passphrase means a new key file: the old download no longer counts, and
+        # an identity restored with the old one is given up.
         draft.identity = None
         draft.restore_key_downloaded = False
+        draft.restored_from, draft.then = "", None
         draft.done.discard("restore-key")
     draft.answers.super_admin_passphrase = new
     draft.answers.super_admin_passphrase_confirm = form.raw("super_admin_passphrase_confirm")
@@ -117,6 +124,34 @@ def _new_identity(draft: Draft, _ntp: NtpMeasurer | None) -> Errors:
 
 
 def _store_nothing(_form: Submitted, _draft: Draft) -> Errors:
+    return []
+
+
+RESTORED_FROM_KEY = "the System restore key"
+KEY_NOT_OPENED = ("The Super admin passphrase does not open this System restore key: the "
+                  "passphrase is wrong, the file was changed, or it is another system's key.")
+
+
+def restore_identity(form: Submitted, draft: Draft) -> Errors:
+    """The restore-key step's other way: an existing System restore key and the Super admin
+    passphrase that opens it give the new controller the old system's identity, so the
+    system's cameras can be unlocked. Nothing else is restored; nothing is written."""
+    passphrase = form.raw("restore_passphrase")
+    upload = form.files.get("restore_key_file")
+    if not passphrase:
+        return [FieldError("restore_passphrase", "enter the Super admin passphrase")]
+    if upload is None:
+        return [FieldError("restore_key_file", "choose the System restore key file")]
+    try:
+        contents = open_restore_key(upload[1], passphrase)
+    except RestoreKeyError as exc:
+        message = KEY_NOT_OPENED if str(exc) == DECRYPT_FAILED else \
+            f"This is not a System restore key this controller can read ({exc})."
+        return [FieldError("restore_key_file", message)]
+    draft.restore(Identity(contents.system_id, contents.private_key_pem,
+                           contents.public_key_pem), passphrase, RESTORED_FROM_KEY)
+    if not draft.answers.system_name:
+        draft.answers.system_name = contents.system_name
     return []
 
 

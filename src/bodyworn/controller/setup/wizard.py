@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from bodyworn.controller.setup.service import Identity, SetupAnswers
 from bodyworn.domain.clock import Clock
@@ -46,6 +49,20 @@ class Draft:
     connection_file_name: str = ""
     # The connection file's warnings were shown once (the next Next goes on).
     connection_file_warned: bool = False
+    # Where the identity came from when it was restored ("" for a new one), and what a
+    # restore writes beside setup in its one transaction (a system backup's data).
+    restored_from: str = ""
+    then: Callable[[Session, Clock], None] | None = None
+
+    def restore(self, identity: Identity, passphrase: str, source: str) -> None:
+        """Take a restored identity, with the passphrase that opened it."""
+        self.identity = identity
+        self.answers.super_admin_passphrase = passphrase
+        self.answers.super_admin_passphrase_confirm = passphrase
+        self.restore_key_downloaded = True  # its owner holds the System restore key
+        self.restored_from = source
+        self.then = None
+        self.done.add("restore-key")
 
     @property
     def language(self) -> str:

@@ -395,3 +395,32 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
            detail=f"{result.created} created, {result.updated} updated, {result.skipped} "
                   f"skipped, {result.unchanged} unchanged", source=source)
     return result
+
+
+# ---- the system backup (backup/) -------------------------------------------------------
+
+
+def export_rows(session: Session) -> list[dict[str, Any]]:
+    """Every user as the system backup keeps it (the profile by name)."""
+    names = profiles.names_by_id(session)
+    return [{"cd_username": u.cd_username, "created_at": u.created_at, "name": u.name,
+             "profile": names[u.profile_id], "updated_at": u.updated_at, "user_id": u.user_id,
+             "uuid": u.uuid}
+            for u in session.scalars(select(BodyWornUser).order_by(BodyWornUser.id))]
+
+
+def import_rows(session: Session, clock: Clock, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Users from a system backup, with their uuids (the CD knows them by those already);
+    the names and IDs checked as the forms check them. ValueError names the first bad one."""
+    by_key = profiles.by_name(session, clock)
+    for item in rows:
+        name, name_error = clean_name(item["name"])
+        uid, uid_error = clean_user_id(item["user_id"])
+        profile = by_key.get(fold(item["profile"]))
+        error = name_error or uid_error or (None if profile else "its profile is missing")
+        if error or profile is None:
+            raise ValueError(f"user {item['name']!r}: {error}")
+        session.add(BodyWornUser(uuid=item["uuid"], name=name, user_id=uid,
+                                 cd_username=item["cd_username"], profile_id=profile.id,
+                                 created_at=item["created_at"], updated_at=item["updated_at"]))
+    session.flush()
