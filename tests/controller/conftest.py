@@ -59,11 +59,14 @@ def ctx(settings: ControllerSettings, clock: ManualClock) -> Iterator[Controller
     context.engine.dispose()
 
 
-def set_up(ctx: ControllerContext, **overrides: object) -> Identity:
-    """Commit setup directly through the service (the wizard has its own tests)."""
-    identity = Identity.generate()
+def set_up(ctx: ControllerContext, identity: Identity | None = None,
+           **overrides: object) -> Identity:
+    """Commit setup directly through the service (the wizard has its own tests); with
+    `identity`, as a controller restored from that system's restore key."""
+    restored = "the System restore key" if identity is not None else ""
+    identity = identity or Identity.generate()
     row = service.commit(ctx.factory, ctx.clock, good_answers(**overrides), identity,
-                         offset_seconds=0.0, source="test")
+                         offset_seconds=0.0, source="test", restored=restored)
     ctx.apply_system(row)
     return identity
 

@@ -22,6 +22,7 @@ from bodyworn.controller.cameras.service import cancel_removal_watches
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docks.service import ensure_token
+from bodyworn.controller.setup.service import Identity
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel
@@ -104,8 +105,10 @@ class Rig:
         return str(r.json()["id"])
 
 
-def _rig(ctx: ControllerContext, clock: ManualClock, mode: str) -> Iterator[Rig]:
-    set_up(ctx, camera_assignment=mode)
+def make_rig(ctx: ControllerContext, clock: ManualClock, mode: str,
+             identity: Identity | None = None) -> Iterator[Rig]:
+    """A rig on `ctx` (set up now, with `identity` when given: a restored controller)."""
+    set_up(ctx, identity, camera_assignment=mode)
     sim_clock = ManualClock(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
     station = DockingStation("DOCK0001", DockModel.W701)
     server = DockLinkServer(station, link_clock=clock).start()
@@ -132,10 +135,10 @@ def _rig(ctx: ControllerContext, clock: ManualClock, mode: str) -> Iterator[Rig]
 @pytest.fixture
 def rig(ctx: ControllerContext, clock: ManualClock) -> Iterator[Rig]:
     """A fixed-assignment system with a station and three boxed cameras."""
-    yield from _rig(ctx, clock, "fixed")
+    yield from make_rig(ctx, clock, "fixed")
 
 
 @pytest.fixture
 def self_assign_rig(ctx: ControllerContext, clock: ManualClock) -> Iterator[Rig]:
     """A self-assign system with a station and three boxed cameras."""
-    yield from _rig(ctx, clock, "self-assign")
+    yield from make_rig(ctx, clock, "self-assign")

@@ -29,7 +29,7 @@ from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import BackupFailed, emit
 from bodyworn.controller.identity import service as identity
 from bodyworn.controller.identity.keys import keypair_matches
-from bodyworn.controller.identity.restore_key import KdfParams
+from bodyworn.controller.identity.restore_key import DEFAULT_KDF, KdfParams
 from bodyworn.controller.refusals import FieldError, FieldsRefused, Refused
 from bodyworn.controller.setup.service import Identity, SetupAnswers
 from bodyworn.controller.setup.wizard import Draft
@@ -125,7 +125,7 @@ def target_of(ctx: ControllerContext, kind: str, folder: str, choice: str) -> st
 
 
 def configure(ctx: ControllerContext, *, target: str, interval_hours: float, passphrase: str,
-              actor: str, source: str) -> BackupStatus:
+              actor: str, source: str, kdf: KdfParams = DEFAULT_KDF) -> BackupStatus:
     """Save where backups go and how often, after the super admin passphrase; the first
     time, derive the backup key from it (the passphrase itself is not kept)."""
     errors = check_interval(interval_hours)
@@ -136,7 +136,7 @@ def configure(ctx: ControllerContext, *, target: str, interval_hours: float, pas
         has_key = session.get(BackupSettings, 1) is not None
     if not known:
         ctx.write(_deny, actor=actor, source=source)
-    key = None if has_key else backup_format.derive_key(passphrase)
+    key = None if has_key else backup_format.derive_key(passphrase, kdf=kdf)
     return ctx.write(_save, target, interval_hours, key, actor=actor, source=source)
 
 
