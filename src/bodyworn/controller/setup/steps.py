@@ -140,7 +140,7 @@ def restore_identity(form: Submitted, draft: Draft) -> Errors:
     upload = form.files.get("restore_key_file")
     if not passphrase:
         return [FieldError("restore_passphrase", "enter the Super admin passphrase")]
-    if upload is None:
+    if upload is None or not upload[1]:
         return [FieldError("restore_key_file", "choose the System restore key file")]
     try:
         contents = open_restore_key(upload[1], passphrase)
