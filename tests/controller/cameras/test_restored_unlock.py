@@ -22,12 +22,14 @@ CAM = "B8A44F000001"
 OLD = Identity.generate()
 
 
-def belong_to_old_system(camera: Camera) -> None:
-    """The camera as the failed controller left it: added to the old system, then locked."""
+def belong_to_old_system(camera: Camera, locked: bool = True) -> None:
+    """The camera as the failed controller left it: added to the old system (and locked,
+    as after eight weeks undocked)."""
     old_station = DockingStation("OLDDOCK1", DockModel.W701)
     old_station.insert(camera)
     camera.add_to_system(OLD.system_id, OLD.public_key_pem.decode("ascii"))
-    camera.lock()
+    if locked:
+        camera.lock()
     old_station.take(camera)
 
 
@@ -77,8 +79,7 @@ def test_a_camera_not_locked_is_taken_back_by_the_same_unlock(restored: Rig) -> 
     rig = restored
     camera = rig.cameras[CAM]
     with rig.server.lock:
-        belong_to_old_system(camera)
-        camera._locked = False  # noqa: SLF001 (docked again before the eight weeks ran out)
+        belong_to_old_system(camera, locked=False)
     rig.dock(CAM)
     assert rig.api("GET", f"/api/v1/cameras/{CAM}").json()["locked"]  # to this controller
     r = rig.api("POST", f"/api/v1/cameras/{CAM}/unlock", json={"passphrase": PASSPHRASE})
