@@ -48,15 +48,17 @@ def test_readme_keeps_exactly_the_two_setup_commands() -> None:
 
 
 def test_every_field_of_the_operations_pages_is_documented() -> None:
-    """Each form field of Settings → Email notifications, Certificates and API tokens."""
+    """Each form field of Settings → Email notifications, Certificates, API tokens and System
+    backup, and of Support → System reset."""
     import re
 
     controller = ROOT / "src" / "bodyworn" / "controller"
     fields: set[str] = set()
-    for folder in ("notifications", "certificates", "tokens"):
+    for folder in ("notifications", "certificates", "tokens", "backup", "reset"):
         for template in (controller / folder / "templates").rglob("*.html"):
             fields |= set(re.findall(r'name="([a-z_]+)"', template.read_text()))
     fields -= {"csrf_token", "download"}
-    assert {"smtp_host", "smtp_password", "key_type", "access", "certificate"} <= fields
+    assert {"smtp_host", "smtp_password", "key_type", "access", "certificate",
+            "interval_hours", "confirm"} <= fields
     for name in sorted(fields):
         assert f"`{name}`" in DOCS, f"the setting {name} is not explained in docs/"

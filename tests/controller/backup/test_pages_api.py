@@ -64,6 +64,7 @@ def test_the_api_configures_an_extension_and_reports_a_failed_send(
                                                        "passphrase": PASSPHRASE})
     assert r.status_code == 200, r.text
     assert r.json()["configured"] and r.json()["target"] == "extension:harbour-2"
+    assert "Harbour-2" in client.get("/settings/backup").text
     r = client.post("/api/v1/backup/run", headers=h)
     assert r.status_code == 200 and r.json()["ok"], r.text
     assert BackupInbox(extension).systems() == [ctx_system_id(ctx)]

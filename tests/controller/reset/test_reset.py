@@ -143,6 +143,9 @@ def test_the_api_says_what_is_pending_and_refuses(logged_in: tuple[TestClient, s
     state = client.get("/api/v1/system/reset").json()
     assert state["allowed"] is False and "B8A44F000009" in state["pending"][0]
     r = client.post("/api/v1/system/reset", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422  # not confirmed
+    r = client.post("/api/v1/system/reset", headers={"X-CSRF-Token": csrf},
+                    json={"confirm": True})
     assert r.status_code == 409 and r.json()["pending"] == state["pending"]
     page = client.post("/support/reset", data={"csrf_token": csrf, "confirm": "yes"})
     assert page.status_code == 409 and "The system was not reset." in page.text

@@ -32,9 +32,10 @@ CSRF_EXEMPT = {("POST", "/api/v1/session")} | MACHINE
 # metrics. A browser cannot be made to send the header cross-site without a CORS preflight
 # we never answer, so token requests need no CSRF token.
 METRICS = "/metrics"
-# What a token never reaches, whatever its access: the tokens themselves, and the session
-# and password of the account (a person logged in does these).
-SESSION_ONLY_PREFIXES = ("/api/v1/tokens", "/api/v1/session", "/api/v1/account")
+# What a token never reaches, whatever its access: the tokens themselves, the session and
+# password of the account, and a system reset (a person logged in does these).
+SESSION_ONLY_PREFIXES = ("/api/v1/tokens", "/api/v1/session", "/api/v1/account",
+                         "/api/v1/system/reset")
 
 
 def _is_api(path: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -22,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 async def backup_page(request: Request, notice: str = "", error: str = "") -> Response:
     """Settings → System backup: where it goes, how the last one went."""
     status = await run(request).read(service.status)
+    labels = {t.key: t.label for t in targets.choices(ctx_of(request))}
+    status = replace(status, target_label=labels.get(status.target, status.target_label))
     return render(request, "backup/settings.html", {"b": status, "notice": notice,
                                                     "error": error})
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from bodyworn.controller.reset import service
 from bodyworn.controller.web.routes import run, who
@@ -18,6 +20,13 @@ class ResetOut(BaseModel):
     pending: list[str]
 
 
+class ResetBody(BaseModel):
+    """The reset must be asked for in so many words."""
+
+    model_config = ConfigDict(extra="forbid")
+    confirm: Literal[True]
+
+
 @router.get("", response_model=ResetOut)
 async def reset_state(request: Request) -> ResetOut:
     """What holds a system reset up (empty: it may go ahead)."""
@@ -26,7 +35,8 @@ async def reset_state(request: Request) -> ResetOut:
 
 
 @router.post("", response_model=ResetOut)
-async def reset_system(request: Request) -> ResetOut:
-    """Reset the system to the first-start wizard (409 with what is pending)."""
+async def reset_system(request: Request, _body: ResetBody) -> ResetOut:
+    """Reset the system to the first-start wizard (`{"confirm": true}`; 409 with what is
+    pending). A session only: an API token cannot reset the system."""
     await run(request).call(service.reset, **who(request))
     return ResetOut(allowed=True, pending=[])
