@@ -96,7 +96,10 @@ def test_a_wrong_passphrase_a_changed_byte_or_another_systems_key_is_refused(
         assert 'id="restore_key_file-error"' in r.text
     assert steps.KEY_NOT_OPENED.replace("'", "&#39;") in upload_key(
         client, other_system, OLD_PASSPHRASE).text
-    assert "not a System restore key" in upload_key(client, b"{}", OLD_PASSPHRASE).text
+    refused = upload_key(client, b"{}", OLD_PASSPHRASE).text
+    assert "This file is not a System restore key." in refused
+    assert "System restore key file: This file" in refused  # the summary names the field
+    assert "restore_key_file:" not in refused
     r = upload_key(client, b"", OLD_PASSPHRASE)
     assert "choose the System restore key file" in r.text
     assert shown_system_id(client) == new_id != old.system_id  # the draft is as it was

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bodyworn.controller.identity.restore_key import (
     DECRYPT_FAILED,
+    NOT_A_RESTORE_KEY,
     RestoreKeyError,
     open_restore_key,
 )
@@ -145,8 +146,12 @@ def restore_identity(form: Submitted, draft: Draft) -> Errors:
     try:
         contents = open_restore_key(upload[1], passphrase)
     except RestoreKeyError as exc:
-        message = KEY_NOT_OPENED if str(exc) == DECRYPT_FAILED else \
-            f"This is not a System restore key this controller can read ({exc})."
+        if str(exc) == DECRYPT_FAILED:
+            message = KEY_NOT_OPENED
+        elif str(exc).startswith(NOT_A_RESTORE_KEY):
+            message = "This file is not a System restore key."
+        else:
+            message = f"This System restore key cannot be read: {exc}."
         return [FieldError("restore_key_file", message)]
     draft.restore(Identity(contents.system_id, contents.private_key_pem,
                            contents.public_key_pem), passphrase, RESTORED_FROM_KEY)
