@@ -79,7 +79,7 @@ def test_the_json_keeps_the_documented_names() -> None:
     clip = CLIP.to_json()
     assert clip == {"name": "a.mkv", "index": 0, "start": "2026-03-02T07:14:32Z",
                     "end": "2026-03-02T07:24:32Z", "duration_s": 600.0, "size": 244472,
-                    "sha256": "0d" * 32, "md5": None}
+                    "sha256": "0d" * 32, "md5": None, "signature": None}
     recording = RECORDING.to_json()
     assert recording["microphone_off"][1] == ["2026-03-02T07:15:32Z", None]
     assert "clips" not in RECORDING.to_json(clips=False)

@@ -21,6 +21,7 @@ from bodyworn.docklink.messages import (
     RecordingEntry,
     StorageLevel,
 )
+from bodyworn.evidence.signing import pem
 
 
 def position_of(fix: Fix | None) -> Position | None:
@@ -47,6 +48,7 @@ def clip_entry(clip: Clip) -> ClipEntry:
         duration_s=clip.duration.total_seconds(), size=clip.size, sha256=clip.sha256,
         # The CD checks uploads against it; None from a camera that did not keep one.
         md5=clip.md5,
+        signature=clip.signature,
     )
 
 
@@ -74,6 +76,7 @@ def recording_entry(recording: Recording) -> RecordingEntry:
         categories=tuple(recording.categories),
         notes=tuple(recording.notes),
         clips=tuple(clip_entry(clip) for clip in offloadable_clips(recording)),
+        signature=recording.signature,
     )
 
 
@@ -120,4 +123,7 @@ def info_of(camera: Camera, *, time: datetime, time_offset: timedelta) -> Camera
         holster=HolsterLink(camera.expected_holster, camera.holster.value),
         faults=tuple(sorted(fault.value for fault in camera.faults)),
         leds=MappingProxyType({led.value: state for led, state in feedback.leds.items()}),
+        device_key=camera.device_public_pem,
+        device_certificate=pem(camera.device_chain[0]).decode("ascii")
+        if camera.device_chain else None,
     )

@@ -42,6 +42,7 @@ from bodyworn.docklink.messages import (
 )
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.profile import CameraProfile, ProfileError
+from bodyworn.evidence.signing import SignatureProblem, load_pem_chain
 
 MAX_BODY = 64 * 1024 * 1024
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -380,6 +381,7 @@ class DockLinkServer:
             ("GET", ("clips",), 2): lambda: self._clip(camera, rest[1], request),
             ("DELETE", ("clips",), 2): lambda: self._delete(camera, rest[1], request),
             ("PUT", ("config",), 1): lambda: self._configure(camera, request),
+            ("PUT", ("certificate",), 1): lambda: self._certificate(camera, request),
             ("POST", ("firmware",), 1): lambda: self._firmware(camera, request),
             ("POST", ("lock",), 1): lambda: self._lock(camera),
             ("GET", ("unlock-challenge",), 1): lambda: self._unlock_challenge(camera),
@@ -559,6 +561,18 @@ class DockLinkServer:
         except MessageError as exc:
             raise LinkError(HTTPStatus.BAD_REQUEST, "bad_assistant", str(exc)) from exc
         return _json_reply(HTTPStatus.OK, camera.configure_assistant(config).to_json())
+
+    def _certificate(self, camera: Camera, request: _Request) -> _Reply:
+        chain = request.json().get("chain")
+        if not isinstance(chain, list) or not all(isinstance(c, str) for c in chain):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_certificate",
+                            "chain: a list of PEM certificates")
+        try:
+            certs = [load_pem_chain(c.encode("ascii"))[0] for c in chain]
+            camera.install_certificate(certs)
+        except (SignatureProblem, UnicodeEncodeError, CameraError) as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_certificate", str(exc)) from exc
+        return self._info(camera)
 
     def _firmware(self, camera: Camera, request: _Request) -> _Reply:
         if camera.locked:

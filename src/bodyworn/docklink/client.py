@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import select
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -160,6 +161,10 @@ class DockLinkClient:
             "POST", "/add",
             {"system_id": system_id, "identity_public_key": identity_public_key_pem},
         ))
+
+    def install_certificate(self, chain_pem: Sequence[str]) -> CameraInfo:
+        """Give the camera its device certificate and the system certificate (PEM each)."""
+        return CameraInfo.from_json(self._json("PUT", "/certificate", {"chain": list(chain_pem)}))
 
     def manifest(self) -> Manifest:
         """Every finished recording with its clips and metadata."""

@@ -178,6 +178,9 @@ class ClipEntry:
     size: int
     sha256: str
     md5: str | None = None
+    # The camera's signed clip statement (a compact JWS, docs/integrity.md), or None from
+    # a camera without a device certificate.
+    signature: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +192,7 @@ class ClipEntry:
             "size": self.size,
             "sha256": self.sha256,
             "md5": self.md5,
+            "signature": self.signature,
         }
 
     @classmethod
@@ -198,6 +202,7 @@ class ClipEntry:
             name=f.text("name"), index=f.integer("index"), start=f.time("start"),
             end=f.time("end"), duration_s=f.number("duration_s"), size=f.integer("size"),
             sha256=f.text("sha256"), md5=f.opt_text("md5"),
+            signature=f.opt_text("signature"),
         )
         if not entry.name or entry.index < 0 or entry.size < 0:
             raise MessageError(f"{what}: a name, and index and size from 0")
@@ -228,6 +233,8 @@ class RecordingEntry:
     categories: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     clips: tuple[ClipEntry, ...] = ()
+    # The camera's signed recording statement (a compact JWS), or None.
+    signature: str | None = None
 
     def to_json(self, *, clips: bool = True) -> dict[str, Any]:
         """The manifest's entry (`clips=False`: the metadata alone, as the controller keeps it)."""
@@ -252,6 +259,7 @@ class RecordingEntry:
             "gnss_track": [fix.to_json() for fix in self.gnss_track],
             "categories": list(self.categories),
             "notes": list(self.notes),
+            "signature": self.signature,
         }
         if clips:
             data["clips"] = [clip.to_json() for clip in self.clips]
@@ -279,6 +287,7 @@ class RecordingEntry:
             gnss_track=tuple(Position.from_json(fix, f"{what}.gnss_track")
                              for fix in f.items("gnss_track")),
             categories=f.texts("categories"), notes=f.texts("notes"),
+            signature=f.opt_text("signature"),
             clips=tuple(ClipEntry.from_json(clip, f"{what}.clips")
                         for clip in f.items("clips")) if clips else (),
         )
@@ -398,6 +407,10 @@ class CameraInfo:
     faults: tuple[str, ...] = ()
     # Each LED by its name (docking, recording, operation, …).
     leds: Mapping[str, LedState] = field(default_factory=lambda: MappingProxyType({}))
+    # The camera's device public key (PEM) and the certificate its system issued for it
+    # (PEM; None until the system certified it).
+    device_key: str | None = None
+    device_certificate: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -422,6 +435,8 @@ class CameraInfo:
             "holster": self.holster.to_json(),
             "faults": list(self.faults),
             "leds": {name: str(state) for name, state in self.leds.items()},
+            "device_key": self.device_key,
+            "device_certificate": self.device_certificate,
         }
 
     @classmethod
@@ -443,6 +458,8 @@ class CameraInfo:
             recordings=f.integer("recordings"),
             holster=HolsterLink.from_json(f.child("holster")),
             faults=f.texts("faults"), leds=_leds(f.child("leds")),
+            device_key=f.opt_text("device_key"),
+            device_certificate=f.opt_text("device_certificate"),
         )
 
 

@@ -328,6 +328,28 @@ def key_object_name(content_object_name: str) -> str:
     return f"{stem if dot else content_object_name}.key"
 
 
+SIGNATURE_SUFFIX = ".sig"
+RECORDING_SIGNATURE_SUFFIX = "_recording.sig"
+
+
+def signature_object_name(content_object_name: str) -> str:
+    """Name the signature object of a clip: its name with the extension replaced by .sig.
+
+    Not an object of the spec's recording: sent only to a CD that publishes
+    StoreSignedVideo (docs/integrity.md).
+    """
+    stem, dot, _ext = content_object_name.rpartition(".")
+    return f"{stem if dot else content_object_name}{SIGNATURE_SUFFIX}"
+
+
+def recording_signature_object_name(start: datetime, recording_id: str) -> str:
+    """Name the recording's signed statement: <date>_<time>_<RecordingID>_recording.sig."""
+    return (
+        f"{name_time(start)}_{_name_part(recording_id, 'recording ID')}"
+        f"{RECORDING_SIGNATURE_SUFFIX}"
+    )
+
+
 def gnss_object_name(start: datetime, recording_id: str, bwc_serial: str) -> str:
     """Name a GNSS track object: <date>_<time>_<RecordingID>_<bwcid>_gpstrail.json."""
     return (

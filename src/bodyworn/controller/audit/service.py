@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.domain.clock import Clock
+from bodyworn.evidence.audit_chain import GENESIS, entry_time
+from bodyworn.evidence.audit_chain import entry_digest as chain_digest
 
-GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied")
 
 # The newest entry is read only once this transaction holds a lock that lasts until it
@@ -32,22 +31,8 @@ _SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_entry SET id = id WHERE 0")
 def entry_digest(
     prev_hash: str, at: datetime, actor: str, action: str, detail: str, source: str, outcome: str
 ) -> str:
-    """The sha256 that links an entry to the one before it."""
-    body = json.dumps(
-        {
-            "prev": prev_hash,
-            "at": at.isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "detail": detail,
-            "source": source,
-            "outcome": outcome,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    """The sha256 that links an entry to the one before it (evidence/audit_chain.py)."""
+    return chain_digest(prev_hash, entry_time(at), actor, action, detail, source, outcome)
 
 
 def record(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography import x509
 
 from bodyworn.devices.camera.model import (
     DOCK_RESTART_DARK,
@@ -20,6 +23,15 @@ from bodyworn.devices.camera.recording import RecordingPart
 from bodyworn.docklink.signing import check_public_key_pem
 from bodyworn.docklink.wire import unlock_message
 from bodyworn.domain.profile import CameraProfile
+from bodyworn.evidence.signing import (
+    SignatureProblem,
+    common_name,
+    issued_by,
+    load_ed25519_public,
+    public_key_of,
+    public_pem,
+    same_key,
+)
 
 
 class DockPart(RecordingPart):
@@ -106,6 +118,38 @@ class DockPart(RecordingPart):
             raise CameraError(f"not a usable identity key: {exc}") from exc
         self.system_id = system_id
         self.identity_key_pem = identity_public_key_pem
+
+    def install_certificate(self, chain: Sequence[x509.Certificate]) -> None:
+        """Take the device certificate the system issued, with the system's certificate.
+
+        Refused unless the first certifies this camera's own device key under its serial
+        and was issued by the second, whose key is the identity key this camera trusts.
+        """
+        self._sync()
+        self._require_added()
+        if len(chain) != 2:
+            raise CameraError("a device certificate and the system certificate are expected")
+        leaf, root = chain
+        try:
+            if not same_key(public_key_of(leaf), self.device_key.public_key()):
+                raise CameraError("the certificate is not for this camera's device key")
+            assert self.identity_key_pem is not None
+            trusted = load_ed25519_public(self.identity_key_pem.encode("ascii"))
+            if not same_key(public_key_of(root), trusted):
+                raise CameraError("the issuer is not this camera's system")
+        except (SignatureProblem, ValueError) as exc:
+            raise CameraError(f"unusable certificate: {exc}") from exc
+        if common_name(leaf) != self.serial:
+            raise CameraError("the certificate names another camera")
+        problem = issued_by(leaf, root)
+        if problem:
+            raise CameraError(f"unusable certificate: {problem}")
+        self.device_chain = (leaf, root)
+
+    @property
+    def device_public_pem(self) -> str:
+        """The device key's public half, as the camera tells it (PEM)."""
+        return public_pem(self.device_key.public_key())
 
     @property
     def shipping_mode(self) -> bool:

@@ -99,6 +99,9 @@ class Clip:
     size: int | None = None
     sha256: str | None = None
     md5: str | None = None
+    # The camera's signed statement over the closed clip (a JWS; None before the camera
+    # holds a certificate from its system).
+    signature: str | None = None
 
     @property
     def duration(self) -> timedelta:
@@ -130,6 +133,9 @@ class Recording:
     start_position: Position | None = None
     stop_position: Position | None = None
     track: list[Position] = field(default_factory=list)
+    # The camera's signed statement over the finished recording (signed again when a
+    # category or note is added).
+    signature: str | None = None
 
     @property
     def duration(self) -> timedelta:

@@ -15,6 +15,7 @@ from bodyworn.devices.camera.model import (
     Recording,
     StopReason,
 )
+from bodyworn.devices.camera.signing import sign_clip, sign_recording
 from bodyworn.devices.camera.state import CameraState
 from bodyworn.devices.feedback import Sound
 from bodyworn.devices.gnss import Position
@@ -141,12 +142,19 @@ class RecordingPart(CameraState):
         self._recording = None
         self._next_reminder = None
         self._buffer_since = now
+        self._sign_recording(recording)
         self._notify("recording_stop")
         return recording
 
     def _close_clip(self, recording: Recording, clip: Clip) -> None:
         if self._clip_sink is not None:
             self._clip_sink(recording, clip)
+        # Signed where it is made, before anything leaves the camera.
+        clip.signature = sign_clip(self, recording, clip)
+
+    def _sign_recording(self, recording: Recording) -> None:
+        if recording.stopped_at is not None:
+            recording.signature = sign_recording(self, recording)
 
     # ---- storage of recordings ----------------------------------------------------
 
@@ -181,11 +189,15 @@ class RecordingPart(CameraState):
         """Attach one of the configured categories to a recording (from the assistant app)."""
         if self.categories and category not in self.categories:
             raise CameraError(f"no category {category!r} on this system")
-        self._find(recording_id).categories.append(category)
+        recording = self._find(recording_id)
+        recording.categories.append(category)
+        self._sign_recording(recording)
 
     def add_note(self, recording_id: str, note: str) -> None:
         """Attach a free-text note to a recording (from the assistant app)."""
-        self._find(recording_id).notes.append(note)
+        recording = self._find(recording_id)
+        recording.notes.append(note)
+        self._sign_recording(recording)
 
     def _find(self, recording_id: str) -> Recording:
         for recording in self.recordings:

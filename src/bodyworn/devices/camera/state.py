@@ -5,6 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera.model import (
     DEFAULT_FIRMWARE,
@@ -57,6 +60,9 @@ class CameraState(ABC):
         self._clip_sink = clip_sink
         self._verifier = verifier
         self.gnss = gnss or Receiver()
+        # The device key is the camera's own for life (a factory reset keeps it); only
+        # the certificate its system issues for it comes and goes.
+        self.device_key = Ed25519PrivateKey.generate()
         self._signals: list[tuple[datetime, Signal]] = []
         self.recordings: list[Recording] = []
         self._last = clock.now()
@@ -65,6 +71,8 @@ class CameraState(ABC):
     def _factory_state(self) -> None:
         self.system_id: str | None = None
         self.identity_key_pem: str | None = None
+        # The device certificate and the system certificate that issued it.
+        self.device_chain: tuple[x509.Certificate, ...] = ()
         self._user_id: str | None = None
         self.profile = CameraProfile()
         self.docked = False
