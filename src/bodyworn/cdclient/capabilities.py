@@ -32,6 +32,13 @@ KNOWN_CAPABILITIES = (
     STORE_REJECTED_CONTENT,
 )
 
+# Not a capability of the CD API: ours, published by the embedded CD (and implied by
+# FullStoreAndReadSupport, as a plain Swift store keeps any object). It says the CD keeps
+# audit anchors in its System container: objects `<SystemID>.audit.<n>` it never
+# overwrites, read back with GET (docs/integrity.md).
+STORE_READ_AUDIT_ANCHOR = "StoreReadAuditAnchor"
+EXTENSION_CAPABILITIES = (STORE_READ_AUDIT_ANCHOR,)
+
 MAX_CATEGORIES = 1000
 
 

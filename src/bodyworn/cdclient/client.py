@@ -10,32 +10,25 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, NamedTuple
 
 import structlog
 
 from bodyworn.cdclient.body import BytesBody, EncryptedBody, FileBody
 from bodyworn.cdclient.capabilities import (
-    DEFAULT_CATEGORIES,
-    READ_CATEGORIES,
     STORE_BOOKMARKS,
     STORE_GNSS_TRACK,
-    STORE_READ_SYSTEM_ID,
     STORE_REJECTED_CONTENT,
+    STORE_SIGNED_VIDEO,
     STORE_USER_ID_KEY,
     Capabilities,
-    CategoriesError,
-    CategoryList,
-    parse_capabilities,
-    parse_categories,
 )
 from bodyworn.cdclient.errors import (
     CDForbidden,
     CDNotFound,
     CDProtocolError,
     ContentRejected,
-    SystemBindingError,
 )
 from bodyworn.cdclient.records import (
     CDDevice,
@@ -49,10 +42,11 @@ from bodyworn.cdclient.records import (
     gnss_metadata,
     key_metadata,
     recording_metadata,
+    signature_metadata,
     user_metadata,
 )
+from bodyworn.cdclient.system import SystemClient
 from bodyworn.cdclient.transport import (
-    CDTransport,
     RetryPolicy,
     Stored,
     _object_path,
@@ -69,25 +63,20 @@ from bodyworn.evidence.metadata import (
     recording_container_name,
     rejected_container_name,
     rfc3339,
+    signatures_object_name,
 )
+from bodyworn.evidence.signing import signature_bundle
 
 __all__ = ["CDClient", "DeliveryResult", "OnReject", "RejectedAs", "RetryPolicy", "Stored",
            "parse_retry_after"]
 
 log = structlog.get_logger(__name__)
 
-SYSTEM = "System"
 USERS = "Users"
 DEVICES = "Devices"
-# Older copies of the spec named it Capability.json in places; since v1.6.9 the spec,
-# its tree and the reference server all say Capabilities.json, the only name read (the
-# reference server answers 403 to a GET of any other System object).
-CAPABILITIES_OBJECT = "Capabilities.json"
-CATEGORIES_OBJECT = "Categories.json"
-
-CAPABILITIES_MAX_AGE = timedelta(hours=1)
-CATEGORIES_MAX_AGE = timedelta(days=1)
 _CLIP_CONTENT_TYPES = {"mkv": "video/x-matroska", "mp4": "video/mp4"}
+# Small objects of one recording (track, signatures, bookmarks) sent at once.
+_SMALL_UPLOADS = 4
 
 
 class RejectedAs(NamedTuple):
@@ -117,109 +106,15 @@ class DeliveryResult:
     unverified: tuple[str, ...] = ()
 
 
-class CDClient(CDTransport):
+class CDClient(SystemClient):
     """Talks to one content destination; use as an async context manager.
 
-    The API's calls: capabilities, categories, the System binding, users and devices,
-    recordings (whole, or a clip ahead of the rest). The session underneath is
-    CDTransport's (transport.py).
+    The API's calls: users and devices, recordings (whole, or a clip ahead of the rest);
+    capabilities, categories and the System container's objects are SystemClient's
+    (system.py), the session underneath CDTransport's (transport.py).
     """
 
-    # --- capabilities and categories ------------------------------------------------------
-
-    async def capabilities(self, *, refresh: bool = False) -> Capabilities:
-        """Read System/Capabilities.json (cached); corrupt or missing means nothing."""
-        if self.connection.full_store_and_read:
-            return Capabilities.everything()
-        now = self._clock.now()
-        if (
-            self._caps is not None
-            and self._caps_at is not None
-            and not refresh
-            and now - self._caps_at < CAPABILITIES_MAX_AGE
-        ):
-            return self._caps
-        try:
-            resp = await self._request(
-                "GET", _object_path(SYSTEM, CAPABILITIES_OBJECT), ok=frozenset({200})
-            )
-        except CDNotFound:
-            caps = Capabilities.nothing(f"missing: no {SYSTEM}/{CAPABILITIES_OBJECT}")
-        except (CDForbidden, ContentRejected, CDProtocolError) as exc:
-            caps = Capabilities.nothing(f"unreadable: {exc}")
-        else:
-            caps = parse_capabilities(resp.content, resp.headers.get("Etag"))
-        if caps.problem:
-            log.info("cd.capabilities_unusable", problem=caps.problem)
-        self._caps, self._caps_at = caps, now
-        return caps
-
-    async def categories(self, *, refresh: bool = False) -> CategoryList:
-        """The CD's categories (ReadCategories; re-read daily or on `refresh`), else defaults."""
-        now = self._clock.now()
-        if (
-            self._categories is not None
-            and self._categories_at is not None
-            and not refresh
-            and now - self._categories_at < CATEGORIES_MAX_AGE
-        ):
-            return self._categories
-        self._categories = await self._read_categories(refresh)
-        self._categories_at = now
-        return self._categories
-
-    async def _read_categories(self, refresh: bool) -> CategoryList:
-        caps = await self.capabilities(refresh=refresh)
-        if not caps.supports(READ_CATEGORIES):
-            return CategoryList(DEFAULT_CATEGORIES, from_cd=False)
-        resp = await self._get_small(SYSTEM, CATEGORIES_OBJECT)
-        if resp is None:
-            return CategoryList(DEFAULT_CATEGORIES, from_cd=False, problem="missing or unreadable")
-        try:
-            found = parse_categories(resp.content, resp.headers.get("Etag"))
-        except CategoriesError as exc:
-            return CategoryList(DEFAULT_CATEGORIES, from_cd=False, problem=str(exc))
-        return CategoryList(found, from_cd=True)
-
-    # --- system, users, devices ------------------------------------------------------------
-
-    async def bind_system(
-        self, system_id: str, connection_id: str, system_name: str, *, expect_existing: bool
-    ) -> bool:
-        """Write or check System/<SystemID>; False when the CD lacks StoreReadSystemID."""
-        # Refused (SystemBindingError) when the CD holds this system under another
-        # ConnectionId, or, with `expect_existing`, has no record of it at all: in both
-        # cases it is not the CD this system was bound to.
-        if not (await self.capabilities()).supports(STORE_READ_SYSTEM_ID):
-            return False
-        await self._ensure_container(SYSTEM)
-        meta = {"ConnectionId": connection_id, "SystemName": system_name}
-        found = await self.object_metadata(SYSTEM, system_id)
-        if found is None:
-            if expect_existing:
-                raise SystemBindingError(
-                    f"the CD has no System/{system_id}: it is not the CD this system is bound to"
-                )
-            await self._put_object(
-                SYSTEM, system_id, BytesBody(b""), meta, "application/octet-stream"
-            )
-            found = await self.object_metadata(SYSTEM, system_id)
-            if found is None or meta_get(found, "ConnectionId") != connection_id:
-                raise SystemBindingError("System object did not read back as written")
-            return True
-        bound = meta_get(found, "ConnectionId")
-        if bound != connection_id:
-            raise SystemBindingError(
-                f"the CD binds this system to connection {bound!r}, not {connection_id!r}"
-            )
-        if meta_get(found, "SystemName") != system_name:
-            await self._request(
-                "POST",
-                _object_path(SYSTEM, system_id),
-                ok=frozenset({202, 204}),
-                headers=metadata_headers("object", meta),
-            )
-        return True
+    # --- users, devices --------------------------------------------------------------------
 
     async def _store_record(
         self, container: str, name: str, meta: Mapping[str, str | None], update: bool
@@ -263,6 +158,7 @@ class CDClient(CDTransport):
             return {}
         if existing is None:
             await self._ensure_container(name, recording_metadata(rec, name, "Transferring"))
+        # Its signature goes with the recording's (one signatures object per recording).
         sent = await self._put_clip(name, rec, clip)
         self._confirmed.update((name, obj, st.md5) for obj, st in sent if st.confirmed)
         return {obj: st.md5 for obj, st in sent}
@@ -366,6 +262,9 @@ class CDClient(CDTransport):
         extra: dict[str, str | None] = (
             {"RejectedContentOriginalContainer": rejected_from} if rejected_from else {}
         )
+        # Signatures are not among the spec's objects of a recording (nor of rejected
+        # content): only a CD that says it takes signed video is sent them.
+        signed = caps.supports(STORE_SIGNED_VIDEO) and rejected_from is None
 
         async def put_clip(clip: ClipFile) -> list[tuple[str, Stored]]:
             obj = clip_object_name(clip.start, rec.recording_id, ctype)
@@ -377,20 +276,50 @@ class CDClient(CDTransport):
                         return [(n, held[n]) for n in names]
                 return await self._put_clip(container, rec, clip, extra)
 
+        # The small objects (track, signatures, bookmarks) go while the clips do: each is
+        # one short request, so signing adds no wait to a recording's delivery. Nothing
+        # is Complete before all of them are stored.
+        small = self._small_objects(container, rec, caps, extra, signed)
+        few = asyncio.Semaphore(_SMALL_UPLOADS)
+
+        async def put_small(put: Awaitable[list[tuple[str, Stored]]]
+                            ) -> list[tuple[str, Stored]]:
+            async with few:
+                return await put
+
         try:
             # The first failure cancels the other uploads of the recording.
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(put_clip(clip)) for clip in rec.clips]
+                others = [group.create_task(put_small(p)) for p in small]
         except BaseExceptionGroup as failed:
+            for put in small:
+                if asyncio.iscoroutine(put):
+                    put.close()  # cancelled before it started: not "never awaited"
             raise failed.exceptions[0] from None
-        stored = [pair for task in tasks for pair in task.result()]
+        stored = [pair for task in [*tasks, *others] for pair in task.result()]
         verified = {
             clip.path.name: all(st.confirmed for _, st in task.result())
             for clip, task in zip(rec.clips, tasks, strict=True)
         }
+        return stored, verified
+
+    def _small_objects(
+        self,
+        container: str,
+        rec: RecordingUpload,
+        caps: Capabilities,
+        extra: Mapping[str, str | None],
+        signed: bool,
+    ) -> list[Awaitable[list[tuple[str, Stored]]]]:
+        """The uploads of a recording's GNSS track, signatures (its statement and its
+        clips', in one object) and bookmarks (none in rejected content, whose objects
+        carry `extra`)."""
+        ctype = self.connection.container_type
+        small: list[Awaitable[list[tuple[str, Stored]]]] = []
         if rec.gnss_track and caps.supports(STORE_GNSS_TRACK):
             obj = gnss_object_name(rec.start_time, rec.recording_id, rec.bwc_serial)
-            stored += await self._put_content(
+            small.append(self._put_content(
                 container,
                 obj,
                 BytesBody(gnss_body(rec)),
@@ -398,19 +327,38 @@ class CDClient(CDTransport):
                 "application/json",
                 rec.start_time,
                 extra,
-            )
-        if caps.supports(STORE_BOOKMARKS) and rejected_from is None:
+            ))
+        clip_sigs = {clip_object_name(c.start, rec.recording_id, ctype): c.signature
+                     for c in rec.clips if c.signature}
+        if signed and (rec.signature or clip_sigs):
+            # One object for all of them: every object costs the CD a request.
+            small.append(self._put_one(
+                container,
+                signatures_object_name(rec.start_time, rec.recording_id),
+                BytesBody(signature_bundle(rec.signature, clip_sigs)),
+                signature_metadata(rec.start_time),
+                "application/json",
+            ))
+        if caps.supports(STORE_BOOKMARKS) and not extra:
             for bm in rec.bookmarks:
-                obj = bookmark_object_name(bm.timestamp, bm.bookmark_id)
-                put = await self._put_object(
+                small.append(self._put_one(
                     container,
-                    obj,
+                    bookmark_object_name(bm.timestamp, bm.bookmark_id),
                     BytesBody(bm.note.encode("utf-8")),
                     bookmark_metadata(bm, rec),
                     "text/plain; charset=utf-8",
-                )
-                stored.append((obj, put))
-        return stored, verified
+                ))
+        return small
+
+    async def _put_one(
+        self,
+        container: str,
+        name: str,
+        body: BytesBody,
+        metadata: Mapping[str, str | None],
+        content_type: str,
+    ) -> list[tuple[str, Stored]]:
+        return [(name, await self._put_object(container, name, body, metadata, content_type))]
 
     async def _put_clip(
         self,
@@ -419,6 +367,7 @@ class CDClient(CDTransport):
         clip: ClipFile,
         extra: Mapping[str, str | None] | None = None,
     ) -> list[tuple[str, Stored]]:
+        """The clip (and its key)."""
         ctype = self.connection.container_type
         body = FileBody(clip.path, self._chunk_bytes, md5=clip.md5, on_chunk=self._on_clip_bytes)
         return await self._put_content(

@@ -53,6 +53,8 @@ class ClipFile:
     stop_location: Location | None = None
     # Hex md5 of the file when already known (saves a hashing pass before the upload).
     md5: str | None = None
+    # The camera's signed clip statement (a compact JWS over the plaintext's sha256).
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class RecordingUpload:
     trigger_off_location: Location | None = None
     gnss_track: tuple[GnssPoint, ...] = ()
     bookmarks: tuple[Bookmark, ...] = ()
+    # The camera's signed recording statement (a compact JWS).
+    signature: str | None = None
 
 
 def _loc(loc: Location | None) -> str | None:
@@ -149,6 +153,11 @@ def clip_metadata(clip: ClipFile, container_type: str) -> dict[str, str | None]:
 def key_metadata(start: datetime) -> dict[str, str | None]:
     """Metadata of a `.key` object."""
     return {"StartTime": epoch(start), "FileType": "key"}
+
+
+def signature_metadata(start: datetime) -> dict[str, str | None]:
+    """Metadata of a signature object (`.sig`), like a key object's."""
+    return {"StartTime": epoch(start), "FileType": "signature"}
 
 
 def gnss_metadata() -> dict[str, str | None]:

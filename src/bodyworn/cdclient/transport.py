@@ -339,7 +339,7 @@ class CDTransport:
                 log.info("cd.reauthenticate", url=url)
                 self._forget_token(token)
                 continue
-            if body is not None and resp.status_code in ok:
+            if body is not None and resp.status_code in ok and resp.status_code < 300:
                 self._check_answered_etag(url, resp, send["ETag"], body)
             return self._check(method, url, resp, ok)
         raise AssertionError("unreachable")  # pragma: no cover

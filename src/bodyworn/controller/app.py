@@ -52,6 +52,7 @@ from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
 from bodyworn.controller.identity import service as identity
 from bodyworn.controller.identity.service import SigningDockLinks
+from bodyworn.controller.integrity import api as integrity_api
 from bodyworn.controller.loops import Repeating
 from bodyworn.controller.metrics import api as metrics_api
 from bodyworn.controller.metrics import service as metrics_service
@@ -124,6 +125,7 @@ ROUTERS = (
     offload_api.router,
     health_pages.router,
     health_api.router,
+    integrity_api.router,
     docks_pages.router,
     docks_api.machine,
     docks_api.router,

@@ -15,6 +15,7 @@ from bodyworn.controller.certificates.models import CertificateRow
 from bodyworn.controller.destinations.models import ContentDestination
 from bodyworn.controller.docks.models import DockingStationRow
 from bodyworn.controller.identity.models import SystemIdentity
+from bodyworn.controller.integrity.models import AuditAnchor, CameraCertificate, IntegrityState
 from bodyworn.controller.metrics.models import MetricTotal
 from bodyworn.controller.notifications.models import (
     NotificationProblem,
@@ -34,16 +35,19 @@ __all__ = [
     "ApiToken",
     "AssignmentSettings",
     "AssistantPairingRow",
+    "AuditAnchor",
     "AuditEntry",
     "BackupSettings",
     "Base",
     "BodyWornUser",
+    "CameraCertificate",
     "CameraRow",
     "CdPendingObject",
     "CertificateRow",
     "ContentDestination",
     "DockingStationRow",
     "HolsterPairing",
+    "IntegrityState",
     "MetricTotal",
     "NotificationProblem",
     "NotificationSettings",

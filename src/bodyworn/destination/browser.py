@@ -8,6 +8,7 @@ session; every POST carries a CSRF token; pages run no script at all, and the CS
 from __future__ import annotations
 
 import secrets
+import tempfile
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
@@ -29,12 +31,14 @@ from bodyworn.destination.browser_auth import (
     same_secret,
     verify_browser_password,
 )
+from bodyworn.destination.export import Exporter, ExportRefused
 from bodyworn.destination.playback import PlaybackCache, PlaybackError
 from bodyworn.destination.recordings import EvidenceReader, Filters
 from bodyworn.destination.store import NotFound
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.throttle import GuessThrottle
 from bodyworn.evidence.crypto import EvidenceCryptoError
+from bodyworn.store.files import make_dirs_durable
 
 HERE = Path(__file__).parent
 # Where the site mounts the browser; cookies are scoped to it.
@@ -102,11 +106,13 @@ class EvidenceBrowser:
         *,
         cache: PlaybackCache | None = None,
         clock: Clock | None = None,
+        site: str = "bodyworn",
     ) -> None:
         self.reader = reader
         self.data_dir = data_dir
         self.cache = cache or PlaybackCache(data_dir / "browser-cache")
         self.clock = clock or SystemClock()
+        self.exporter = Exporter(reader, data_dir, site, self.clock)
         self.sessions = Sessions(self.clock)
         # Wrong passwords lock the browser's one login (in memory, like the sessions).
         self.throttle = GuessThrottle()
@@ -119,6 +125,8 @@ class EvidenceBrowser:
             Route("/rejected", self.rejected, methods=["GET"]),
             Route("/recordings/{container}", self.recording, methods=["GET"]),
             Route("/recordings/{container}/play/{name:path}", self.play, methods=["GET"]),
+            Route("/export", self.export, methods=["POST"]),
+            Route("/exports", self.exports, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes))
@@ -245,6 +253,48 @@ class EvidenceBrowser:
         return self._render(
             request, "recording.html", view=view, can_decrypt=self.private_key is not None
         )
+
+    async def export(self, request: Request) -> Response:
+        """One recording or a case of several as an evidence archive (CSRF-checked, logged)."""
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        form = await request.form()
+        if session is None or not same_secret(str(form.get("csrf", "")), session.csrf):
+            return PlainTextResponse("Forbidden", status_code=403)
+        containers = [str(c) for c in form.getlist("container")]
+        case = str(form.get("case", "")).strip()
+        folder = self.data_dir / "exports-tmp"
+        await run_in_threadpool(make_dirs_durable, folder)
+        handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".zip", delete=False)  # noqa: SIM115
+        path = Path(handle.name)
+        source = request.client.host if request.client else ""
+        try:
+            with handle:
+                result = await run_in_threadpool(
+                    self.exporter.export, containers, handle, actor="evidence browser",
+                    source=source, case=case)
+        except ExportRefused as exc:
+            path.unlink(missing_ok=True)
+            return PlainTextResponse(str(exc), status_code=400)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        stem = case or (result.recordings[0] if len(result.recordings) == 1 else "case")
+        filename = "evidence-" + "".join(
+            c if c.isalnum() or c in "-_." else "_" for c in stem)[:80] + ".zip"
+        return FileResponse(
+            path, media_type="application/zip", filename=filename,
+            headers={"Cache-Control": "no-store", "X-Export-Id": result.export_id},
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
+
+    async def exports(self, request: Request) -> Response:
+        """The export log: who exported what, when, and the archive's manifest hash."""
+        if (redirect := self._login_redirect(request)) is not None:
+            return redirect
+        entries = await run_in_threadpool(self.exporter.log.entries)
+        problem = await run_in_threadpool(self.exporter.log.verify)
+        return self._render(request, "exports.html", entries=list(reversed(entries)),
+                            problem=problem)
 
     async def play(self, request: Request) -> Response:
         """A clip as MP4 (decrypted and remuxed on first view), with Range support."""

@@ -29,8 +29,10 @@ from bodyworn.cdclient.capabilities import (
     READ_CATEGORIES,
     STORE_BOOKMARKS,
     STORE_GNSS_TRACK,
+    STORE_READ_AUDIT_ANCHOR,
     STORE_READ_SYSTEM_ID,
     STORE_REJECTED_CONTENT,
+    STORE_SIGNED_VIDEO,
     STORE_USER_ID_KEY,
 )
 from bodyworn.destination.browser import BASE, EvidenceBrowser
@@ -49,12 +51,14 @@ from bodyworn.evidence.crypto import load_private_key
 from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 CONFIG_FILE = "destination.json"
-# Everything this CD implements; StoreSignedVideo is left off until the evidence
-# browser can show signed video.
+# Everything this CD implements. StoreSignedVideo: it stores the cameras' signature
+# objects and its evidence browser checks them; StoreReadAuditAnchor is ours, not the
+# spec's (docs/integrity.md).
 DEFAULT_CAPABILITIES: dict[str, list[str]] = {
     "Read": [READ_CATEGORIES],
-    "Store": [STORE_USER_ID_KEY, STORE_BOOKMARKS, STORE_GNSS_TRACK, STORE_REJECTED_CONTENT],
-    "StoreAndRead": [STORE_READ_SYSTEM_ID],
+    "Store": [STORE_USER_ID_KEY, STORE_BOOKMARKS, STORE_GNSS_TRACK, STORE_REJECTED_CONTENT,
+              STORE_SIGNED_VIDEO],
+    "StoreAndRead": [STORE_READ_SYSTEM_ID, STORE_READ_AUDIT_ANCHOR],
 }
 
 
@@ -185,7 +189,7 @@ async def build_site(
         else None
     )
     reader = EvidenceReader(swift.store, config.account, private)
-    browser = EvidenceBrowser(reader, data_dir, clock=clock)
+    browser = EvidenceBrowser(reader, data_dir, clock=clock, site=config.site_name)
 
     async def to_browser(_request: object) -> RedirectResponse:
         return RedirectResponse(f"{BASE}/", status_code=307)

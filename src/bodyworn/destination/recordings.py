@@ -7,13 +7,16 @@ the spec recommends ("Name (UserID)").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bodyworn.destination.ems import is_recording_container
@@ -24,6 +27,7 @@ from bodyworn.evidence.crypto import (
     KeyFile,
     decrypt_chunks,
     open_key_file,
+    read_chunks,
 )
 from bodyworn.evidence.metadata import (
     decode_value,
@@ -32,6 +36,14 @@ from bodyworn.evidence.metadata import (
     parse_recording_container_name,
     parse_rejected_container_time,
     parse_tags,
+)
+from bodyworn.evidence.signing import SignatureProblem, common_name, load_pem_chain
+from bodyworn.evidence.verify import (
+    Material,
+    RecordingFindings,
+    RecordingMaterial,
+    check_recording,
+    is_signature,
 )
 
 CLIP_EXTENSIONS = (".mkv", ".mp4")
@@ -183,6 +195,8 @@ class RecordingView:
     clips: list[ObjectRow]
     bookmarks: list[BookmarkView]
     tracks: list[Track] = field(default_factory=list)
+    # What the camera signed, checked (docs/integrity.md): per clip and for the rest.
+    integrity: RecordingFindings | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,8 @@ class EvidenceReader:
         self.store = store
         self.account = account
         self.private_key = private_key
+        # Stored sha256 of an encrypted object → (sha256, size) of its plaintext.
+        self._plain: dict[str, tuple[str, int]] = {}
 
     def _person(self, container: str, name: str) -> Person:
         if not name:
@@ -277,6 +293,104 @@ class EvidenceReader:
             clips=[o for o in objects if o.kind == "clip"],
             bookmarks=sorted(bookmarks, key=lambda b: (b.start, b.name)),
             tracks=tracks,
+            integrity=check_recording(self.material(container), self.trusted_systems()),
+        )
+
+    # ---- integrity ---------------------------------------------------------------------
+
+    def trusted_systems(self) -> dict[str, x509.Certificate]:
+        """The system certificates this CD holds: the bodies of its System/<SystemID>
+        objects (written by each bound system), by system ID."""
+        found: dict[str, x509.Certificate] = {}
+        try:
+            objects = self.store.list_objects(self.account, "System")
+        except NotFound:
+            return found
+        for obj in objects:
+            if not _get(obj.metadata, "ConnectionId") or obj.size > MAX_INLINE_BYTES:
+                continue
+            try:
+                cert = load_pem_chain(obj.path.read_bytes())[0]
+            except (SignatureProblem, OSError):
+                continue
+            if common_name(cert) == obj.name:
+                found[obj.name] = cert
+        return found
+
+    def plain_sha256(self, container: str, obj: StoredObject) -> str | None:
+        """sha256 of an object's plaintext: as stored, or decrypted with this CD's key."""
+        key_file = self.content_key_for(container, obj.name) if obj.name.endswith(
+            (*CLIP_EXTENSIONS, GNSS_SUFFIX)) else None
+        if key_file is None:
+            return obj.sha256
+        if self.private_key is None:
+            return None
+        cached = self._plain.get(obj.sha256)
+        if cached is not None:
+            return cached[0]
+        try:
+            content_key = open_key_file(key_file, self.private_key)
+            digest, size = hashlib.sha256(), 0
+            with obj.path.open("rb") as handle:
+                for block in decrypt_chunks(read_chunks(handle), content_key):
+                    digest.update(block)
+                    size += len(block)
+        except (EvidenceCryptoError, ValueError, OSError):
+            return None
+        if len(self._plain) > 10_000:
+            self._plain.clear()
+        self._plain[obj.sha256] = (digest.hexdigest(), size)
+        return digest.hexdigest()
+
+    def plain_size(self, container: str, obj: StoredObject) -> int | None:
+        """An object's plaintext size (None: encrypted and not opened yet)."""
+        if self.content_key_for(container, obj.name) is None or not obj.name.endswith(
+                (*CLIP_EXTENSIONS, GNSS_SUFFIX)):
+            return obj.size
+        cached = self._plain.get(obj.sha256)
+        return cached[1] if cached else None
+
+    def plain_body(self, container: str, obj: StoredObject) -> bytes | None:
+        """A small object's plaintext (decrypted when it has a key object), or None."""
+        if obj.size > MAX_INLINE_BYTES:
+            return None
+        body = obj.path.read_bytes()
+        key_file = self.content_key_for(container, obj.name) if obj.name.endswith(
+            (*CLIP_EXTENSIONS, GNSS_SUFFIX)) else None
+        if key_file is None:
+            return body
+        if self.private_key is None:
+            return None
+        try:
+            return b"".join(decrypt_chunks([body], open_key_file(key_file, self.private_key)))
+        except (EvidenceCryptoError, ValueError):
+            return None
+
+    def user_ids(self) -> dict[str, str]:
+        """User UUID → the user-supplied ID, from Users/."""
+        try:
+            objects = self.store.list_objects(self.account, "Users")
+        except NotFound:
+            return {}
+        return {o.name: decode_value(_get(o.metadata, "UserID")) for o in objects
+                if _get(o.metadata, "UserID")}
+
+    def material(self, container: str) -> RecordingMaterial:
+        """A recording as the integrity checks read it (plaintext where this CD can)."""
+        objects: dict[str, Material] = {}
+        for obj in self.store.list_objects(self.account, container):
+            objects[obj.name] = Material(
+                name=obj.name,
+                metadata=decoded(obj.metadata),
+                plain_sha256=partial(self.plain_sha256, container, obj),
+                body=partial(self.plain_body, container, obj),
+                plain_size=partial(self.plain_size, container, obj),
+            )
+        return RecordingMaterial(
+            container=container,
+            metadata=decoded(self.store.container_metadata(self.account, container)),
+            objects=objects,
+            user_ids=self.user_ids(),
         )
 
     @staticmethod
@@ -350,6 +464,8 @@ def _kind(name: str) -> str:
         return "bookmark"
     if name.endswith(".key"):
         return "key"
+    if is_signature(name):
+        return "signature"
     if name.lower().endswith(CLIP_EXTENSIONS):
         return "clip"
     return "other"

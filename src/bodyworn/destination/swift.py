@@ -55,6 +55,7 @@ from bodyworn.destination.ems import (
 )
 from bodyworn.destination.store import NotFound, ObjectStore, StoreError, merge_metadata
 from bodyworn.domain.clock import Clock, SystemClock
+from bodyworn.evidence.anchors import parse_anchor_name
 from bodyworn.evidence.metadata import header_case, is_rejected_container
 
 CONTAINER_META = "x-container-meta-"
@@ -66,6 +67,8 @@ MAX_META_COUNT = 90
 MAX_META_OVERALL = 4096
 
 COMPLETE_IS_FINAL = "the recording is Complete; its evidence is not changed any more"
+ANCHOR_IS_FINAL = "an audit anchor is kept as it was first written"
+MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 # Swift's container_listing_limit / account_listing_limit.
 LISTING_LIMIT = 10_000
 
@@ -771,6 +774,23 @@ class SwiftApp:
         except StoreError as exc:
             return self._error(exc)
 
+    async def _put_refusal(
+        self, account: str, container: str, name: str, request: Request
+    ) -> Response | None:
+        """412 for `If-None-Match: *` on an existing object (Swift's create-only PUT); 409
+        for a changed audit anchor (careful mode: kept as first written)."""
+        try:
+            held = self.store.get_object(account, container, name)
+        except NotFound:
+            return None
+        if self.mode is CDMode.SWIFT and request.headers.get("if-none-match", "").strip() == "*":
+            return PlainTextResponse("Precondition Failed", status_code=412)
+        if self.careful and container == "System" and parse_anchor_name(name) is not None:
+            body = await request.body()
+            if held.size > MAX_ANCHOR_BYTES or body != held.path.read_bytes():
+                return PlainTextResponse(ANCHOR_IS_FINAL, status_code=409)
+        return None
+
     async def object(self, request: Request) -> Response:
         """Object PUT (ETag checked), POST (replace metadata), HEAD and GET (with Range)."""
         account = self._account_for(request)
@@ -792,6 +812,9 @@ class SwiftApp:
                 if problem:
                     return PlainTextResponse(problem, status_code=400)
             if request.method == "PUT":
+                refusal = await self._put_refusal(account, container, name, request)
+                if refusal is not None:
+                    return refusal
                 stored = await self.store.put_object(
                     account,
                     container,

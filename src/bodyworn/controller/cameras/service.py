@@ -328,6 +328,7 @@ def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> Came
         with client:
             client.add_to_system(system_id, public_pem)
             info = client.info()
+            info = _certify(ctx, serial, client, info, actor=actor, source=source)
     except LINK_ERRORS as exc:
         with ctx.factory() as session, session.begin():
             record(session, ctx.clock, actor=actor, action="camera.add", outcome="failure",
@@ -342,6 +343,20 @@ def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> Came
         record(session, ctx.clock, actor=actor, action="camera.add",
                detail=f"{serial} ({view.model}, {view.firmware})", source=source)
         return view
+
+
+def _certify(ctx: ControllerContext, serial: str, client: DockLinkClient, info: CameraInfo,
+             *, actor: str, source: str) -> CameraInfo:
+    """Give a just-added camera its device certificate; a refusal is retried at its next
+    docking (the camera is added either way)."""
+    from bodyworn.controller.integrity.service import enrol_camera
+
+    try:
+        if enrol_camera(ctx, serial, client, info, actor=actor, source=source):
+            return client.info()
+    except LINK_ERRORS as exc:
+        log.warning("camera not certified yet", camera=serial, error=str(exc))
+    return info
 
 
 def assignment_mode(session: Session) -> rules.Mode:

@@ -13,6 +13,7 @@ from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks import service as docks
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.system import service as system
 from bodyworn.domain.led import Colour, Pattern
 
@@ -104,6 +105,8 @@ def build(ctx: ControllerContext) -> Dashboard:
     if backup_failed is not None:
         board.issues.append(Issue("backup_failed", f"The system backup failed: {backup_failed}",
                                   "/settings/backup"))
+    for kind, message, link in integrity.issues(ctx):
+        board.issues.append(Issue(kind, message, link))
     board.controllers.append({
         "name": s.system_name, "role": "primary", "free_fraction": free,
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
