@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.console import Console
 from bodyworn.controller.identity.cli import restore_key_app
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.destination.cli import destination_app
+from bodyworn.destination.evidence_cli import evidence_app
 from bodyworn.devices.simulate import simulate
 from bodyworn.logs import configure_logging
 
@@ -20,6 +22,7 @@ app.add_typer(controller_app, name="controller")
 app.add_typer(restore_key_app, name="restore-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(destination_app, name="destination")
+app.add_typer(evidence_app, name="evidence")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -122,8 +125,12 @@ def controller_setup(
 def audit_verify(
     data_dir: Path = typer.Option(Path("./bodyworn-data"), help=DATA_DIR_HELP),
     database_url: str | None = typer.Option(None, help=DB_HELP),
+    cd: bool = typer.Option(
+        True, "--cd/--no-cd",
+        help="Compare the log with the audit anchors kept at the content destination."),
 ) -> None:
-    """Check the audit log's hash chain; exit 1 when an entry was altered or removed."""
+    """Check the audit log's hash chain, and against the CD's anchors; exit 1 when an entry
+    was altered or removed."""
     from bodyworn.controller.audit.service import verify_chain
     from bodyworn.controller.settings import ControllerSettings
     from bodyworn.store.db import make_engine, session_factory
@@ -136,13 +143,62 @@ def audit_verify(
     try:
         with session_factory(engine)() as session:
             report = verify_chain(session)
+        if not report.ok:
+            err.print(f"Audit chain BROKEN at entry {report.broken_at}: {report.reason}")
+            raise typer.Exit(1)
+        out.print(f"Audit chain holds: {report.entries} entries.")
+        if cd and not _anchors_hold(settings, engine):
+            raise typer.Exit(1)
     finally:
         engine.dispose()
-    if report.ok:
-        out.print(f"Audit chain holds: {report.entries} entries.")
-        return
-    err.print(f"Audit chain BROKEN at entry {report.broken_at}: {report.reason}")
-    raise typer.Exit(1)
+
+
+def _anchors_hold(settings: ControllerSettings, engine: object) -> bool:
+    """Print how the log compares with the CD's audit anchors; False when they disagree."""
+    import asyncio
+
+    from bodyworn.cdclient.client import CDClient
+    from bodyworn.cdclient.config import CDConnection
+    from bodyworn.cdclient.errors import CDError
+    from bodyworn.controller.destinations.service import current_file
+    from bodyworn.controller.integrity.service import verify_anchors
+    from bodyworn.store.db import session_factory
+    from bodyworn.store.secrets import SecretsUnavailable, load_key
+
+    try:
+        box = load_key(settings.secrets_key_path)
+    except SecretsUnavailable as exc:
+        err.print(f"Not compared with the content destination: {exc}", markup=False)
+        return True
+    if box is None:
+        err.print("Not compared with the content destination: no secrets key here.")
+        return True
+    factory = session_factory(engine, secrets=box)  # type: ignore[arg-type]
+
+    async def compare() -> Any:
+        with factory() as session:
+            conn = CDConnection.from_parsed(current_file(session))
+            async with CDClient(conn) as client:
+                return await verify_anchors(session, client)
+
+    try:
+        found = asyncio.run(compare())
+    except LookupError:
+        err.print("Not compared with the content destination: none is set up.")
+        return True
+    except (CDError, SecretsUnavailable) as exc:
+        err.print(f"Not compared with the content destination: {exc}", markup=False)
+        return True
+    if not found.kept:
+        out.print("The content destination keeps no audit anchors (StoreReadAuditAnchor).")
+        return True
+    if not found.ok:
+        for problem in found.problems:
+            err.print(f"Audit log and anchors DISAGREE: {problem}", markup=False)
+        return False
+    out.print(f"The content destination holds {found.anchors} anchors over {found.entries}"
+              " entries, all as in this log.")
+    return True
 
 
 @app.command("demo")

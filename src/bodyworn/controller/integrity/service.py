@@ -506,8 +506,7 @@ async def verify_anchors(session: Session, cd: CDClient, *, limit: int = 1_000_0
         return report
     row = session.get(IntegrityState, 1)
     if row is None:
-        report.problems.append("this controller has never anchored its audit log")
-        return report
+        return report  # never bound to a CD, so never anchored
     cert = load_pem_chain(row.certificate_pem)[0]
     system_id = common_name(cert)
     trusted = {system_id: cert}
