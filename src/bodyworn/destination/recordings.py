@@ -218,7 +218,7 @@ class EvidenceReader:
         self.store = store
         self.account = account
         self.private_key = private_key
-        # Stored sha256 of an encrypted object → (sha256, size) of its plaintext.
+        # A file (path, mtime, size, inode) → (sha256, size) of its plaintext.
         self._plain: dict[str, tuple[str, int]] = {}
 
     def _person(self, container: str, name: str) -> Person:
@@ -317,38 +317,47 @@ class EvidenceReader:
                 found[obj.name] = cert
         return found
 
-    def plain_sha256(self, container: str, obj: StoredObject) -> str | None:
-        """sha256 of an object's plaintext: as stored, or decrypted with this CD's key."""
+    def _plaintext_digest(self, container: str, obj: StoredObject) -> tuple[str, int] | None:
+        """(sha256, size) of an object's plaintext as its file holds it now (decrypted with
+        this CD's key when it has a key object); None when it cannot be opened. Cached by
+        the file's identity, so a changed file is hashed again."""
+        try:
+            info = obj.path.stat()
+        except OSError:
+            return None
+        mark = f"{obj.path}:{info.st_mtime_ns}:{info.st_size}:{info.st_ino}"
+        cached = self._plain.get(mark)
+        if cached is not None:
+            return cached
         key_file = self.content_key_for(container, obj.name) if obj.name.endswith(
             (*CLIP_EXTENSIONS, GNSS_SUFFIX)) else None
-        if key_file is None:
-            return obj.sha256
-        if self.private_key is None:
+        if key_file is not None and self.private_key is None:
             return None
-        cached = self._plain.get(obj.sha256)
-        if cached is not None:
-            return cached[0]
         try:
-            content_key = open_key_file(key_file, self.private_key)
+            content_key = open_key_file(key_file, self.private_key) if key_file and \
+                self.private_key else None
             digest, size = hashlib.sha256(), 0
             with obj.path.open("rb") as handle:
-                for block in decrypt_chunks(read_chunks(handle), content_key):
+                blocks = read_chunks(handle)
+                for block in decrypt_chunks(blocks, content_key) if content_key else blocks:
                     digest.update(block)
                     size += len(block)
         except (EvidenceCryptoError, ValueError, OSError):
             return None
         if len(self._plain) > 10_000:
             self._plain.clear()
-        self._plain[obj.sha256] = (digest.hexdigest(), size)
-        return digest.hexdigest()
+        self._plain[mark] = (digest.hexdigest(), size)
+        return self._plain[mark]
+
+    def plain_sha256(self, container: str, obj: StoredObject) -> str | None:
+        """sha256 of an object's plaintext (None: encrypted and this CD cannot open it)."""
+        found = self._plaintext_digest(container, obj)
+        return found[0] if found else None
 
     def plain_size(self, container: str, obj: StoredObject) -> int | None:
-        """An object's plaintext size (None: encrypted and not opened yet)."""
-        if self.content_key_for(container, obj.name) is None or not obj.name.endswith(
-                (*CLIP_EXTENSIONS, GNSS_SUFFIX)):
-            return obj.size
-        cached = self._plain.get(obj.sha256)
-        return cached[1] if cached else None
+        """An object's plaintext size (None: encrypted and this CD cannot open it)."""
+        found = self._plaintext_digest(container, obj)
+        return found[1] if found else None
 
     def plain_body(self, container: str, obj: StoredObject) -> bytes | None:
         """A small object's plaintext (decrypted when it has a key object), or None."""
