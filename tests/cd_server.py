@@ -19,11 +19,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bodyworn.destination.swift import SwiftApp
 
 
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its base URL (`http://127.0.0.1:<port>`)."""
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free loopback port (its URL known before anything serves it)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def serving(app: ASGIApp, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve `app` until the block ends; yields its base URL (`http://127.0.0.1:<port>`).
+
+    `sock`: a socket from `loopback_socket` to serve on (default: a fresh one).
+    """
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(
         app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=2,

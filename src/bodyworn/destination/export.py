@@ -43,6 +43,7 @@ from bodyworn.evidence.archive import (
 )
 from bodyworn.evidence.audit_chain import GENESIS, ChainedEntry
 from bodyworn.evidence.crypto import (
+    ContentKey,
     EvidenceCryptoError,
     decrypt_chunks,
     open_key_file,
@@ -50,6 +51,7 @@ from bodyworn.evidence.crypto import (
 )
 from bodyworn.evidence.metadata import key_object_name
 from bodyworn.evidence.signing import (
+    Jws,
     SignatureProblem,
     common_name,
     exporter_certificate,
@@ -183,12 +185,18 @@ class Exporter:
             cameras: set[str] = set()
             systems: set[str] = set()
             recording_ids: set[str] = set()
+            signers: dict[str, x509.Certificate] = {}
             for container in wanted:
-                found = self._add_recording(writer, container)
+                found = self._add_recording(writer, container, signers)
                 users |= found[0]
                 cameras |= found[1]
                 systems |= found[2]
                 recording_ids |= found[3]
+            # The cameras' certificates as PEM too, for the checks by hand (they are in
+            # each signature's x5c as well).
+            for serial, cert in sorted(signers.items()):
+                if safe_member(f"certificates/camera-{serial}.pem"):
+                    writer.add_bytes(f"certificates/camera-{serial}.pem", pem(cert))
             self._add_people(writer, users, cameras)
             entries, anchored = self._add_audit(writer, {*wanted, *recording_ids}, cameras)
             trusted = self.reader.trusted_systems()
@@ -212,7 +220,8 @@ class Exporter:
         })
         return ExportResult(export_id, tuple(wanted), len(writer.files), digest, entries)
 
-    def _add_recording(self, writer: ArchiveWriter, container: str
+    def _add_recording(self, writer: ArchiveWriter, container: str,
+                       signers: dict[str, x509.Certificate]
                        ) -> tuple[set[str], set[str], set[str], set[str]]:
         reader = self.reader
         store, account = reader.store, reader.account
@@ -225,44 +234,46 @@ class Exporter:
         cameras = {v for k, v in meta.items() if k.lower() == "bwcserialnumber" and v}
         systems: set[str] = set()
         recording_ids: set[str] = set()
-        decrypted_keys: set[str] = set()
         for obj in objects:
             if is_signature(obj.name):
-                systems |= _systems_of(obj)
-                recording_ids |= _recording_of(obj)
+                jws = _jws_of(obj)
+                if jws is not None:
+                    systems.add(common_name(jws.chain[-1]))
+                    signers.setdefault(common_name(jws.chain[0]), jws.chain[0])
+                    recording = jws.payload.get("recording")
+                    if isinstance(recording, str) and recording:
+                        recording_ids.add(recording)
             match = _CLIP_NAME.match(obj.name)
             if match:
                 recording_ids.add(match.group("id"))
+        # Clips and tracks this CD can open go out decrypted, without their key objects.
+        opened = {obj.name: plain for obj in objects
+                  if obj.name.endswith((*CLIP_SUFFIXES, GNSS_SUFFIX))
+                  and key_object_name(obj.name) in names
+                  and (plain := self._content_key(container, obj)) is not None}
+        skipped = {key_object_name(name) for name in opened}
         for obj in objects:
-            if not safe_member(f"{base}/objects/{obj.name}"):
+            if obj.name in skipped or not safe_member(f"{base}/objects/{obj.name}"):
                 continue
-            decrypted = False
-            blocks: Iterable[bytes] = _blocks(obj.path)
-            if obj.name.endswith((*CLIP_SUFFIXES, GNSS_SUFFIX)) \
-                    and key_object_name(obj.name) in names and reader.private_key is not None:
-                plain = self._decrypted(container, obj)
-                if plain is not None:
-                    blocks, decrypted = plain, True
-                    decrypted_keys.add(key_object_name(obj.name))
-            if obj.name in decrypted_keys:
-                continue
+            content_key = opened.get(obj.name)
+            blocks: Iterable[bytes] = (decrypt_chunks(_blocks(obj.path), content_key)
+                                       if content_key is not None else _blocks(obj.path))
             writer.add_stream(f"{base}/objects/{obj.name}", blocks)
             writer.add_json(f"{base}/metadata/{obj.name}.json", {
                 "metadata": decoded(obj.metadata), "content_type": obj.content_type,
                 "stored_sha256": obj.sha256, "stored_md5": obj.md5,
-                "stored_size": obj.size, "decrypted": decrypted,
+                "stored_size": obj.size, "decrypted": content_key is not None,
             })
         return users, cameras, systems, recording_ids
 
-    def _decrypted(self, container: str, obj: StoredObject) -> Iterator[bytes] | None:
+    def _content_key(self, container: str, obj: StoredObject) -> ContentKey | None:
         key_file = self.reader.content_key_for(container, obj.name)
         if key_file is None or self.reader.private_key is None:
             return None
         try:
-            content_key = open_key_file(key_file, self.reader.private_key)
+            return open_key_file(key_file, self.reader.private_key)
         except (EvidenceCryptoError, ValueError):
             return None
-        return decrypt_chunks(_blocks(obj.path), content_key)
 
     def _add_people(self, writer: ArchiveWriter, users: set[str], cameras: set[str]) -> None:
         store, account = self.reader.store, self.reader.account
@@ -321,18 +332,8 @@ def _concerns(entry: ChainedEntry, refs: set[str], cameras: set[str]) -> bool:
         serial and serial in entry.detail for serial in cameras)
 
 
-def _systems_of(obj: StoredObject) -> set[str]:
+def _jws_of(obj: StoredObject) -> Jws | None:
     try:
-        jws = parse_jws(obj.path.read_bytes())
+        return parse_jws(obj.path.read_bytes())
     except (SignatureProblem, OSError):
-        return set()
-    return {common_name(jws.chain[-1])}
-
-
-def _recording_of(obj: StoredObject) -> set[str]:
-    try:
-        jws = parse_jws(obj.path.read_bytes())
-    except (SignatureProblem, OSError):
-        return set()
-    recording = jws.payload.get("recording")
-    return {recording} if isinstance(recording, str) and recording else set()
+        return None

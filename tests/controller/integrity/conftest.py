@@ -93,8 +93,8 @@ class IntegrityRig(Rig):
 
 
 def make_rig(tmp_path: Path, *, mode: CDMode = CDMode.SWIFT, encryption: bool = False,
-             capabilities: dict[str, list[str]] | None = None, full: bool = False
-             ) -> IntegrityRig:
+             capabilities: dict[str, list[str]] | None = None, full: bool = False,
+             base: str = CD_BASE) -> IntegrityRig:
     """A set-up controller bound to a fresh embedded CD (its capabilities as given)."""
     clock = ManualClock(START)
     cd_dir = tmp_path / "cd"
@@ -105,7 +105,7 @@ def make_rig(tmp_path: Path, *, mode: CDMode = CDMode.SWIFT, encryption: bool = 
         config = replace(config, capabilities=capabilities)
     cd = asyncio.run(build_app(config, cd_dir, clock=clock, mode=mode))
     ctx = build_context(ControllerSettings(data_dir=tmp_path / "data"), clock=clock)
-    raw = connection_file_for(config, cd_dir, [CD_BASE], full_store_and_read=full)
+    raw = connection_file_for(config, cd_dir, [base], full_store_and_read=full)
     set_up(ctx, connection_file=raw, manual_time=START)
     with ctx.factory() as session, session.begin():
         users.create(session, clock, name="Officer Seventeen", user_id="officer-17",
