@@ -113,7 +113,7 @@ def test_the_reference_like_cd_binds_too(tmp_path: Path) -> None:
     try:
         rig.deliver(passes=1)
         assert integrity.binding(rig.ctx).state is integrity.BindingState.BOUND
-        # It answers HEAD without an ETag: the certificate is sent again, the binding stays.
+        # It answers HEAD without an ETag: checked by its ConnectionId alone.
         rig.new_engine()
         rig.deliver(passes=1)
         obj = rig.cd.store.get_object(rig.cd_account, "System", rig.system_id())
@@ -151,3 +151,17 @@ def test_capabilities_json_is_not_taken_for_a_binding(irig: IntegrityRig) -> Non
     asyncio.run(put_json(irig.cd.store, irig.cd_account, "Other.json", {"x": 1}))
     irig.deliver(passes=1)
     assert integrity.binding(irig.ctx).state is integrity.BindingState.BOUND
+
+
+def test_a_binding_without_the_certificate_gets_it(irig: IntegrityRig) -> None:
+    irig.deliver(passes=1)
+    with irig.ctx.factory() as session:
+        row = session.get(IntegrityState, 1)
+        assert row is not None
+        connection_id = row.connection_id
+    _store_system_object(irig, connection_id)  # as written before systems kept certificates
+    assert integrity.recheck_binding(irig.ctx, irig.cd_client).state is \
+        integrity.BindingState.BOUND
+    obj = irig.cd.store.get_object(irig.cd_account, "System", irig.system_id())
+    assert common_name(load_pem_chain(obj.path.read_bytes())[0]) == irig.system_id()
+    assert obj.metadata["Connectionid"] == connection_id
