@@ -194,9 +194,9 @@ class Exporter:
                 recording_ids |= found[3]
             # The cameras' certificates as PEM too, for the checks by hand (they are in
             # each signature's x5c as well).
-            for serial, cert in sorted(signers.items()):
+            for serial, signer in sorted(signers.items()):
                 if safe_member(f"certificates/camera-{serial}.pem"):
-                    writer.add_bytes(f"certificates/camera-{serial}.pem", pem(cert))
+                    writer.add_bytes(f"certificates/camera-{serial}.pem", pem(signer))
             self._add_people(writer, users, cameras)
             entries, anchored = self._add_audit(writer, {*wanted, *recording_ids}, cameras)
             trusted = self.reader.trusted_systems()
