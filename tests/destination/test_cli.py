@@ -46,8 +46,16 @@ def test_connection_file_plain_and_full(tmp_path: Path) -> None:
     assert doc["AuthenticationTokenURI"] == ["http://127.0.0.1:9999/auth/v1.0"]
     assert doc["FullStoreAndReadSupport"] is True and doc["WantEncryption"] is False
     assert parsed is not None
-    assert "StoreSignedVideo" in r.stderr  # the over-claim is pointed out
+    # Every capability is published now (StoreSignedVideo too): nothing is over-claimed.
+    assert "StoreSignedVideo" not in r.stderr
     assert doc["BlobAPIKey"] == load_destination(tmp_path).key
+    # A CD made before signed video keeps what it published: the over-claim is pointed out.
+    config = json.loads((tmp_path / "destination.json").read_text())
+    config["capabilities"]["Store"].remove("StoreSignedVideo")
+    (tmp_path / "destination.json").write_text(json.dumps(config))
+    older = runner.invoke(destination_app, ["connection-file", "--data-dir", str(tmp_path),
+                                            "--port", "9999", "--full-store-and-read"])
+    assert older.exit_code == 0 and "StoreSignedVideo" in older.stderr
 
 
 def test_connection_file_https_and_encryption(tmp_path: Path) -> None:
