@@ -11,8 +11,8 @@ Timed, alternating by round:
   the clip statement), over the same files;
 - deliver: `CDClient.deliver_recording` of every upload into a real OpenStack Swift whose
   connection says FullStoreAndReadSupport (so signatures are sent), unsigned (signatures
-  stripped) and signed (a `.sig` object per clip and a statement per recording). Every
-  round writes into fresh containers (a fresh user UUID).
+  stripped) and signed (one signatures object per recording: its statement and its
+  clips'). Every round writes into fresh containers (a fresh user UUID).
 - check: what the CD's evidence browser pays to check a clip (read and hash it), per GB
   (informative: it happens when someone looks, not on the offload path).
 
@@ -100,7 +100,7 @@ def deliver(conn: Any, uploads: list[Any], signed: bool) -> float:
                 async with slots:
                     result = await cd.deliver_recording(upload)
                     assert result.outcome == "delivered", result
-                    sigs = [o for o in result.objects if o.endswith(".sig")]
+                    sigs = [o for o in result.objects if o.endswith("_signatures.json")]
                     assert bool(sigs) == signed, result.objects
 
             await asyncio.gather(*(one(u) for u in todo))

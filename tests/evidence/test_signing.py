@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from bodyworn.evidence.signing import (
     fingerprint,
     normal_fingerprint,
     parse_jws,
+    parse_signature_bundle,
     recording_statement,
     sign_jws,
+    signature_bundle,
     system_certificate,
     verify_jws,
 )
@@ -163,10 +166,12 @@ def test_the_track_the_controller_sends_is_the_track_the_camera_signed(tmp_path:
     meta = {"BWCSerialNumber": SERIAL}
     track = gnss_body(rec)
     objects = {
-        "x_recording.sig": _material("x_recording.sig", statement.encode()),
+        "x_signatures.json": _material("x_signatures.json", signature_bundle(statement, {})),
         "x_gpstrail.json": _material("x_gpstrail.json", track),
     }
     found = check_recording(RecordingMaterial("c", meta, objects), {"sys-1": root})  # type: ignore[dict-item]
+    # The statement came out of the signatures object (this metadata is partial).
+    assert found.recording.verdict is not Verdict.MISSING, found.recording
     assert {f.subject: f.verdict for f in found.details}["GNSS track"] is Verdict.VALID
     moved = track.replace(b"18.068", b"18.069", 1)
     objects["x_gpstrail.json"] = _material("x_gpstrail.json", moved)
@@ -213,3 +218,29 @@ def test_the_controller_and_the_verifier_share_the_audit_formula() -> None:
     at = T0
     assert controller_digest(GENESIS, at, "a", "b", "c", "d", "success") == entry_digest(
         GENESIS, at.isoformat(timespec="microseconds"), "a", "b", "c", "d", "success")
+
+
+def test_a_signatures_object_that_cannot_be_read_makes_its_clips_invalid() -> None:
+    key, root = _system()
+    device, chain = _camera(key, root)
+    clip = b"clip bytes"
+    statement = sign_jws(clip_statement(
+        camera=SERIAL, recording="R1", clip="c1.mkv", index=0, start=T0,
+        end=T0 + timedelta(seconds=40), size=len(clip),
+        sha256=hashlib.sha256(clip).hexdigest()), device, chain)  # type: ignore[arg-type]
+    meta = {"BWCSerialNumber": SERIAL}
+    name = "20260101_000000_R1.mkv"
+    stored = Material(name, {}, lambda: hashlib.sha256(clip).hexdigest(), lambda: clip)
+    bundle = signature_bundle(None, {name: statement})
+    good = {name: stored, "x_signatures.json": _material("x_signatures.json", bundle)}
+    found = check_recording(RecordingMaterial("c", meta, good), {"sys-1": root})  # type: ignore[dict-item]
+    assert found.clips[name].verdict is Verdict.VALID, found.clips
+    assert found.recording.verdict is Verdict.MISSING
+    broken = {name: stored, "x_signatures.json": _material("x_signatures.json", bundle[:-3])}
+    found = check_recording(RecordingMaterial("c", meta, broken), {"sys-1": root})  # type: ignore[dict-item]
+    # Not "missing": a signatures object is there, and it does not hold.
+    assert found.clips[name].verdict is Verdict.INVALID
+    assert "not JSON" in found.clips[name].detail
+    assert found.recording.verdict is Verdict.INVALID
+    with pytest.raises(SignatureProblem):
+        parse_signature_bundle(b'{"format": "something-else", "clips": {}}')

@@ -49,7 +49,7 @@ from bodyworn.evidence.crypto import (
     open_key_file,
     read_chunks,
 )
-from bodyworn.evidence.metadata import key_object_name
+from bodyworn.evidence.metadata import SIGNATURES_SUFFIX, key_object_name
 from bodyworn.evidence.signing import (
     Jws,
     SignatureProblem,
@@ -58,6 +58,7 @@ from bodyworn.evidence.signing import (
     load_ed25519_private,
     load_pem_chain,
     parse_jws,
+    parse_signature_bundle,
     pem,
     time_text,
 )
@@ -235,14 +236,12 @@ class Exporter:
         systems: set[str] = set()
         recording_ids: set[str] = set()
         for obj in objects:
-            if is_signature(obj.name):
-                jws = _jws_of(obj)
-                if jws is not None:
-                    systems.add(common_name(jws.chain[-1]))
-                    signers.setdefault(common_name(jws.chain[0]), jws.chain[0])
-                    recording = jws.payload.get("recording")
-                    if isinstance(recording, str) and recording:
-                        recording_ids.add(recording)
+            for jws in _statements_of(obj) if is_signature(obj.name) else ():
+                systems.add(common_name(jws.chain[-1]))
+                signers.setdefault(common_name(jws.chain[0]), jws.chain[0])
+                recording = jws.payload.get("recording")
+                if isinstance(recording, str) and recording:
+                    recording_ids.add(recording)
             match = _CLIP_NAME.match(obj.name)
             if match:
                 recording_ids.add(match.group("id"))
@@ -332,8 +331,13 @@ def _concerns(entry: ChainedEntry, refs: set[str], cameras: set[str]) -> bool:
         serial and serial in entry.detail for serial in cameras)
 
 
-def _jws_of(obj: StoredObject) -> Jws | None:
+def _statements_of(obj: StoredObject) -> list[Jws]:
+    """The statements a signature object holds (one, or a recording's signatures)."""
     try:
-        return parse_jws(obj.path.read_bytes())
+        data = obj.path.read_bytes()
+        if not obj.name.endswith(SIGNATURES_SUFFIX):
+            return [parse_jws(data)]
+        recording, clips = parse_signature_bundle(data)
+        return [parse_jws(t) for t in (recording, *clips.values()) if t is not None]
     except (SignatureProblem, OSError):
-        return None
+        return []

@@ -330,6 +330,7 @@ def key_object_name(content_object_name: str) -> str:
 
 SIGNATURE_SUFFIX = ".sig"
 RECORDING_SIGNATURE_SUFFIX = "_recording.sig"
+SIGNATURES_SUFFIX = "_signatures.json"
 
 
 def signature_object_name(content_object_name: str) -> str:
@@ -340,6 +341,15 @@ def signature_object_name(content_object_name: str) -> str:
     """
     stem, dot, _ext = content_object_name.rpartition(".")
     return f"{stem if dot else content_object_name}{SIGNATURE_SUFFIX}"
+
+
+def signatures_object_name(start: datetime, recording_id: str) -> str:
+    """Name the object holding a recording's signatures (its statement and each clip's):
+    <date>_<time>_<RecordingID>_signatures.json. Sent only to a CD that publishes
+    StoreSignedVideo (docs/integrity.md)."""
+    return (
+        f"{name_time(start)}_{_name_part(recording_id, 'recording ID')}{SIGNATURES_SUFFIX}"
+    )
 
 
 def recording_signature_object_name(start: datetime, recording_id: str) -> str:

@@ -40,6 +40,7 @@ CLIP_STATEMENT = "bodyworn-clip-v1"
 RECORDING_STATEMENT = "bodyworn-recording-v1"
 AUDIT_ANCHOR = "bodyworn-audit-anchor-v1"
 EXPORT_MANIFEST = "bodyworn-export-manifest-v1"
+SIGNATURES_FORMAT = "bodyworn-signatures-v1"
 
 SYSTEM_ORGANISATION = "bodyworn system identity"
 CAMERA_ORGANISATION = "bodyworn camera"
@@ -334,6 +335,30 @@ def parse_jws(text: str | bytes) -> Jws:
         signature=b64url_decode(parts[2]),
         chain=chain,
     )
+
+
+def signature_bundle(recording: str | None, clips: Mapping[str, str]) -> bytes:
+    """One recording's signatures as one object: its statement and each clip's (by the
+    clip's object name), as compact JWS strings in canonical JSON. One object instead of
+    one per clip: each object costs the CD a request, whatever its size."""
+    return canonical_json({"format": SIGNATURES_FORMAT, "recording": recording,
+                           "clips": dict(clips)})
+
+
+def parse_signature_bundle(data: bytes) -> tuple[str | None, dict[str, str]]:
+    """The recording statement (None when unsigned) and the clip statements by clip object
+    name of a signatures object; SignatureProblem when it is not one."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SignatureProblem(f"the signatures object is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != SIGNATURES_FORMAT:
+        raise SignatureProblem("the signatures object is not one this verifier knows")
+    recording, clips = doc.get("recording"), doc.get("clips")
+    if not (recording is None or isinstance(recording, str)) or not isinstance(clips, dict) \
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in clips.items()):
+        raise SignatureProblem("the signatures object is malformed")
+    return recording, clips
 
 
 def verify_jws(jws: Jws, statement_type: str) -> None:

@@ -21,6 +21,7 @@ from cryptography import x509
 from bodyworn.evidence.metadata import (
     RECORDING_SIGNATURE_SUFFIX,
     SIGNATURE_SUFFIX,
+    SIGNATURES_SUFFIX,
     decode_value,
     encode_metadata_value,
     epoch,
@@ -35,6 +36,7 @@ from bodyworn.evidence.signing import (
     SignatureProblem,
     check_chain,
     parse_jws,
+    parse_signature_bundle,
     parse_time_text,
     track_digest,
     verify_jws,
@@ -305,17 +307,51 @@ def _bookmark_finding(objects: Mapping[str, Material], statement: Mapping[str, A
     return Finding(subject, Verdict.VALID, f"{len(marks)} as signed")
 
 
+def _statement(bundle: Material, jws: str) -> Material:
+    data = jws.encode("ascii", errors="replace")
+    return Material(bundle.name, bundle.metadata, lambda: None, lambda: data)
+
+
+def expand_signatures(objects: Mapping[str, Material]
+                      ) -> tuple[dict[str, Material], str | None]:
+    """The objects with each signatures object's statements as objects of their own (a
+    clip's as `<clip>.sig`, the recording's as `…_recording.sig`, the names signatures
+    had when each was an object), and why a signatures object could not be read."""
+    found = dict(objects)
+    problem: str | None = None
+    for name, bundle in objects.items():
+        if not name.endswith(SIGNATURES_SUFFIX):
+            continue
+        body = bundle.body()
+        try:
+            if body is None:
+                raise SignatureProblem(f"{name} cannot be read")
+            recording, clips = parse_signature_bundle(body)
+        except SignatureProblem as exc:
+            problem = str(exc)
+            continue
+        if recording is not None:
+            stem = name[:-len(SIGNATURES_SUFFIX)]
+            found[stem + RECORDING_SIGNATURE_SUFFIX] = _statement(bundle, recording)
+        for clip, jws in clips.items():
+            found[signature_object_name(clip)] = _statement(bundle, jws)
+    return found, problem
+
+
 def check_recording(
     material: RecordingMaterial, trusted: Mapping[str, x509.Certificate]
 ) -> RecordingFindings:
     """Every clip, the recording statement, metadata, bookmarks, track and clip set."""
     camera = get(material.metadata, "BWCSerialNumber")
-    objects = material.objects
+    objects, unreadable = expand_signatures(material.objects)
     clips: dict[str, Finding] = {}
     clip_hashes: dict[str, str] = {}
     for name in sorted(n for n in objects if is_clip(n)):
-        finding, jws = check_clip(objects[name], objects.get(signature_object_name(name)),
-                                  camera, trusted)
+        signature = objects.get(signature_object_name(name))
+        if signature is None and unreadable:
+            clips[name] = Finding(f"clip {name}", Verdict.INVALID, unreadable)
+            continue
+        finding, jws = check_clip(objects[name], signature, camera, trusted)
         clips[name] = finding
         if jws is not None:
             clip_hashes[name] = str(jws.payload.get("sha256"))
@@ -323,9 +359,9 @@ def check_recording(
     details: list[Finding] = []
     subject = "recording metadata"
     if not statements:
-        return RecordingFindings(material.container, clips,
-                                 Finding(subject, Verdict.MISSING, "no signed statement"),
-                                 details)
+        missing = (Finding(subject, Verdict.INVALID, unreadable) if unreadable
+                   else Finding(subject, Verdict.MISSING, "no signed statement"))
+        return RecordingFindings(material.container, clips, missing, details)
     try:
         jws = _signed(objects[statements[0]], RECORDING_STATEMENT, trusted, camera)
     except SignatureProblem as exc:
@@ -362,4 +398,4 @@ def check_recording(
 
 def is_signature(name: str) -> bool:
     """Whether an object name is one of our signature objects."""
-    return name.endswith(SIGNATURE_SUFFIX)
+    return name.endswith((SIGNATURE_SUFFIX, SIGNATURES_SUFFIX))

@@ -49,7 +49,7 @@ def unpacked(irig: IntegrityRig, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     clip = sorted(objects.glob("*.mkv"))[0]
     env = {
         "CLIP": str(clip.relative_to(where)),
-        "SIG": str(clip.with_suffix(".sig").relative_to(where)),
+        "SIGS": str(next(objects.glob("*_signatures.json")).relative_to(where)),
         "CAMERA": f"certificates/camera-{cam.serial}.pem",
         "SYSTEM": f"certificates/system-{irig.system_id()}.pem",
     }
@@ -103,8 +103,12 @@ def test_a_flipped_byte_in_the_clip_fails_the_signature_step_too(
 
 def test_a_flipped_byte_in_the_signature_fails(unpacked: tuple[Path, dict[str, str]]) -> None:
     where, env = unpacked
-    _flip(where / env["SIG"], at=-6)
-    _relist(where, env["SIG"])
+    # A byte of the clip's JWS, in its signature part (the bundle is JSON around it).
+    path = where / env["SIGS"]
+    jws = json.loads(path.read_text())["clips"][Path(env["CLIP"]).name]
+    at = path.read_bytes().index(jws.encode()) + len(jws) - 6
+    _flip(path, at=at)
+    _relist(where, env["SIGS"])
     done = run(where, env)
     assert done.returncode != 0 and "clip verified" not in done.stdout
     assert "Signature Verified Successfully" not in done.stdout

@@ -150,7 +150,7 @@ def test_a_flipped_byte_anywhere_is_caught_and_named(
     victim = {
         "clip": next(n for n in names if n.endswith(".mkv")),
         "metadata": f"{base}/container.json",
-        "signature": next(n for n in names if n.endswith(".sig")),
+        "signature": next(n for n in names if n.endswith("_signatures.json")),
         "manifest": MANIFEST,
         "manifest signature": MANIFEST_SIGNATURE,
         "audit": "audit/entries.json",

@@ -18,7 +18,11 @@ from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.controller.integrity.models import CameraCertificate
 from bodyworn.controller.integrity.service import enrol_camera
 from bodyworn.destination.swift import CDMode
-from bodyworn.evidence.signing import camera_certificate, system_certificate
+from bodyworn.evidence.signing import (
+    camera_certificate,
+    parse_signature_bundle,
+    system_certificate,
+)
 from bodyworn.evidence.verify import Verdict
 from tests.controller.integrity.conftest import IntegrityRig, make_rig
 
@@ -36,8 +40,12 @@ def test_every_clip_and_the_recording_arrive_signed_and_check_valid(irig: Integr
     names = _objects(irig, container)
     clips = [n for n in names if n.endswith(".mkv")]
     assert len(clips) >= 2
-    assert all(n[:-4] + ".sig" in names for n in clips)
-    assert sum(n.endswith("_recording.sig") for n in names) == 1
+    # One signatures object for the recording: its statement and every clip's.
+    [bundle] = [o for o in irig.cd.store.list_objects(irig.cd_account, container)
+                if o.name.endswith("_signatures.json")]
+    recording, by_clip = parse_signature_bundle(bundle.path.read_bytes())
+    assert recording is not None and sorted(by_clip) == sorted(clips)
+    assert not any(n.endswith(".sig") for n in names)
     found = irig.findings(container)
     assert {f.verdict for f in found.clips.values()} == {Verdict.VALID}
     assert found.recording.verdict is Verdict.VALID, found.recording.detail
@@ -157,7 +165,8 @@ def test_no_signature_objects_where_the_cd_does_not_take_signed_video(tmp_path: 
         rig.dock(cam)
         rig.deliver()
         [container] = rig.recordings()
-        assert not any(n.endswith(".sig") for n in _objects(rig, container))
+        assert not any(n.endswith(("_signatures.json", ".sig"))
+                       for n in _objects(rig, container))
         found = rig.findings(container)
         assert {f.verdict for f in found.clips.values()} == {Verdict.MISSING}
         assert found.recording.verdict is Verdict.MISSING
