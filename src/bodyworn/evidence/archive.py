@@ -88,8 +88,8 @@ or by hand with openssl, following docs/integrity.md ("Checking by hand").
 
 Every file's sha256 is in manifest.json; manifest.json.sig is the exporter's signature
 over manifest.json. Clips, metadata and bookmarks are signed by the camera that made
-them (objects ending in .sig); each camera's certificate is issued by the system
-identity in certificates/. The audit entries about these recordings are in
+them (each recording's _signatures.json); each camera's certificate is issued by the
+system identity in certificates/. The audit entries about these recordings are in
 audit/entries.json; the anchors in audit/anchors/ are signed by the system identity and
 hold each entry's hash.
 """
