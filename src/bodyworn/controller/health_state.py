@@ -1,7 +1,8 @@
 """What the background work found out, for the pages: the CD, the spool, the disk.
 
-The offload engine writes the content destination's state and the spool's trouble, the
-dashboard's storage check writes how full the disk is; pages read them. Each change of
+The offload engine writes the content destination's state and the spool's trouble (and,
+through integrity/, the system binding and audit anchoring at the CD), the dashboard's
+storage check writes how full the disk is; pages read them. Each change of
 state is published once on the event bus (CdHealthChanged, StorageLow), never a repeat.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from bodyworn.controller.events import CdHealthChanged, CdState, EventBus, StorageLow
 from bodyworn.domain.clock import Clock
@@ -29,6 +31,35 @@ class CdHealth:
         return self.state is CdState.OK
 
 
+class BindingState(StrEnum):
+    """What the controller knows of its binding to the CD (docs/integrity.md)."""
+
+    UNCHECKED = "unchecked"
+    BOUND = "bound"
+    UNSUPPORTED = "unsupported"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The binding as last checked, and against which CD client (its id())."""
+
+    state: BindingState = BindingState.UNCHECKED
+    detail: str = ""
+    checked_at: datetime | None = None
+    client: int | None = None
+
+
+@dataclass(frozen=True)
+class AnchorStatus:
+    """Where audit anchoring at the CD stands (a conflict stops it)."""
+
+    kept: bool = True
+    conflict: str = ""
+    last_seq: int = 0
+    last_entry: int = 0
+
+
 class HealthState:
     """Shared by the engine (writes) and the pages (read); safe from any thread."""
 
@@ -43,6 +74,10 @@ class HealthState:
         # Set while the spool cannot be written (disk full or failing): ingest pauses and
         # cameras keep their clips.
         self.spool_trouble: str | None = None
+        # The system binding at the CD and audit anchoring there (integrity/ writes them;
+        # each is replaced whole, so readers on other threads see one or the other).
+        self.binding = Binding()
+        self.anchors = AnchorStatus()
 
     @property
     def cd(self) -> CdHealth:

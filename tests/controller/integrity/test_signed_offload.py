@@ -15,6 +15,7 @@ from bodyworn.cdclient.capabilities import (
     STORE_READ_SYSTEM_ID,
 )
 from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.docking import sync as docking_sync
 from bodyworn.controller.integrity.models import CameraCertificate
 from bodyworn.controller.integrity.service import enrol_camera
 from bodyworn.destination.swift import CDMode
@@ -122,7 +123,8 @@ def test_a_flipped_byte_in_a_stored_clip_shows_invalid(irig: IntegrityRig) -> No
     assert not found.ok
 
 
-def test_a_camera_key_not_certified_by_this_system_is_invalid(irig: IntegrityRig) -> None:
+def test_a_camera_key_not_certified_by_this_system_is_invalid(
+        irig: IntegrityRig, monkeypatch: pytest.MonkeyPatch) -> None:
     cam = irig.camera()
     # The camera holds a certificate from another system (moved, or forged).
     other_key = Ed25519PrivateKey.generate()
@@ -132,7 +134,7 @@ def test_a_camera_key_not_certified_by_this_system_is_invalid(irig: IntegrityRig
     cam.device_chain = (leaf, other_root)
     irig.record(cam)
     # Docking would certify it (the controller sees a foreign certificate): keep it foreign.
-    irig.engine._certify = lambda *a, **k: None  # type: ignore[assignment,method-assign,union-attr]
+    monkeypatch.setattr(docking_sync, "certify", lambda *a, **k: None)
     irig.dock(cam)
     irig.deliver()
     [container] = irig.recordings()

@@ -28,8 +28,7 @@ from tests.swift_saio import SwiftInstance
 def _on_swift(rig: IntegrityRig, swift: SwiftInstance, *, full: bool) -> CDConnection:
     user, key = swift.account("bwoffload")
     conn = CDConnection(uris=(swift.auth_url,), user=user, key=key, full_store_and_read=full)
-    engine = rig.new_engine()
-    engine._cd_factory = lambda: CDClient(conn, retry=FAST, clock=rig.clock)
+    rig.new_engine(cd_factory=lambda: CDClient(conn, retry=FAST, clock=rig.clock))
     return conn
 
 

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.domain.clock import Clock
-from bodyworn.evidence.audit_chain import GENESIS, entry_time
+from bodyworn.evidence.audit_chain import GENESIS, ChainedEntry, entry_time
 from bodyworn.evidence.audit_chain import entry_digest as chain_digest
 
 OUTCOMES = ("success", "failure", "denied")
@@ -107,3 +107,22 @@ def latest(session: Session, limit: int = 200, offset: int = 0) -> Sequence[Audi
     """The newest entries first."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     return session.scalars(stmt).all()
+
+
+def chained(entry: AuditEntry) -> ChainedEntry:
+    """An entry as it leaves the controller (audit anchors, exports)."""
+    return ChainedEntry(entry.id, entry_time(entry.at), entry.actor, entry.action,
+                        entry.detail, entry.source, entry.outcome, entry.prev_hash,
+                        entry.entry_hash)
+
+
+def entries_between(session: Session, first: int, last: int) -> list[ChainedEntry]:
+    """Entries first..last (by id), oldest first."""
+    rows = session.scalars(select(AuditEntry).where(
+        AuditEntry.id >= first, AuditEntry.id <= last).order_by(AuditEntry.id))
+    return [chained(r) for r in rows]
+
+
+def newest_id(session: Session) -> int:
+    """The id of the newest entry (0 for an empty log)."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0

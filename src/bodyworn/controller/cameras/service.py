@@ -23,6 +23,7 @@ from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity import service as identity
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service as offload_service
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.refusals import Refused
@@ -349,10 +350,8 @@ def _certify(ctx: ControllerContext, serial: str, client: DockLinkClient, info: 
              *, actor: str, source: str) -> CameraInfo:
     """Give a just-added camera its device certificate; a refusal is retried at its next
     docking (the camera is added either way)."""
-    from bodyworn.controller.integrity.service import enrol_camera
-
     try:
-        if enrol_camera(ctx, serial, client, info, actor=actor, source=source):
+        if integrity.enrol_camera(ctx, serial, client, info, actor=actor, source=source):
             return client.info()
     except LINK_ERRORS as exc:
         log.warning("camera not certified yet", camera=serial, error=str(exc))

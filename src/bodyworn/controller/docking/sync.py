@@ -11,11 +11,12 @@ import structlog
 
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.ports import CameraOffload
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
-from bodyworn.docklink.client import DockLinkClient
+from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.docklink.messages import CameraInfo
 from bodyworn.domain.profile import CameraProfile
 
@@ -72,12 +73,24 @@ def _settings_for(ctx: ControllerContext, user_ref: str | None
     return timezone, profile
 
 
+def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
+            info: CameraInfo) -> None:
+    """A camera without this system's certificate for its device key gets one (added
+    before cameras were certified, or its certificate lost); one that refuses it is
+    offloaded all the same, its clips unsigned."""
+    try:
+        integrity.enrol_camera(ctx, serial, camera, info)
+    except DockLinkError as exc:
+        log.warning("offload.camera_not_certified", camera=serial, error=str(exc))
+
+
 def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
                 info: CameraInfo, offload: CameraOffload) -> CameraInfo:
-    """Push time, time zone, the user's profile and categories, the Assistant's pairings;
-    firmware when newer."""
+    """The camera's certificate when it lacks one; push time, time zone, the user's
+    profile and categories, the Assistant's pairings; firmware when newer."""
     if info.locked:
         return info
+    certify(ctx, serial, camera, info)
     timezone, profile = _settings_for(ctx, info.user_id)
     names = offload.category_names()
     info = camera.configure(

@@ -12,41 +12,44 @@
 - **Audit anchors** (`anchor_if_due`, `verify_anchors`): the log's hashes, signed by the
   system identity, written to the CD and never overwritten there.
 
-The deliver loop calls `ensure_bound` before each pass and `anchor_if_due` after it;
-camera add and the on-dock work call `enrol_camera`; ingest and delivery call the two
-custody functions in their own transactions. Nothing here talks to the CD or a camera
-inside a database transaction.
+The deliver loop (offload/engine.py) calls `ensure_bound` before each pass and
+`anchor_if_due` after it; camera add (cameras/) and the on-dock sync (docking/) call
+`enrol_camera`; ingest and delivery (offload/) call the two custody functions in their
+own transactions. What it finds out about the CD is kept in `ctx.health` (binding,
+anchors) for the dashboard. Nothing here talks to the CD or a camera inside a database
+transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bodyworn.cdclient.capabilities import STORE_READ_AUDIT_ANCHOR
-from bodyworn.cdclient.client import CDClient
+from bodyworn.cdclient.client import CDClient, RetryPolicy
 from bodyworn.cdclient.errors import SystemBindingError
-from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.audit import service as audit
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.health_state import AnchorStatus, Binding, BindingState
 from bodyworn.controller.identity.service import signing_identity
 from bodyworn.controller.integrity.models import AuditAnchor, CameraCertificate, IntegrityState
+from bodyworn.controller.system import service as system
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.docklink.messages import CameraInfo
 from bodyworn.domain.clock import Clock
@@ -58,7 +61,7 @@ from bodyworn.evidence.anchors import (
     check_anchor,
     parse_anchor_body,
 )
-from bodyworn.evidence.audit_chain import ChainedEntry, entry_time
+from bodyworn.evidence.audit_chain import ChainedEntry
 from bodyworn.evidence.signing import (
     SignatureProblem,
     camera_certificate,
@@ -75,14 +78,10 @@ from bodyworn.evidence.signing import (
     system_certificate,
 )
 
-if TYPE_CHECKING:
-    from bodyworn.controller.context import ControllerContext
+__all__ = ["AnchorStatus", "Binding", "BindingState"]
 
 log = structlog.get_logger(__name__)
 
-_BINDING_ATTR = "_bodyworn_integrity_binding"
-_ANCHOR_ATTR = "_bodyworn_integrity_anchor"
-_LOCK_ATTR = "_bodyworn_integrity_lock"
 # A refused or unchecked binding is tried again this often; a good one is confirmed
 # again this often (a renamed system reaches its CD then too).
 RETRY_REFUSED = timedelta(minutes=1)
@@ -228,41 +227,13 @@ def audit_delivered(session: Session, clock: Clock, recording_id: str, serial: s
 # ---- binding -----------------------------------------------------------------------------
 
 
-class BindingState(StrEnum):
-    """What the controller knows of its binding to the CD."""
-
-    UNCHECKED = "unchecked"
-    BOUND = "bound"
-    UNSUPPORTED = "unsupported"
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class Binding:
-    """The binding as last checked, and against which CD client."""
-
-    state: BindingState = BindingState.UNCHECKED
-    detail: str = ""
-    checked_at: datetime | None = None
-    client: int | None = None
-
-
 def binding(ctx: ControllerContext) -> Binding:
-    """The binding as last checked in this process."""
-    found = getattr(ctx, _BINDING_ATTR, None)
-    return found if isinstance(found, Binding) else Binding()
+    """The binding as last checked in this process (BindingState, in health_state.py)."""
+    return ctx.health.binding
 
 
 def _set_binding(ctx: ControllerContext, value: Binding) -> None:
-    setattr(ctx, _BINDING_ATTR, value)
-
-
-def _lock(ctx: ControllerContext) -> threading.Lock:
-    found = getattr(ctx, _LOCK_ATTR, None)
-    if found is None:
-        found = threading.Lock()
-        setattr(ctx, _LOCK_ATTR, found)
-    return found
+    ctx.health.binding = value
 
 
 def delivery_allowed(ctx: ControllerContext) -> bool:
@@ -292,10 +263,8 @@ async def check_binding(ctx: ControllerContext, cd: CDClient) -> Binding:
     Raises CDError when the CD cannot be asked (busy, unreachable): nothing is decided.
     """
     def facts(session: Session) -> tuple[str, str, str, bytes, bool]:
-        from bodyworn.controller.setup.models import SystemSettings
-
         row = state(session, ctx.clock)
-        settings = session.get(SystemSettings, 1)
+        settings = system.settings_if_set_up(session)
         system_id, _ = _identity_key(session)
         name = settings.system_name if settings is not None else ""
         return system_id, row.connection_id, name, row.certificate_pem, row.bound_at is None
@@ -347,22 +316,13 @@ def recheck_binding(ctx: ControllerContext,
                     cd_factory: Callable[[], CDClient] | None = None) -> Binding:
     """Check the binding now with a client of its own (for restore paths; any thread
     without a running event loop). CDError when the CD cannot be asked."""
-    factory = cd_factory or (lambda: _client_for(ctx))
+    factory = cd_factory or (lambda: ctx.cd_clients.make(RetryPolicy()))
 
     async def run() -> Binding:
         async with factory() as cd:
             return await check_binding(ctx, cd)
 
     return asyncio.run(run())
-
-
-def _client_for(ctx: ControllerContext) -> CDClient:
-    from bodyworn.cdclient.config import CDConnection
-    from bodyworn.controller.destinations.service import current_file
-
-    with ctx.factory() as session:
-        parsed = current_file(session)
-    return CDClient(CDConnection.from_parsed(parsed), clock=ctx.clock)
 
 
 async def _db(ctx: ControllerContext, fn: Callable[[Session], Any]) -> Any:
@@ -376,33 +336,18 @@ async def _db(ctx: ControllerContext, fn: Callable[[Session], Any]) -> Any:
 # ---- audit anchors -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AnchorStatus:
-    """Where anchoring stands in this process."""
-
-    kept: bool = True
-    conflict: str = ""
-    last_seq: int = 0
-    last_entry: int = 0
-
-
 def anchor_status(ctx: ControllerContext) -> AnchorStatus:
     """Anchoring as last found (a conflict stops it and shows on the dashboard)."""
-    found = getattr(ctx, _ANCHOR_ATTR, None)
-    return found if isinstance(found, AnchorStatus) else AnchorStatus()
+    return ctx.health.anchors
 
 
-def _chained(entry: AuditEntry) -> ChainedEntry:
-    return ChainedEntry(entry.id, entry_time(entry.at), entry.actor, entry.action,
-                        entry.detail, entry.source, entry.outcome, entry.prev_hash,
-                        entry.entry_hash)
+def _set_anchors(ctx: ControllerContext, value: AnchorStatus) -> None:
+    ctx.health.anchors = value
 
 
 def entries_between(session: Session, first: int, last: int) -> list[ChainedEntry]:
     """Audit entries first..last (by id), as they leave the controller."""
-    rows = session.scalars(select(AuditEntry).where(
-        AuditEntry.id >= first, AuditEntry.id <= last).order_by(AuditEntry.id))
-    return [_chained(r) for r in rows]
+    return audit.entries_between(session, first, last)
 
 
 def make_anchor(session: Session, clock: Clock, *, every: timedelta = ANCHOR_EVERY
@@ -410,7 +355,7 @@ def make_anchor(session: Session, clock: Clock, *, every: timedelta = ANCHOR_EVE
     """Sign a new anchor over the entries since the last one, when one is due."""
     last = session.scalars(select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)
                            ).first()
-    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
+    newest = audit.newest_id(session)
     done = last.to_id if last is not None else 0
     if newest <= done:
         return None
@@ -441,7 +386,7 @@ async def anchor_if_due(ctx: ControllerContext, cd: CDClient, *,
         return status
     if not (await cd.capabilities()).supports(STORE_READ_AUDIT_ANCHOR):
         status = AnchorStatus(kept=False)
-        setattr(ctx, _ANCHOR_ATTR, status)
+        _set_anchors(ctx, status)
         return status
 
     def pending(session: Session) -> list[tuple[int, str, bytes]]:
@@ -462,7 +407,7 @@ async def anchor_if_due(ctx: ControllerContext, cd: CDClient, *,
                 " entries: this controller's audit log is not the one it anchored before"
                 " (a restored or rewritten database). Anchoring has stopped; run"
                 " `bodyworn audit verify` to see where the logs part."), last_seq=seq - 1)
-            setattr(ctx, _ANCHOR_ATTR, status)
+            _set_anchors(ctx, status)
             log.error("integrity.anchor_conflict", seq=seq)
             detail = f"the content destination holds another audit anchor {seq}"
             await _db(ctx, partial(record, clock=ctx.clock, actor="system",
@@ -478,7 +423,7 @@ async def anchor_if_due(ctx: ControllerContext, cd: CDClient, *,
 
         last_entry = await _db(ctx, stored)
         status = AnchorStatus(last_seq=seq, last_entry=last_entry)
-        setattr(ctx, _ANCHOR_ATTR, status)
+        _set_anchors(ctx, status)
     return status
 
 

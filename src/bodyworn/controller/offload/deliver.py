@@ -17,6 +17,7 @@ from bodyworn.cdclient.client import CDClient, RejectedAs
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import RecordingDelivered, RecordingRejected, emit
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.base import OffloadConfig, backoff, in_transaction
 from bodyworn.controller.offload.early import EarlyUploads
@@ -27,16 +28,20 @@ from bodyworn.store.spool import Spool
 log = structlog.get_logger(__name__)
 _STATES = {"delivered": states.AT_CD, "rejected_content": states.REJECTED,
            "not_transferred": states.NOT_TRANSFERRED}
+_OUTCOMES = {state: outcome for outcome, state in _STATES.items()}
 UploadOf = Callable[[Session, int], RecordingUpload]
 
 
 def record_outcome(session: Session, ctx: ControllerContext, rec_pk: int, state: str,
                    container: str | None, reason: str | None = None,
                    verified: dict[str, bool] | None = None) -> None:
-    """Write where the CD put a recording, and publish it once that is committed."""
+    """Write where the CD put a recording (and, for custody, in the audit log), and
+    publish it once that is committed."""
     service.mark_outcome(session, ctx.clock, rec_pk, state, container, reason, verified)
     rec = session.get(OffloadRecording, rec_pk)
     assert rec is not None
+    integrity.audit_delivered(session, ctx.clock, rec.recording_id, rec.camera_serial,
+                              _OUTCOMES[state], container, reason)
     if state == states.AT_CD:
         emit(session, RecordingDelivered(rec.recording_id, rec.camera_serial, container or ""))
     else:

@@ -18,6 +18,7 @@ from bodyworn.cdclient.client import CDClient
 from bodyworn.cdclient.errors import CDError
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import states
 from bodyworn.controller.offload.base import OffloadConfig, in_transaction
 from bodyworn.controller.offload.cd_health import CdHealthTracker
@@ -92,8 +93,9 @@ class EarlyUploads:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, self.config.early_uploads))
         async with self._slots:
-            if self._tracker.storage_full or self._tracker.paused(self.ctx.clock.now()):
-                return
+            if self._tracker.storage_full or self._tracker.paused(self.ctx.clock.now()) \
+                    or not integrity.delivery_allowed(self.ctx):
+                return  # the binding too: nothing goes to a CD that holds us elsewhere
             try:
                 sent = await self._store(rec_pk, name)
             except (CDError, MetadataError, ValueError, LookupError, OSError,

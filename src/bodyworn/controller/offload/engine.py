@@ -21,6 +21,7 @@ from bodyworn.cdclient.client import CDClient
 from bodyworn.cdclient.errors import CDError, InsufficientStorage
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service
 from bodyworn.controller.offload.base import OffloadConfig, in_transaction
 from bodyworn.controller.offload.categories import CategoriesCache
@@ -127,6 +128,11 @@ class OffloadEngine:
             return
         try:
             cd = await self.link.client()
+            # Nothing, not even users and cameras, goes to a CD that holds this system
+            # under another connection (checked at the first pass, then hourly).
+            if not await integrity.ensure_bound(self.ctx, cd):
+                self.tracker.answered()
+                return
             await deliver_outbox(self.ctx, cd)
             # Bookmarks name categories by the CD's IDs (the client re-reads them daily).
             await self.categories.refresh()
@@ -141,6 +147,10 @@ class OffloadEngine:
         await self.deliverer.remove_delivered_spool()
         await in_transaction(self.ctx.factory, lambda s: service.prune(
             s, clock.now(), self.before_prune))
+        try:
+            await integrity.anchor_if_due(self.ctx, cd)
+        except CDError as exc:
+            log.info("offload.anchor_deferred", error=str(exc))
 
     async def _deliver_due(self, cd: CDClient, due: list[int]) -> None:
         slots = asyncio.Semaphore(self.config.max_deliveries)

@@ -14,10 +14,13 @@ from contextlib import AbstractContextManager
 from urllib.parse import quote
 
 import structlog
+from sqlalchemy.orm import Session
 
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.base import OffloadConfig
+from bodyworn.controller.offload.models import OffloadRecording
 from bodyworn.controller.offload.slots import FairSlots
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
 from bodyworn.docklink.messages import CameraInfo, ClipEntry
@@ -36,6 +39,15 @@ def _md5_of(clip: ClipEntry) -> str | None:
             c in "0123456789abcdef" for c in value):
         return value
     return None
+
+
+def _audit_received(session: Session, ctx: ControllerContext, rec_pk: int, serial: str
+                    ) -> None:
+    """Custody: the recording is whole in the spool, each clip with its sha256."""
+    rec = session.get(OffloadRecording, rec_pk)
+    assert rec is not None
+    held = [(c.name, c.sha256) for c in service.clips_of(session, rec_pk)]
+    integrity.audit_received(session, ctx.clock, rec.recording_id, serial, held)
 
 
 class Ingester:
@@ -57,8 +69,12 @@ class Ingester:
         work: list[ClipEntry] = []
         with self.ctx.factory() as session, session.begin():
             for rec in manifest.recordings:
-                service.record_manifest(session, self.ctx.clock, serial, rec,
-                                        {"bwc_model": model})
+                service.record_manifest(session, self.ctx.clock, serial, rec, {
+                    "bwc_model": model,
+                    # The camera's signature of each clip, carried to the CD with it.
+                    "clip_signatures": {c.name: c.signature for c in rec.clips
+                                        if c.signature},
+                })
                 work.extend(rec.clips)
             service.note_gone(session, self.ctx.clock, serial, {c.name for c in work})
         if self.config.ingests_per_camera <= 1 or len(work) <= 1:
@@ -140,6 +156,8 @@ class Ingester:
         self.ctx.health.spool_trouble = None
         with self.ctx.factory() as session, session.begin():
             rec_pk, whole = service.mark_in_spool(session, clock, name, entry.md5)
+            if whole:
+                _audit_received(session, self.ctx, rec_pk, serial)
         self._spooled(rec_pk, name, whole)
         return True
 

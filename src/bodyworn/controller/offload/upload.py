@@ -29,8 +29,10 @@ def build_upload(session: Session, spool: Spool, categories: tuple[Category, ...
     doc = json.loads(rec.manifest_json)
     entry = RecordingEntry.from_json(doc, clips=False)
     serial = rec.camera_serial
+    signatures = doc.get("clip_signatures") or {}
     clips = tuple(
-        ClipFile(spool.path(serial, c.name), c.start, c.end, md5=c.md5)
+        ClipFile(spool.path(serial, c.name), c.start, c.end, md5=c.md5,
+                 signature=signatures.get(c.name))
         for c in service.clips_of(session, rec.id)
         if not held_only or c.state == states.IN_SPOOL
     )
@@ -57,6 +59,8 @@ def build_upload(session: Session, spool: Spool, categories: tuple[Category, ...
         trigger_off_location=_location(entry.trigger_off_location),
         gnss_track=tuple(GnssPoint(p.latitude, p.longitude, p.at) for p in entry.gnss_track),
         bookmarks=_bookmarks(rec.recording_id, entry, categories),
+        # The camera's signed statement of the recording (None: it signed none).
+        signature=entry.signature,
     )
 
 

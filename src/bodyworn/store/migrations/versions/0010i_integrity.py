@@ -1,7 +1,7 @@
 """integrity: the system's binding state and certificate, camera certificates, audit anchors
 
-Revision ID: 0008i
-Revises: 0007
+Revision ID: 0010i
+Revises: 0010b
 """
 
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import bodyworn.store.types
 
 
-revision = "0008i"
-down_revision = "0007"
+revision = "0010i"
+down_revision = "0010b"
 branch_labels = None
 depends_on = None
 
