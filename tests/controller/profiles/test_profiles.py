@@ -177,6 +177,13 @@ def test_pages_create_and_edit_every_setting(logged_in: tuple[TestClient, str]) 
     r = client.post("/profiles", data={"csrf_token": csrf, "name": "Copy of one",
                                        "copy_of": str(g1["id"])}, follow_redirects=False)
     assert r.status_code == 303
+    # A profile id past what the database can hold is a profile that does not exist.
+    huge = client.post("/profiles", data={"csrf_token": csrf, "name": "From nowhere",
+                                          "copy_of": str(2**64)})
+    assert huge.status_code == 400 and "no such camera profile" in huge.text
+    api = client.post("/api/v1/profiles", json={"name": "From nowhere", "copy_of": 2**63},
+                      headers=_h(csrf))
+    assert api.status_code == 422
     pid = int(r.headers["location"].rsplit("/", 1)[1])
     copied = client.get(f"/api/v1/profiles/{pid}").json()
     assert copied["settings"] == g1["settings"]

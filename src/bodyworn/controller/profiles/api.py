@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from bodyworn.controller.profiles import service
-from bodyworn.controller.web.params import RowIdPath
+from bodyworn.controller.web.params import RowIdField, RowIdPath
 from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["camera profiles"])
@@ -49,7 +49,7 @@ class ProfileCreate(ProfileSettings):
     """A new profile: a name, optionally a profile to copy, and settings that differ."""
 
     name: str = Field(max_length=256)
-    copy_of: int | None = None
+    copy_of: RowIdField | None = None
     is_default: bool = False
 
 

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bodyworn.controller.context import render
 from bodyworn.controller.profiles import service
-from bodyworn.controller.web.params import RowIdPath
+from bodyworn.controller.web.params import MAX_ROW_ID, RowIdPath
 from bodyworn.controller.web.routes import run, who
 from bodyworn.domain.profile import REMINDER_CHOICES
 from bodyworn.domain.profile_codec import SettingError
@@ -86,7 +86,8 @@ async def profile_create(request: Request) -> Response:
     form = await request.form()
     name = str(form.get("name") or "")
     copy_raw = str(form.get("copy_of") or "")
-    copy_of = int(copy_raw) if copy_raw.isdigit() else None
+    # Past the largest row id no profile exists (and the database could not be asked).
+    copy_of = min(int(copy_raw), MAX_ROW_ID) if copy_raw.isdigit() else None
     try:
         view = await run(request).write(service.create, name, {}, copy_of=copy_of,
                                         **who(request))
