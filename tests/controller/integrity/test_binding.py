@@ -18,6 +18,7 @@ from bodyworn.destination.publish import put_json
 from bodyworn.destination.swift import CDMode
 from bodyworn.evidence.metadata import encode_value
 from bodyworn.evidence.signing import common_name, load_pem_chain
+from tests.cd_server import loopback_socket, serving
 from tests.controller.integrity.conftest import IntegrityRig, make_rig
 
 
@@ -132,6 +133,21 @@ def test_recheck_binding_is_callable_from_a_restore_path(irig: IntegrityRig) -> 
     again = integrity.recheck_binding(irig.ctx, irig.cd_client)
     assert again.state is integrity.BindingState.REFUSED
     assert not integrity.delivery_allowed(irig.ctx)
+
+
+def test_recheck_binding_asks_the_cd_the_connection_file_names(tmp_path: Path) -> None:
+    # As a restore path calls it: no client given, on a thread without an event loop.
+    sock = loopback_socket()
+    rig = make_rig(tmp_path, base=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    try:
+        with serving(rig.cd.app, sock):
+            assert integrity.recheck_binding(rig.ctx).state is integrity.BindingState.BOUND
+            _store_system_object(rig, "the-connection-of-a-restored-copy-elsewhere")
+            again = integrity.recheck_binding(rig.ctx)
+        assert again.state is integrity.BindingState.REFUSED
+        assert "another connection" in _issues(rig)["cd_binding_refused"]
+    finally:
+        rig.ctx.engine.dispose()
 
 
 def test_a_renamed_system_is_renamed_at_the_cd_at_the_next_check(irig: IntegrityRig) -> None:
