@@ -11,7 +11,11 @@ The payload is one JSON object (version 1 of format.py):
 - `profiles`, `users`, `tags`, `holster_pairings`, `assignment_settings`: camera profiles,
   body worn users (their uuids are their objects at the CD), self-assign tags, holster
   sensor pairings, the self-assign readiness settings;
-- `cameras`: the cameras added to the system and who holds each (fixed assignment).
+- `cameras`: the cameras added to the system and who holds each (fixed assignment);
+- `integrity`: the ConnectionId the system is bound to its CD by and its identity as a
+  certificate (docs/integrity.md; None before first use, and absent from backups made
+  before it was kept: a restored system then gets a new ConnectionId, which a CD that
+  holds the old one refuses until its administrator removes it).
 
 No evidence, no audit log, no manager accounts or sessions, API tokens, certificates or
 Assistant pairings (they belong to one controller, or are made again). Every section is
@@ -33,6 +37,7 @@ from bodyworn.controller.backup.format import BackupFileError, format_utc, is_uu
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.destinations import service as destinations
 from bodyworn.controller.identity import service as identity
+from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.notifications import service as notifications
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.system import service as system
@@ -65,7 +70,10 @@ OBJECTS: dict[str, tuple[dict[str, Any], bool]] = {  # name: (fields, may be nul
                        "smtp_host": OPT_STR, "smtp_password": OPT_STR, "smtp_port": INT,
                        "smtp_security": STR, "smtp_username": OPT_STR}, True),
     "assignment_settings": ({"firmware": OPT_STR, "shift_hours": NUM}, True),
+    "integrity": ({"certificate_pem": STR, "connection_id": STR}, True),
 }
+# Sections a backup may lack (made before they were kept): read as null.
+OPTIONAL = frozenset({"integrity"})
 TOP = frozenset({"system_id", "created_at", "connection_file", *ROWS, *OBJECTS})
 
 
@@ -122,6 +130,7 @@ def snapshot(session: Session, created_at: datetime) -> dict[str, Any]:
         "holster_pairings": rows["holster_pairings"],
         "assignment_settings": rows["assignment_settings"],
         "cameras": cameras.export_assignments(session),
+        "integrity": integrity.export_state(session),
     }
     for user in payload["users"]:
         user["created_at"] = format_utc(user["created_at"])
@@ -131,6 +140,8 @@ def snapshot(session: Session, created_at: datetime) -> dict[str, Any]:
 
 def parse(payload: dict[str, Any]) -> BackupContents:
     """Check a decrypted payload whole (BackupFileError names the first fault)."""
+    if isinstance(payload, dict):
+        payload = {**dict.fromkeys(OPTIONAL - payload.keys()), **payload}
     _fields(payload, {key: () for key in TOP}, "the backup", check_types=False)
     if not isinstance(payload["connection_file"], str):
         raise _damaged("the connection file is not text")
@@ -166,6 +177,8 @@ def restore_data(session: Session, clock: Clock, *, contents: BackupContents) ->
         if s["notifications"] is not None:
             notifications.import_settings(session, clock, s["notifications"])
         cameras.import_assignments(session, clock, s["cameras"], contents.system_id)
+        if s["integrity"] is not None:
+            integrity.import_state(session, clock, s["integrity"])
     except BackupFileError:
         raise
     except Exception as exc:  # a rule or a constraint: the whole restore is refused

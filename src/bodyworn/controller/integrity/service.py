@@ -123,6 +123,34 @@ def state(session: Session, clock: Clock) -> IntegrityState:
     return row
 
 
+def export_state(session: Session) -> dict[str, str] | None:
+    """What a system backup keeps (backup/): the ConnectionId, so a restored system is
+    the same connection to its CD, and the system certificate. None before first use."""
+    row = session.get(IntegrityState, 1)
+    if row is None:
+        return None
+    return {"connection_id": row.connection_id,
+            "certificate_pem": row.certificate_pem.decode("ascii")}
+
+
+def import_state(session: Session, clock: Clock, data: dict[str, str]) -> None:
+    """Take over a backup's integrity state (in setup's transaction, after the identity).
+
+    ValueError when the certificate is not this system identity's, or the ConnectionId
+    not a UUID. The binding is checked again at the deliver loop's first pass."""
+    connection_id = str(uuid.UUID(data["connection_id"]))
+    pem_bytes = data["certificate_pem"].encode("ascii")
+    cert = load_pem_chain(pem_bytes)[0]
+    system_id, key = _identity_key(session)
+    if common_name(cert) != system_id or not same_key(public_key_of(cert), key.public_key()):
+        raise ValueError("the integrity certificate is not this system identity's")
+    row = session.get(IntegrityState, 1)
+    if row is None:
+        row = IntegrityState(id=1, created_at=clock.now())
+        session.add(row)
+    row.connection_id, row.certificate_pem, row.bound_at = connection_id, pem_bytes, None
+
+
 def system_cert(session: Session, clock: Clock) -> x509.Certificate:
     """The system identity as a certificate (the root of everything cameras sign)."""
     return load_pem_chain(state(session, clock).certificate_pem)[0]
