@@ -74,6 +74,7 @@ from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
+from bodyworn.controller.web.bodies import MAX_BODY_BYTES, StrictJsonBodies
 from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
@@ -290,6 +291,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         dependencies=[Depends(csrf_guard)],
+        # Every route, anonymous or not; the file uploads raise it for themselves only.
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.ctx = ctx
     app.state.notifier = notifier
@@ -297,6 +300,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     # The TLS context switch the server listens with (server.py sets it; None over HTTP).
     app.state.tls = None
     app.state.windows = windows
+    # Added first, so it runs after the gate: only requests let through are parsed.
+    app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

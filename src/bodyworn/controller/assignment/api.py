@@ -15,6 +15,7 @@ from bodyworn.controller.docks.api import require_dock_token
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
 from bodyworn.docklink import wire as proto
+from bodyworn.domain import strict_json
 
 machine = APIRouter(tags=["machines"])
 router = APIRouter(prefix="/api/v1", tags=["assignment"])
@@ -36,7 +37,9 @@ async def reader_tap(request: Request) -> Response:
     # The token is checked before the body is even read, so the body is parsed here.
     require_dock_token(request)
     try:
-        body = TapBody.model_validate_json(await request.body())
+        body = TapBody.model_validate(strict_json.load_object(await request.body()))
+    except strict_json.JsonRefused as exc:
+        return JSONResponse({"result": "bad_request", "detail": str(exc)}, status_code=400)
     except ValidationError as exc:
         return JSONResponse({"result": "bad_request", "detail": str(exc)}, status_code=422)
     # The reader speaks its own answers: a result code for each refusal.

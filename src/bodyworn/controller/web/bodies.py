@@ -1,0 +1,87 @@
+"""Request bodies: one size limit in front of every route, and JSON read strictly.
+
+The app's limit (`MAX_BODY_BYTES`) covers every route, logged in or not: the body is
+counted as it streams in, so an oversized one is refused with 413 after at most the limit
+has been read (at once, when its Content-Length says so). The few routes that take a file
+raise the limit for themselves only (`UPLOAD_LIMITS`); nothing else may.
+
+JSON bodies are checked by `StrictJsonBodies` before any route reads them: a key given
+twice, NaN, or nesting deeper than `strict_json.MAX_DEPTH` is refused with 400 and a
+sentence, so what FastAPI (or a machine route) parses next is plain, shallow JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bodyworn.controller.users.csvfile import MAX_BYTES as CSV_MAX_BYTES
+from bodyworn.domain.strict_json import JsonRefused, loads
+
+# JSON and form bodies: the largest the manager sends is a connection file (64 KiB) in
+# a form; a megabyte leaves room without letting anyone make the server hold much.
+MAX_BODY_BYTES = 1024 * 1024
+# A users CSV: as the API's body, or as a file in a form (with room for the framing).
+CSV_BODY_BYTES = CSV_MAX_BYTES
+CSV_FORM_BYTES = CSV_MAX_BYTES + 64 * 1024
+# Every route that takes more than MAX_BODY_BYTES: (method, path) -> its limit.
+UPLOAD_LIMITS: dict[tuple[str, str], int] = {
+    ("POST", "/users/import"): CSV_FORM_BYTES,
+    ("POST", "/api/v1/users/import"): CSV_BODY_BYTES,
+}
+_CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def is_json(content_type: str) -> bool:
+    """True for application/json and application/<anything>+json."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                            and media.endswith("+json"))
+
+
+class StrictJsonBodies:
+    """Refuses (400) a JSON request body that is not strict JSON; passes everything else.
+
+    Sits inside the app's body limit, so the body it reads is bounded by it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check one request's JSON body, then hand the request on with the body replayed."""
+        if (scope["type"] != "http" or scope["method"] not in _CHANGES
+                or not is_json(Headers(scope=scope).get("content-type", ""))):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if body:
+            try:
+                loads(body)
+            except JsonRefused as exc:
+                await _refuse(send, str(exc))
+                return
+        replay: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replayed, send)
+
+
+async def _refuse(send: Send, why: str) -> None:
+    payload = json.dumps({"detail": f"the request body is not acceptable JSON: {why}"}).encode()
+    await send({"type": "http.response.start", "status": 400, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": payload})
