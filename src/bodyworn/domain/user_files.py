@@ -33,21 +33,22 @@ def read_user_file(path: Path, *, limit: int, what: str = "file") -> bytes:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise UserFileError(f"the {what} {str(path)!r} does not exist") from None
+        raise UserFileError(f"cannot read the {what} {str(path)!r}: it does not exist") from None
     except IsADirectoryError:
-        raise UserFileError(f"the {what} {str(path)!r} is a folder, not a file") from None
+        raise UserFileError(f"cannot read the {what} {str(path)!r}: it is a folder") from None
     except PermissionError:
-        raise UserFileError(f"the {what} {str(path)!r} cannot be read (permission denied)"
+        raise UserFileError(f"cannot read the {what} {str(path)!r}: permission denied"
                             ) from None
     except OSError as exc:
-        raise UserFileError(f"the {what} {str(path)!r} cannot be opened: {exc.strerror}"
+        raise UserFileError(f"cannot read the {what} {str(path)!r}: {exc.strerror}"
                             ) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise UserFileError(f"the {what} {str(path)!r} is a folder, not a file")
+            raise UserFileError(f"cannot read the {what} {str(path)!r}: it is a folder")
         if not stat.S_ISREG(info.st_mode):
-            raise UserFileError(f"the {what} {str(path)!r} is not a regular file")
+            raise UserFileError(
+                f"cannot read the {what} {str(path)!r}: it is not a regular file")
         if info.st_size > limit:
             raise UserFileError(
                 f"the {what} {str(path)!r} is larger than {_size_words(limit)}")
