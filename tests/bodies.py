@@ -63,9 +63,12 @@ def stream_body(url: str, *, method: str = "POST", total: int = 50 * MIB,
                 if readable or not writable:
                     break
                 if not pending:
-                    pending = (f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-                               if chunked else piece)
-                    sent += len(piece)
+                    part = piece[: total - sent]
+                    pending = (f"{len(part):x}\r\n".encode() + part + b"\r\n"
+                               if chunked else part)
+                    sent += len(part)
+                    if chunked and sent >= total:
+                        pending += b"0\r\n\r\n"
                 try:
                     pending = pending[sock.send(pending):]
                 except (BlockingIOError, ssl.SSLWantWriteError):

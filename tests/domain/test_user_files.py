@@ -45,7 +45,7 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
 def _capture(outcome: list[BaseException], path: Path) -> None:
     try:
         read_user_file(path, limit=10)
-    except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+    except BaseException as exc:  # handed to the test thread
         outcome.append(exc)
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bodyworn.destination.ems import is_recording_container
-from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
+from bodyworn.destination.store import BadName, NotFound, ObjectStore, StoredObject
 from bodyworn.domain.text import fold
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
@@ -255,7 +255,7 @@ class EvidenceReader:
         """True for a recording or rejected-content container that exists."""
         try:
             meta = self.store.container_metadata(self.account, container)
-        except NotFound:
+        except (NotFound, BadName):  # a name no container can have is not evidence either
             return False
         return is_rejected_container(container) or is_recording_container(container, meta)
 
@@ -313,7 +313,7 @@ class EvidenceReader:
         """The `.key` object beside an encrypted object, or None when it is plain."""
         try:
             key_obj = self.store.get_object(self.account, container, key_object_name(name))
-        except NotFound:
+        except (NotFound, BadName):
             return None
         return KeyFile.from_bytes(key_obj.path.read_bytes())
 
