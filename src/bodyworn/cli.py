@@ -168,6 +168,7 @@ def conformance(
 
     from bodyworn.cdclient import CDConnection
     from bodyworn.cdclient.conformance import conformance_main
+    from bodyworn.domain.clock import utcnow
     from bodyworn.domain.connection_file import (
         MAX_FILE_BYTES,
         ConnectionFileError,
@@ -177,7 +178,7 @@ def conformance(
 
     try:
         parsed = parse_connection_file(read_user_file(
-            connection_file, limit=MAX_FILE_BYTES, what="connection file"))
+            connection_file, limit=MAX_FILE_BYTES, what="connection file"), now=utcnow())
     except UserFileError as exc:
         err.print(str(exc).capitalize(), markup=False)
         raise typer.Exit(2) from None

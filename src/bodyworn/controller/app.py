@@ -171,6 +171,9 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     )
     if request.url.scheme == "https":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not request.url.path.startswith("/static/"):
+        # Pages and API answers show evidence metadata and users: never kept in a cache.
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -288,7 +291,10 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         title="bodyworn controller",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # No Swagger page: it needs a script bundle from a CDN our CSP blocks (a blank
+        # page), and vendoring a megabyte of third-party script into the manager's origin
+        # is more to trust than the JSON document needs; any OpenAPI viewer reads that.
+        docs_url=None,
         redoc_url=None,
         dependencies=[Depends(csrf_guard)],
         # Every route, anonymous or not; the file uploads raise it for themselves only.
