@@ -42,11 +42,18 @@ def load_profile() -> None:
     settings.load_profile("fuzz" if FUZZING else "derandomized")
 
 
-def fuzz_settings(examples: int) -> settings:
-    """Settings of one fuzz round: `examples` inputs (a few hundred per round when fuzzing)."""
-    return settings(max_examples=max(examples, 200) if FUZZING else examples, deadline=None,
+def fuzz_settings(examples: int, *, fuzzing_examples: int = 200) -> settings:
+    """Settings of one round: `examples` inputs in `make test`, `fuzzing_examples` when fuzzing
+    (keep a round of an expensive fuzzer short: the time box is checked between rounds)."""
+    return settings(max_examples=fuzzing_examples if FUZZING else examples, deadline=None,
                     suppress_health_check=list(HealthCheck),
                     derandomize=not FUZZING, database=None)
+
+
+def out_of_time() -> bool:
+    """True once this fuzz test's share of the time is spent (never in `make test`): an
+    example then returns at once, so a round ends quickly."""
+    return FUZZING and time.monotonic() > share.get("end", float("inf"))
 
 
 class Findings:
@@ -80,6 +87,7 @@ def rounds(units: Sequence[Callable[[], None]], findings: Findings, *,
             unit()
         return len(units)
     end = time.monotonic() + share["seconds"] * weight
+    share["end"] = end
     count = 0
     while time.monotonic() < end:
         units[count % len(units)]()

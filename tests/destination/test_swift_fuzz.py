@@ -12,18 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlencode
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from bodyworn.destination.publish import publish_capabilities
 from bodyworn.destination.store import ObjectStore
 from bodyworn.destination.swift import SwiftAccount, SwiftApp
 from bodyworn.domain.clock import ManualClock
-from tests.fuzzing import Findings, fuzz_settings, rounds
+from tests.fuzzing import Findings, fuzz_settings, out_of_time, rounds
 
 ACCOUNT = "/v1/AUTH_bodyworn"
 USER, SERIAL = "6f1c1f7e-0000-4000-8000-000000000001", "ACCC8E000001"
@@ -39,45 +38,82 @@ GOOD_META = {
 
 @dataclass
 class Cd:
-    """A careful CD with a user, a device and a recording, and a client holding a token."""
+    """A careful CD with a user, a device and a recording, and a token for it."""
 
     swift: SwiftApp
-    http: TestClient
+    loop: asyncio.AbstractEventLoop
     token: str
+
+    def request(self, method: str, path: str, headers: dict[str, bytes], query: bytes,
+                body: bytes) -> int:
+        """Drive the ASGI app directly: any bytes in, any bytes out, just the status back
+        (a test client would refuse to read back a header byte over 127)."""
+        return self.loop.run_until_complete(asgi_status(self.swift.app, method, path, headers,
+                                                        query, body))
+
+
+async def asgi_status(app: Any, method: str, path: str, headers: dict[str, bytes],
+                      query: bytes, body: bytes) -> int:
+    raw_path = path.encode("latin-1")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        # As uvicorn decodes it: UTF-8, undecodable bytes replaced.
+        "scheme": "http", "path": unquote(path),
+        "raw_path": raw_path, "root_path": "", "query_string": query,
+        "headers": [(b"host", b"cd.test"), (b"content-length", str(len(body)).encode())]
+        + [(k.lower().encode("latin-1"), v) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1), "server": ("cd.test", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    try:
+        await app(scope, receive, send)
+    except Exception:  # an exception out of the app is what a server answers with 500
+        return 500
+    return statuses[0] if statuses else 0
 
 
 @pytest.fixture(scope="module")
 def cd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cd]:
     data = tmp_path_factory.mktemp("swift-fuzz")
     store = ObjectStore(data)
-    asyncio.run(publish_capabilities(store, "bodyworn", {"Store": ["StoreRejectedContent"]}))
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(publish_capabilities(store, "bodyworn",
+                                                 {"Store": ["StoreRejectedContent"]}))
     swift = SwiftApp(store, [SwiftAccount("bw", "secret", "bodyworn")],
                      clock=ManualClock(datetime(2026, 3, 2, tzinfo=UTC)),
                      max_object_size=256 * 1024)
-    with TestClient(swift.app, base_url="http://cd.test", raise_server_exceptions=False) as http:
-        token = http.get("/auth/v1.0", headers={"X-Auth-User": "bw", "X-Auth-Key": "secret"}
-                         ).headers["X-Auth-Token"]
-        h = {"X-Auth-Token": token}
-        for where, name in (("Users", USER), ("Devices", SERIAL)):
-            assert http.put(f"{ACCOUNT}/{where}", headers=h).status_code in (201, 202)
-            assert http.put(f"{ACCOUNT}/{where}/{name}", headers=h, content=b"{}").status_code \
-                == 201
-        assert http.put(f"{ACCOUNT}/{RECORDING}", headers={**h, **GOOD_META}).status_code == 201
-        yield Cd(swift, http, token)
+    token = swift.tokens.issue("bodyworn")
+    cd = Cd(swift, loop, token)
+    for where, name in (("Users", USER), ("Devices", SERIAL)):
+        assert _send(cd, "PUT", f"{ACCOUNT}/{where}") in (201, 202)
+        assert _send(cd, "PUT", f"{ACCOUNT}/{where}/{name}", body=b"{}") == 201
+    assert _send(cd, "PUT", f"{ACCOUNT}/{RECORDING}", headers=GOOD_META) == 201
+    try:
+        yield cd
+    finally:
+        loop.close()
 
 
 def _send(cd: Cd, method: str, path: str, *, headers: dict[str, str] | None = None,
           params: dict[str, str] | None = None, body: bytes = b"",
           token: str | None = "valid") -> int:
-    sent: dict[str, str | bytes] = dict(headers or {})
+    sent: dict[str, str] = dict(headers or {})
     if token == "valid":
         sent["X-Auth-Token"] = cd.token
     elif token is not None:
         sent["X-Auth-Token"] = token
     # Header values go out as Latin-1 bytes, as a raw HTTP client would send them.
-    raw = {k: v.encode("latin-1") if isinstance(v, str) else v for k, v in sent.items()}
-    response = cd.http.request(method, path, headers=raw, params=params, content=body)
-    return response.status_code
+    raw = {k: v.encode("latin-1", "replace") for k, v in sent.items()}
+    return cd.request(method, path, raw, urlencode(params or {}).encode(), body)
 
 
 # --- the corpus: requests that once broke a Swift server, or could -----------------------
@@ -242,6 +278,8 @@ def test_no_request_makes_the_swift_api_fail(cd: Cd) -> None:
     @example({"method": "PUT", "path": f"{ACCOUNT}/{RECORDING}", "params": {}, "body": b"",
               "token": "valid", "headers": {**GOOD_META, "X-Container-Meta-Starttime": "9" * 30}})
     def check(request: dict[str, Any]) -> None:
+        if out_of_time():
+            return
         status = _send(cd, request["method"], request["path"], headers=request["headers"],
                        params=request["params"], body=request["body"], token=request["token"])
         if status >= 500:
