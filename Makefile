@@ -40,9 +40,10 @@ fault: $(STAMP) debian-deps
 FUZZ_MINUTES ?= 10
 
 fuzz: $(STAMP)
-	rm -f .fuzz/findings.jsonl
+	rm -f .fuzz/findings.jsonl .fuzz/summary.jsonl
 	BODYWORN_FUZZ_SECONDS=$$(( $(FUZZ_MINUTES) * 60 )) $(BIN)/pytest -m fuzz -q -p no:cacheprovider; \
-	status=$$?; echo "fuzz: $$(cat .fuzz/findings.jsonl 2>/dev/null | wc -l) server errors (5xx) found"; \
+	status=$$?; cat .fuzz/summary.jsonl 2>/dev/null; \
+	echo "fuzz: $$(cat .fuzz/findings.jsonl 2>/dev/null | wc -l) server errors (5xx) found"; \
 	exit $$status
 
 clean:

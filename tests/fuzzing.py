@@ -62,6 +62,11 @@ class Findings:
     def __init__(self, suite: str) -> None:
         self.suite = suite
         self.found: list[dict[str, Any]] = []
+        self.requests = 0
+
+    def sent(self) -> None:
+        """Count one request made (for the summary `make fuzz` prints)."""
+        self.requests += 1
 
     def server_error(self, status: int, **what: Any) -> None:
         """Note a 5xx (or a dropped connection, status 0) for the request described by `what`."""
@@ -92,5 +97,9 @@ def rounds(units: Sequence[Callable[[], None]], findings: Findings, *,
     while time.monotonic() < end:
         units[count % len(units)]()
         count += 1
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with (REPORT.parent / "summary.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps({"suite": findings.suite, "requests": findings.requests,
+                              "rounds": count, "server_errors": len(findings.found)}) + "\n")
     findings.check()
     return count

@@ -294,6 +294,7 @@ def test_no_request_makes_the_camera_fail(link: Link) -> None:
         if out_of_time():
             return
         link.restore()
+        findings.sent()
         status = send(link, request["method"], _suffix(link, request["suffix"]),
                       request["body"], signed=request["signed"], headers=request["headers"])
         if status >= 500 or status == 0:

@@ -93,6 +93,7 @@ def test_no_input_makes_the_api_fail(api_client: tuple[TestClient, str]) -> None
                 if out_of_time():
                     return
                 response = _send(client, csrf, case)
+                findings.sent()
                 if response.status_code >= 500:
                     findings.server_error(response.status_code, **_describe(case),
                                           answer=response.text[:500])
@@ -139,6 +140,7 @@ def test_stateful_links_never_make_the_api_fail(api_client: tuple[TestClient, st
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> StResponse:
             response = _send(self.client, self.csrf, case)
+            findings.sent()
             return StResponse.from_httpx(response, verify=False)
 
         def validate_response(self, response: StResponse, case: schemathesis.Case,
