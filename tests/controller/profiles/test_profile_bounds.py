@@ -134,3 +134,17 @@ def test_every_integer_in_the_api_has_a_range(logged_in: tuple[TestClient, str])
             for content in op.get("requestBody", {}).get("content", {}).values():
                 walk(content.get("schema", {}), f"{method.upper()} {path} body", frozenset())
     assert unbounded == []
+
+
+@pytest.mark.parametrize("name", ["\x03Ó<-D*Þ", "Night\u202eshift", "a\x92b"])
+def test_profile_names_with_control_characters_are_refused(logged_in: tuple[TestClient, str],
+                                                           name: str) -> None:
+    """Found by the API fuzzer: names with control characters were stored (users' names
+    were already refused them)."""
+    client, csrf = logged_in
+    r = client.post("/api/v1/profiles", json={"name": name}, headers=_h(csrf))
+    assert r.status_code == 422
+    assert _messages(r) == {"name": "must not contain control characters"}
+    pid = client.get("/api/v1/profiles").json()[0]["id"]
+    r = client.put(f"/api/v1/profiles/{pid}", json={"name": name}, headers=_h(csrf))
+    assert r.status_code == 422

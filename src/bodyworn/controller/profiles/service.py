@@ -24,7 +24,7 @@ from bodyworn.domain.profile_codec import (
     from_settings,
     to_settings,
 )
-from bodyworn.domain.text import fold
+from bodyworn.domain.text import fold, has_control_characters
 from bodyworn.store.types import is_row_id
 
 NAME_MAX = 64
@@ -188,6 +188,8 @@ def _clean_name(session: Session, name: str, own_id: int | None) -> tuple[str, l
     clean = " ".join(name.split())
     if not clean:
         return clean, [SettingError("name", "must not be empty")]
+    if has_control_characters(clean):
+        return clean, [SettingError("name", "must not contain control characters")]
     if len(clean) > NAME_MAX:
         return clean, [SettingError("name", f"must be at most {NAME_MAX} characters")]
     clash = session.scalars(select(ProfileRow).where(ProfileRow.name_key == fold(clean))).first()
