@@ -192,16 +192,13 @@ REGRESSIONS: list[tuple[str, str, dict[str, Any]]] = [
 def test_found_once_names_with_non_ascii_capitals_twice(
         api_client: tuple[TestClient, str], first: str, second: str) -> None:
     """A profile name with a non-ASCII capital, given again, was an IntegrityError (500):
-    the case-insensitive check uses SQLite's lower(), which knows only ASCII, so it misses
-    the existing row and the insert hits the unique index. That is issue 11's item 2
-    (Unicode-aware uniqueness), fixed on its own branch; this stays as its regression."""
+    the case-insensitive check used SQLite's lower(), which knows only ASCII, so it missed
+    the existing row and the insert hit the unique index (issue 11's item 2)."""
     client, csrf = api_client
     r = client.post("/api/v1/profiles", json={"name": first}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201
     again = client.post("/api/v1/profiles", json={"name": second},
                         headers={"X-CSRF-Token": csrf})
-    if again.status_code >= 500:
-        pytest.xfail("issue 11 item 2: case-insensitive names only know ASCII on SQLite")
     assert again.status_code == 422
 
 
