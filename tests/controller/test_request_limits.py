@@ -7,11 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from bodyworn.controller.app import create_app
+from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.certificates.service import FILE_MAX as CERTIFICATE_FILE_MAX
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks.service import ensure_token
-from bodyworn.controller.web.bodies import MAX_BODY_BYTES, UPLOAD_LIMITS
+from bodyworn.controller.web.bodies import (
+    CERTIFICATE_FORM_BYTES,
+    MAX_BODY_BYTES,
+    UPLOAD_LIMITS,
+    body_limit,
+)
 from tests.bodies import MIB, deep_json, stream_body
 from tests.cd_server import serving
 from tests.controller.accounts.test_accounts import _walk
@@ -36,7 +44,8 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 def _concrete(path: str) -> str:
     return (path.replace("{profile_id}", "1").replace("{pairing_id}", "1")
             .replace("{user_uuid}", "00000000-0000-4000-8000-000000000000")
-            .replace("{serial}", "B8A44F000001").replace("{slug}", "name"))
+            .replace("{serial}", "B8A44F000001").replace("{slug}", "name")
+            .replace("{cert_id}", "1").replace("{token_id}", "1"))
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -65,16 +74,66 @@ def test_machine_routes_refuse_huge_bodies_with_or_without_the_token(
             assert refused.body_bytes_sent < 8 * MIB
 
 
-def test_every_route_refuses_a_body_over_its_limit(logged_in: tuple[TestClient, str]) -> None:
+def _audit_count(ctx: ControllerContext) -> int:
+    with ctx.factory() as session:
+        return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def test_every_route_refuses_a_body_over_its_limit(logged_in: tuple[TestClient, str],
+                                                   ctx: ControllerContext) -> None:
     client, csrf = logged_in
     routes = _routes(client)
     assert len(routes) > 40
     assert set(UPLOAD_LIMITS) <= set(routes)
+    audited = _audit_count(ctx)
     for method, path in routes:
-        limit = UPLOAD_LIMITS.get((method, path), MAX_BODY_BYTES)
+        limit = body_limit(method, path)
         r = client.request(method, _concrete(path), content=b"x" * (limit + 1),
                            headers={"X-CSRF-Token": csrf, "Content-Type": "text/plain"})
         assert r.status_code == 413, (method, path, r.status_code, r.text[:200])
+        # Refused before the route ran: a logout or a DELETE that never reads its body
+        # did not act and then answer 413.
+        assert client.get("/api/v1/system").status_code == 200, (method, path)
+    assert _audit_count(ctx) == audited
+
+
+def test_the_uploads_limits_are_the_routes_own(client: TestClient) -> None:
+    """UPLOAD_LIMITS (what DeclaredSizes refuses at once) and the limits the routes count a
+    streamed body against are the same numbers."""
+    declared: dict[tuple[str, str], int] = {}
+
+    def walk(routes: list, prefix: str = "") -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                walk(included.routes, prefix + route.include_context.prefix)
+            elif getattr(route, "max_body_size", None) is not None:
+                for method in route.methods:
+                    declared[(method, prefix + route.path)] = route.max_body_size
+
+    walk(client.app.routes)  # type: ignore[attr-defined]
+    assert declared == UPLOAD_LIMITS
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(UPLOAD_LIMITS))
+def test_an_upload_streamed_past_its_limit_is_refused(logged_in: tuple[TestClient, str],
+                                                      method: str, path: str) -> None:
+    client, csrf = logged_in
+    limit = UPLOAD_LIMITS[(method, path)]
+    boundary = "b0undary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"big.crt\"\r\nContent-Type: text/plain\r\n\r\n").encode()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield head
+        for _ in range(limit // (64 * 1024) + 2):
+            yield b"x" * (64 * 1024)
+
+    content_type = ("text/csv" if path.startswith("/api/v1/users")
+                    else f"multipart/form-data; boundary={boundary}")
+    r = client.request(method, path, content=chunks(),
+                       headers={"X-CSRF-Token": csrf, "Content-Type": content_type})
+    assert r.status_code == 413, (path, r.status_code, r.text[:200])
 
 
 def test_uploads_are_the_only_routes_above_the_default(logged_in: tuple[TestClient, str]) -> None:
@@ -85,6 +144,49 @@ def test_uploads_are_the_only_routes_above_the_default(logged_in: tuple[TestClie
     r = client.post("/api/v1/users/import", content=b"name,user_id\n" + rows,
                     headers={"X-CSRF-Token": csrf, "Content-Type": "text/csv"})
     assert r.status_code in (200, 422), r.text[:200]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/certificates/install",
+                                  "/settings/certificates/install"])
+def test_a_certificate_upload_has_a_bound_of_its_own(logged_in: tuple[TestClient, str],
+                                                     path: str) -> None:
+    client, csrf = logged_in
+    assert CERTIFICATE_FILE_MAX < CERTIFICATE_FORM_BYTES < MAX_BODY_BYTES
+    form = {"csrf_token": csrf}
+    # A file a little over a certificate's limit still reaches the service, which says why.
+    r = client.post(path, data=form, headers={"X-CSRF-Token": csrf}, files={
+        "certificate": ("big.crt", b"x" * (CERTIFICATE_FILE_MAX + 1), "application/x-x509")})
+    assert r.status_code == 422 and "too large for a certificate" in r.text
+    # Past the route's own bound (far below the default) it is not even read.
+    r = client.post(path, data=form, headers={"X-CSRF-Token": csrf}, files={
+        "certificate": ("huge.crt", b"x" * CERTIFICATE_FORM_BYTES, "application/x-x509")})
+    assert r.status_code == 413
+    assert client.get("/api/v1/certificates").json()[0]["name"] == "Default"
+    assert len(client.get("/api/v1/certificates").json()) == 1
+
+
+def test_api_token_requests_meet_the_same_limits(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    made = client.post("/api/v1/tokens", json={"name": "Exporter", "access": "read-write"},
+                       headers={"X-CSRF-Token": csrf}).json()
+    bot = TestClient(client.app, base_url="https://testserver")
+    auth = {"Authorization": f"Bearer {made['token']}"}
+    before = bot.get("/api/v1/system", headers=auth).json()
+    for method, path in (("PUT", "/api/v1/system/name"), ("PUT", "/api/v1/notifications"),
+                         ("POST", "/api/v1/certificates")):
+        r = bot.request(method, path, content=b'{"system_name": "A", "system_name": "B"}',
+                        headers={**auth, "Content-Type": "application/json"})
+        assert r.status_code == 400 and "given more than once" in r.json()["detail"], path
+        r = bot.request(method, path, content=b"[" * 100_000 + b"]" * 100_000,
+                        headers={**auth, "Content-Type": "application/json"})
+        assert r.status_code == 400, path
+        r = bot.request(method, path, content=b" " * (MAX_BODY_BYTES + 1),
+                        headers={**auth, "Content-Type": "application/json"})
+        assert r.status_code == 413, path
+    r = bot.post("/api/v1/certificates/install", headers=auth, files={
+        "certificate": ("huge.crt", b"x" * CERTIFICATE_FORM_BYTES, "application/x-x509")})
+    assert r.status_code == 413
+    assert bot.get("/api/v1/system", headers=auth).json() == before
 
 
 def test_before_setup_the_wizard_has_the_same_limit(client: TestClient) -> None:

@@ -74,7 +74,7 @@ from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
-from bodyworn.controller.web.bodies import MAX_BODY_BYTES, StrictJsonBodies
+from bodyworn.controller.web.bodies import MAX_BODY_BYTES, DeclaredSizes, StrictJsonBodies
 from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
@@ -309,6 +309,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     # Added first, so it runs after the gate: only requests let through are parsed.
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)
+    # Outside the gate: a body declared too large is refused before anything looks at it.
+    app.add_middleware(DeclaredSizes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -178,11 +178,12 @@ def _offset(ctx: ControllerContext, answers: SetupAnswers) -> float:
 
 def change_time(ctx: ControllerContext, *, timezone: str, time_mode: str,
                 ntp_server: str | None, ntp_fallback_server: str | None, manual_time: str,
-                actor: str, source: str, naive_is_local: bool = True) -> None:
+                naive_is_local: bool, actor: str, source: str) -> None:
     """Validate, measure (NTP) or compute (manual) the offset, store it and move the clock.
 
-    A manual time without a UTC offset is taken in `timezone` when `naive_is_local` (the
-    page's date-time field has no offset), else refused as setup refuses it (the API).
+    A manual time must carry its UTC offset, as setup's answers must (the REST API), unless
+    the caller says a time without one is local time in `timezone` (`naive_is_local`: the
+    page's date-time field, which has no offset). Every caller decides; none by default.
     """
     manual = _manual_time(manual_time, timezone, ctx.clock.now(),
                           naive_is_local=naive_is_local) if time_mode == "manual" else None

@@ -2,8 +2,10 @@
 
 The app's limit (`MAX_BODY_BYTES`) covers every route, logged in or not: the body is
 counted as it streams in, so an oversized one is refused with 413 after at most the limit
-has been read (at once, when its Content-Length says so). The few routes that take a file
-raise the limit for themselves only (`UPLOAD_LIMITS`); nothing else may.
+has been read. The few routes that take a file set a limit of their own, sized for that
+file (`UPLOAD_LIMITS`); nothing else may. A body whose Content-Length is over the limit is
+refused by `DeclaredSizes` before the gate or any route sees the request: a route that
+never reads its body (a logout, a DELETE) must not act and then answer 413.
 
 JSON bodies are checked by `StrictJsonBodies` before any route reads them: a key given
 twice, NaN, or nesting deeper than `strict_json.MAX_DEPTH` is refused with 400 and a
@@ -17,6 +19,7 @@ import json
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bodyworn.controller.certificates.service import FILE_MAX as CERTIFICATE_MAX_BYTES
 from bodyworn.controller.users.csvfile import MAX_BYTES as CSV_MAX_BYTES
 from bodyworn.domain.strict_json import JsonRefused, loads
 
@@ -26,10 +29,16 @@ MAX_BODY_BYTES = 1024 * 1024
 # A users CSV: as the API's body, or as a file in a form (with room for the framing).
 CSV_BODY_BYTES = CSV_MAX_BYTES
 CSV_FORM_BYTES = CSV_MAX_BYTES + 64 * 1024
-# Every route that takes more than MAX_BODY_BYTES: (method, path) -> its limit.
+# A signed certificate (.crt, with its chain) in a form, from the page or the API: the
+# file's own limit and room for the framing and the CSRF field; below MAX_BODY_BYTES, so
+# a file far too large for a certificate is not even read.
+CERTIFICATE_FORM_BYTES = CERTIFICATE_MAX_BYTES + 16 * 1024
+# Every route that takes a file, with the limit sized for it: (method, path) -> limit.
 UPLOAD_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/users/import"): CSV_FORM_BYTES,
     ("POST", "/api/v1/users/import"): CSV_BODY_BYTES,
+    ("POST", "/settings/certificates/install"): CERTIFICATE_FORM_BYTES,
+    ("POST", "/api/v1/certificates/install"): CERTIFICATE_FORM_BYTES,
 }
 _CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -39,6 +48,30 @@ def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/")
                                             and media.endswith("+json"))
+
+
+def body_limit(method: str, path: str) -> int:
+    """The most bytes a request body to this route may have."""
+    return UPLOAD_LIMITS.get((method, path), MAX_BODY_BYTES)
+
+
+class DeclaredSizes:
+    """Refuses (413) a request whose Content-Length is over its route's limit, at once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413 without reading the body, or hand the request on untouched."""
+        if scope["type"] == "http":
+            declared = Headers(scope=scope).get("content-length", "").strip()
+            # Not a number: uvicorn and h11 refuse it before it gets here; left to them.
+            if (declared.isascii() and declared.isdigit()
+                    and (len(declared) > 18
+                         or int(declared) > body_limit(scope["method"], scope["path"]))):
+                await _answer(send, 413, "the request body is larger than this route takes")
+                return
+        await self.app(scope, receive, send)
 
 
 class StrictJsonBodies:
@@ -80,8 +113,12 @@ class StrictJsonBodies:
 
 
 async def _refuse(send: Send, why: str) -> None:
-    payload = json.dumps({"detail": f"the request body is not acceptable JSON: {why}"}).encode()
-    await send({"type": "http.response.start", "status": 400, "headers": [
+    await _answer(send, 400, f"the request body is not acceptable JSON: {why}")
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    payload = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
     ]})
     await send({"type": "http.response.body", "body": payload})
