@@ -7,7 +7,6 @@ the spec recommends ("Name (UserID)").
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bodyworn.destination.ems import is_recording_container
 from bodyworn.destination.store import BadName, NotFound, ObjectStore, StoredObject
+from bodyworn.domain import strict_json
 from bodyworn.domain.text import fold
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
@@ -382,11 +382,11 @@ def _matches(row: RecordingRow, f: Filters) -> bool:
 def track_from_json(body: bytes) -> Track:
     """Parse a GNSS track object (CoordinateEntries of WKT points) and lay it out as SVG."""
     try:
-        doc = json.loads(body.decode("utf-8"))
+        doc = strict_json.load_object(body)
         entries = doc["CoordinateEntries"]
         if not isinstance(entries, list):
             raise TypeError("CoordinateEntries is not a list")
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # JsonRefused is a ValueError
         return Track((), "", problem=f"not a GNSS track: {exc}")
     points: list[tuple[float, float]] = []
     for entry in entries:
