@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.assignment import service
@@ -16,6 +16,7 @@ from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
 from bodyworn.docklink import wire as proto
 from bodyworn.domain import strict_json
+from bodyworn.domain.assignment import MAX_SHIFT_HOURS
 
 machine = APIRouter(tags=["machines"])
 router = APIRouter(prefix="/api/v1", tags=["assignment"])
@@ -92,7 +93,9 @@ class PolicyBody(BaseModel):
     """Self-assign readiness."""
 
     model_config = ConfigDict(extra="forbid")
-    shift_hours: float
+    # The document shows the range; the domain enforces it (its refusal says it in words).
+    shift_hours: Annotated[float, WithJsonSchema(
+        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SHIFT_HOURS})]
     firmware: str | None = Field(default=None, max_length=32)
 
 
