@@ -74,7 +74,12 @@ from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
-from bodyworn.controller.web.bodies import MAX_BODY_BYTES, DeclaredSizes, StrictJsonBodies
+from bodyworn.controller.web.bodies import (
+    MAX_BODY_BYTES,
+    DeclaredSizes,
+    StrictJsonBodies,
+    upload_limits,
+)
 from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
@@ -309,11 +314,14 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     # Added first, so it runs after the gate: only requests let through are parsed.
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)
-    # Outside the gate: a body declared too large is refused before anything looks at it.
-    app.add_middleware(DeclaredSizes)
+    # Outside the gate: a body declared too large is refused before anything looks at it
+    # (against the upload routes' own limits, known once the routers are in).
+    limits: dict[tuple[str, str], int] = {}
+    app.add_middleware(DeclaredSizes, limits=limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    limits.update(upload_limits(app.routes))
     app.add_exception_handler(Refused, answer_refusal)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)

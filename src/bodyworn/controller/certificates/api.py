@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from bodyworn.controller.certificates import service
 from bodyworn.controller.certificates.service import Subject
-from bodyworn.controller.web.bodies import CERTIFICATE_FORM_BYTES
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
 
@@ -105,7 +104,7 @@ async def create_certificate(request: Request, body: CreateBody) -> CertificateI
 
 
 @router.post("/install", response_model=CertificateInfo, status_code=201,
-             max_body_size=CERTIFICATE_FORM_BYTES)
+             max_body_size=service.FORM_MAX)
 async def install_certificate(request: Request,
                               certificate: UploadFile = File(...)) -> CertificateInfo:
     """Install a signed certificate (multipart field `certificate`, named `<name>.crt`)."""

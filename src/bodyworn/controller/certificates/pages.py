@@ -15,7 +15,6 @@ from bodyworn.controller.certificates.service import CertificateRefused, Subject
 from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.service import FieldError
-from bodyworn.controller.web.bodies import CERTIFICATE_FORM_BYTES
 from bodyworn.controller.web.params import RowIdPath, form_int
 from bodyworn.controller.web.routes import run, who
 
@@ -74,7 +73,7 @@ async def certificates_create(
     return await _page(request, saved=("Created {name}.", row.name))
 
 
-@router.post("/settings/certificates/install", max_body_size=CERTIFICATE_FORM_BYTES)
+@router.post("/settings/certificates/install", max_body_size=service.FORM_MAX)
 async def certificates_install(request: Request) -> Response:
     """Install a signed certificate (.crt) for one of our keys."""
     form = await request.form()

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.users import csvfile, service
-from bodyworn.controller.web.bodies import CSV_BODY_BYTES
 from bodyworn.controller.web.params import OffsetQuery, RowIdField
 from bodyworn.controller.web.routes import read_body, run, who
 
@@ -141,7 +140,7 @@ def _report(plan: service.ImportPlan, unresolved: list[service.Conflict] | None 
     )
 
 
-@router.post("/import", max_body_size=CSV_BODY_BYTES,
+@router.post("/import", max_body_size=csvfile.MAX_BYTES,
              responses={200: {"model": ImportReport | ImportDone},
                         409: {"model": ImportReport}, 422: {"model": ImportReport}},
              openapi_extra={"requestBody": {"required": True, "content": {

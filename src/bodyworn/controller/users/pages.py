@@ -21,7 +21,6 @@ from bodyworn.controller.users.rules import (
     WATERMARK_CHARS,
 )
 from bodyworn.controller.users.service import FieldError
-from bodyworn.controller.web.bodies import CSV_FORM_BYTES
 from bodyworn.controller.web.params import OffsetQuery, form_row_id
 from bodyworn.controller.web.routes import actor_of, run, who
 
@@ -135,7 +134,7 @@ async def _status(request: Request, token: str, filename: str, plan: service.Imp
     }, status_code=status_code)
 
 
-@router.post("/users/import", max_body_size=CSV_FORM_BYTES)
+@router.post("/users/import", max_body_size=csvfile.FORM_MAX_BYTES)
 async def import_upload(request: Request) -> Response:
     """Upload a CSV file: keep it aside and show what importing it would do."""
     form = await request.form()

@@ -2,10 +2,11 @@
 
 The app's limit (`MAX_BODY_BYTES`) covers every route, logged in or not: the body is
 counted as it streams in, so an oversized one is refused with 413 after at most the limit
-has been read. The few routes that take a file set a limit of their own, sized for that
-file (`UPLOAD_LIMITS`); nothing else may. A body whose Content-Length is over the limit is
-refused by `DeclaredSizes` before the gate or any route sees the request: a route that
-never reads its body (a logout, a DELETE) must not act and then answer 413.
+has been read. The few routes that take a file set a limit of their own where they are
+declared, sized for that file (`upload_limits` finds them); nothing else may. A body
+whose Content-Length is over the limit is refused by `DeclaredSizes` before the gate or
+any route sees the request: a route that never reads its body (a logout, a DELETE) must
+not act and then answer 413.
 
 JSON bodies are checked by `StrictJsonBodies` before any route reads them: a key given
 twice, NaN, or nesting deeper than `strict_json.MAX_DEPTH` is refused with 400 and a
@@ -15,31 +16,18 @@ sentence, so what FastAPI (or a machine route) parses next is plain, shallow JSO
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bodyworn.controller.certificates.service import FILE_MAX as CERTIFICATE_MAX_BYTES
-from bodyworn.controller.users.csvfile import MAX_BYTES as CSV_MAX_BYTES
 from bodyworn.domain.strict_json import JsonRefused, loads
 
 # JSON and form bodies: the largest the manager sends is a connection file (64 KiB) in
 # a form; a megabyte leaves room without letting anyone make the server hold much.
 MAX_BODY_BYTES = 1024 * 1024
-# A users CSV: as the API's body, or as a file in a form (with room for the framing).
-CSV_BODY_BYTES = CSV_MAX_BYTES
-CSV_FORM_BYTES = CSV_MAX_BYTES + 64 * 1024
-# A signed certificate (.crt, with its chain) in a form, from the page or the API: the
-# file's own limit and room for the framing and the CSRF field; below MAX_BODY_BYTES, so
-# a file far too large for a certificate is not even read.
-CERTIFICATE_FORM_BYTES = CERTIFICATE_MAX_BYTES + 16 * 1024
-# Every route that takes a file, with the limit sized for it: (method, path) -> limit.
-UPLOAD_LIMITS: dict[tuple[str, str], int] = {
-    ("POST", "/users/import"): CSV_FORM_BYTES,
-    ("POST", "/api/v1/users/import"): CSV_BODY_BYTES,
-    ("POST", "/settings/certificates/install"): CERTIFICATE_FORM_BYTES,
-    ("POST", "/api/v1/certificates/install"): CERTIFICATE_FORM_BYTES,
-}
 _CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -50,16 +38,37 @@ def is_json(content_type: str) -> bool:
                                             and media.endswith("+json"))
 
 
-def body_limit(method: str, path: str) -> int:
+def upload_limits(routes: Iterable[Any], prefix: str = "") -> dict[tuple[str, str], int]:
+    """Every route that takes a file, with the limit it set for itself: (method, path) ->
+    bytes. A route sets one with `max_body_size=` where it is declared, sized for its file."""
+    found: dict[tuple[str, str], int] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            continue
+        included = getattr(route, "original_router", None)
+        if included is not None:  # FastAPI keeps an included router as a wrapper
+            found |= upload_limits(included.routes, prefix + route.include_context.prefix)
+        elif getattr(route, "max_body_size", None) is not None:
+            for method in route.methods or ():
+                found[(method, prefix + route.path)] = route.max_body_size
+    return found
+
+
+def body_limit(limits: Mapping[tuple[str, str], int], method: str, path: str) -> int:
     """The most bytes a request body to this route may have."""
-    return UPLOAD_LIMITS.get((method, path), MAX_BODY_BYTES)
+    return limits.get((method, path), MAX_BODY_BYTES)
 
 
 class DeclaredSizes:
-    """Refuses (413) a request whose Content-Length is over its route's limit, at once."""
+    """Refuses (413) a request whose Content-Length is over its route's limit, at once.
 
-    def __init__(self, app: ASGIApp) -> None:
+    `limits` are the upload routes' own (`upload_limits`); it may be filled after the
+    middleware is added, once the routers are in.
+    """
+
+    def __init__(self, app: ASGIApp, limits: Mapping[tuple[str, str], int]) -> None:
         self.app = app
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 413 without reading the body, or hand the request on untouched."""
@@ -67,8 +76,8 @@ class DeclaredSizes:
             declared = Headers(scope=scope).get("content-length", "").strip()
             # Not a number: uvicorn and h11 refuse it before it gets here; left to them.
             if (declared.isascii() and declared.isdigit()
-                    and (len(declared) > 18
-                         or int(declared) > body_limit(scope["method"], scope["path"]))):
+                    and (len(declared) > 18 or int(declared)
+                         > body_limit(self.limits, scope["method"], scope["path"]))):
                 await _answer(send, 413, "the request body is larger than this route takes")
                 return
         await self.app(scope, receive, send)
