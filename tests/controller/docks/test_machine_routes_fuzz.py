@@ -38,7 +38,6 @@ def machine() -> Iterator[tuple[TestClient, dict[str, str]]]:
         ctx = build_context(ControllerSettings(data_dir=Path(tmp)),
                             clock=ManualClock(datetime(2026, 11, 27, 8, tzinfo=UTC)))
         set_up(ctx, camera_assignment="self-assign")
-        ctx.dock_listeners.clear()
         client = TestClient(create_app(ctx), base_url="https://testserver",
                             raise_server_exceptions=False)
         yield client, {"Authorization": f"Bearer {ensure_token(ctx.data_dir)}"}
