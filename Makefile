@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest debian-deps clean fault
+.PHONY: demo test lint typecheck pytest debian-deps clean fault fuzz
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,5 +34,17 @@ fault: $(STAMP) debian-deps
 	BODYWORN_FAULT_TRIALS=200 $(BIN)/pytest tests/controller/offload/test_kill9.py -k random_moments
 	BODYWORN_POWERCUT_TRIALS=50 BODYWORN_POWERCUT_MAX_CUTS=3 $(BIN)/pytest tests/controller/offload/test_powercut.py -k random_moments
 
+# The fuzzers of every API (controller REST with its links, dock link both sides, the
+# embedded CD's Swift API) with random inputs for FUZZ_MINUTES in all; `make test` runs
+# the same tests derandomized. Every 5xx found is a line in .fuzz/findings.jsonl.
+FUZZ_MINUTES ?= 10
+
+fuzz: $(STAMP)
+	rm -f .fuzz/findings.jsonl .fuzz/summary.jsonl
+	BODYWORN_FUZZ_SECONDS=$$(( $(FUZZ_MINUTES) * 60 )) $(BIN)/pytest -m fuzz -q -p no:cacheprovider; \
+	status=$$?; cat .fuzz/summary.jsonl 2>/dev/null; \
+	echo "fuzz: $$(cat .fuzz/findings.jsonl 2>/dev/null | wc -l) server errors (5xx) found"; \
+	exit $$status
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz

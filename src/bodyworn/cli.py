@@ -229,12 +229,19 @@ def conformance(
 
     from bodyworn.cdclient import CDConnection
     from bodyworn.cdclient.conformance import conformance_main
-    from bodyworn.domain.connection_file import ConnectionFileError, parse_connection_file
+    from bodyworn.domain.clock import utcnow
+    from bodyworn.domain.connection_file import (
+        MAX_FILE_BYTES,
+        ConnectionFileError,
+        parse_connection_file,
+    )
+    from bodyworn.domain.user_files import UserFileError, read_user_file
 
     try:
-        parsed = parse_connection_file(connection_file.read_bytes())
-    except OSError as exc:
-        err.print(f"Cannot read {connection_file}: {exc.strerror}", markup=False)
+        parsed = parse_connection_file(read_user_file(
+            connection_file, limit=MAX_FILE_BYTES, what="connection file"), now=utcnow())
+    except UserFileError as exc:
+        err.print(str(exc).capitalize(), markup=False)
         raise typer.Exit(2) from None
     except ConnectionFileError as exc:
         err.print("The connection file is not valid:")

@@ -48,7 +48,9 @@ def test_capabilities_parse() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"[]", b"nul", b'{"Store": []}', b'{"Store": {"StoreBookmarks": 1}}', b"\xff{}"],
+    [b"", b"[]", b"nul", b'{"Store": []}', b'{"Store": {"StoreBookmarks": 1}}', b"\xff{}",
+     # A key given twice: readers differ on which wins, so it is no document at all.
+     b'{"Store": {"StoreBookmarks": true, "StoreBookmarks": false}}'],
 )
 def test_malformed_capabilities_support_nothing(body: bytes) -> None:
     caps = parse_capabilities(body, md5(body))
@@ -98,6 +100,7 @@ def test_categories_parse() -> None:
         b'[{"Name": "A", "Id": true}]',
         b'[{"Name": "", "Id": "1"}]',
         b'[{"Name": "A", "Id": "1"}, {"Name": "B", "Id": "1"}]',
+        b'[{"Name": "A", "Name": "B", "Id": "1"}]',
         b"[1]",
     ):
         with pytest.raises(CategoriesError):

@@ -236,6 +236,7 @@ def test_track_parsing_and_svg() -> None:
     first, second = (tuple(map(float, p.split(","))) for p in track.svg_points.split())
     assert second[0] > first[0] and second[1] < first[1]  # east is right, north is up
     assert track_from_json(b"nope").problem
+    assert track_from_json(b'{"CoordinateEntries": [], "CoordinateEntries": []}').problem
     assert svg_polyline([(1.0, 1.0)]) == "10.0,290.0"
 
 

@@ -585,3 +585,18 @@ def test_configuration_push_sets_time_zone_and_categories() -> None:
     camera.add_category(recording.id, "theft")
     with pytest.raises(CameraError):
         camera.add_category(recording.id, "parking")
+
+
+def test_the_largest_allowed_durations_keep_the_camera_arithmetic_in_range() -> None:
+    # Every duration at the top of its range (the manager refuses anything above).
+    from bodyworn.domain.profile import DURATION_LIMITS
+
+    longest = CameraProfile(**{name: high for name, (_low, high) in DURATION_LIMITS.items()})
+    camera, clock = ready(longest, storage=storage_for_hours(8, longest),
+                          charge=charge_for_hours(8, longest))
+    recording = camera.start_recording()
+    assert recording is not None
+    clock.advance(longest.max_clip_length * 3 + MINUTE)
+    camera.stop_recording()
+    assert len(recording.clips) == 4
+    assert all(c.duration <= longest.max_clip_length for c in recording.clips)

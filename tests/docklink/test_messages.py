@@ -154,3 +154,32 @@ def test_station_event_rules() -> None:
                          ({"camera_serial": "X" * 33}, "camera_serial")):
         with pytest.raises(MessageError, match=word):
             StationEvent.from_json({**EVENT.to_json(), **change})
+
+
+def _camera_answering(status: int, body: bytes) -> Any:
+    import httpx
+
+    from bodyworn.docklink.client import DockLinkClient
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body,
+                              headers={"Content-Type": "application/json"})
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    return DockLinkClient("http://camera.test/docklink/v1/cameras/CAM", None, client=http)
+
+
+def test_a_camera_reply_with_a_key_given_twice_is_refused() -> None:
+    """The controller reads what a camera says as strictly as the camera reads the controller:
+    readers differ on which of two equal keys wins, so neither is taken."""
+    good = json.dumps(INFO.to_json())
+    assert _camera_answering(200, good.encode()).info() == INFO
+    doubled = good.replace('{"serial": "CAM"', '{"serial": "EVIL", "serial": "CAM"', 1)
+    assert doubled != good
+    with pytest.raises(MessageError, match="more than once"):
+        _camera_answering(200, doubled.encode()).info()
+    # A refusal that names its reason twice has no reason the controller could act on.
+    with pytest.raises(DockLinkError) as refused:
+        _camera_answering(423, b'{"reason": "locked", "reason": "not_added", "error": "x"}'
+                          ).info()
+    assert refused.value.reason == ""

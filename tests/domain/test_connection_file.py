@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import string
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +25,7 @@ from bodyworn.domain.connection_file import (
     check_update,
     parse_connection_file,
 )
+from bodyworn.domain.text import BIDI_CONTROLS
 
 from .connection_factory import (
     HTTP_URI,
@@ -347,6 +354,62 @@ def test_uri_must_be_http_or_https_with_a_host(uri: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("uri", ["https://user:secret@cd.example.test/auth/v1.0",
+                                 "https://user@cd.example.test/auth/v1.0",
+                                 "https://:pw@cd.example.test/auth/v1.0"])
+def test_uri_must_not_carry_credentials(uri: str) -> None:
+    assert errors_with(AuthenticationTokenURI=[uri]) == [
+        ("AuthenticationTokenURI[0]", "no user name or password in the URI")
+    ]
+
+
+def test_uri_port_zero_is_refused() -> None:
+    assert errors_with(AuthenticationTokenURI=["https://cd.example.test:0/auth/v1.0"]) == [
+        ("AuthenticationTokenURI[0]", "port must be 1-65535")
+    ]
+
+
+@pytest.mark.parametrize("name", ["SiteName", "ApplicationName", "BlobAPIUserName"])
+@pytest.mark.parametrize("blank", [" ", "   ", "\u3000"])
+def test_strings_must_not_be_blank(name: str, blank: str) -> None:
+    assert errors_with(**{name: blank}) == [(name, "must not be blank")]
+
+
+@pytest.mark.parametrize("bidi", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200f", "\u061c"])
+def test_strings_refuse_bidirectional_controls(bidi: str) -> None:
+    assert errors_with(SiteName=f"Main{bidi}gpj.exe") == [("SiteName", "no control characters")]
+    assert errors_with(ApplicationName=f"x{bidi}") == [
+        ("ApplicationName", "no control characters")]
+
+
+def _certificate_valid(start: dt.datetime, end: dt.datetime) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cd.example.test")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end).sign(key, hashes.SHA256()))
+    return base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+
+
+def test_a_new_file_with_an_expired_or_future_certificate_is_refused() -> None:
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+    expired = _certificate_valid(now - 400 * day, now - day)
+    future = _certificate_valid(now + day, now + 400 * day)
+    good = _certificate_valid(now - day, now + day)
+    raw = connection_file_bytes(HTTPSCertificate=[good, expired, future])
+    with pytest.raises(ConnectionFileError) as caught:
+        parse_connection_file(raw, now=now)
+    assert [(e.field, e.rule) for e in caught.value.errors] == [
+        ("HTTPSCertificate[1]", "certificate expired on 2026-05-31"),
+        ("HTTPSCertificate[2]", "certificate is not valid before 2026-06-02"),
+    ]
+    # A file already in force is read without a moment: an expiry never makes it unreadable.
+    assert len(parse_connection_file(raw).https_certificates) == 3
+    assert len(parse_connection_file(connection_file_bytes(HTTPSCertificate=[good]),
+                                     now=now).https_certificates) == 1
+
+
 def test_uri_entries_must_be_strings() -> None:
     assert errors_with(AuthenticationTokenURI=[HTTPS_URI, 5]) == [
         ("AuthenticationTokenURI[1]", "must be a string")
@@ -668,8 +731,10 @@ def test_fuzz_corrupted_valid_file(noise: bytes, at: int) -> None:
 
 
 safe_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=64
-)
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs"),
+                           blacklist_characters="".join(BIDI_CONTROLS)),
+    min_size=1, max_size=64,
+).filter(lambda text: bool(text.strip()))
 hosts = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,3}\Z")
 paths = st.text(alphabet=string.ascii_letters + string.digits + "/._-", max_size=60)
 

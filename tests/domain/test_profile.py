@@ -6,15 +6,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from bodyworn.domain.profile import (
+    DURATION_LIMITS,
     CameraProfile,
     Notification,
     OverlayField,
     ProfileError,
     Resolution,
     Trigger,
+    duration_from_seconds,
 )
+from bodyworn.domain.profile_codec import ProfileInvalid, from_settings
 
 
 def test_defaults_are_valid_and_record_1080p_with_audio() -> None:
@@ -66,3 +71,40 @@ def test_notification_choices() -> None:
     assert Notification.BEEP.beeps and not Notification.BEEP.vibrates
     assert Notification.VIBRATION.vibrates and not Notification.VIBRATION.beeps
     assert Notification.BEEP_AND_VIBRATION.beeps and Notification.BEEP_AND_VIBRATION.vibrates
+
+
+# --- ranges: every duration is refused out of range before any arithmetic ----------------
+
+
+
+
+@pytest.mark.parametrize("field", sorted(DURATION_LIMITS))
+@pytest.mark.parametrize("raw", [10**15, -1, 1e300, float("inf"), float("nan"), True, "60",
+                                 86_399_999_999_999])
+def test_wire_durations_out_of_range_are_profile_errors(field: str, raw: object) -> None:
+    with pytest.raises(ProfileError) as refused:
+        duration_from_seconds(field, raw)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("field", sorted(DURATION_LIMITS))
+def test_both_ends_of_every_range_are_allowed(field: str) -> None:
+    for end in DURATION_LIMITS[field]:
+        assert duration_from_seconds(field, end.total_seconds()) == end
+        assert getattr(CameraProfile(**{field: end}), field) == end
+
+
+@given(st.sampled_from(sorted(DURATION_LIMITS)), st.integers())
+@example("max_clip_length", 86_399_999_999_999)
+@example("pre_buffer", 10**15)
+@example("periodic_reminder", -(10**15))
+def test_any_whole_number_is_a_profile_or_a_refusal_naming_the_setting(field: str,
+                                                                       value: int) -> None:
+    try:
+        profile = from_settings("x", {field: value})
+    except ProfileInvalid as exc:
+        assert [e.field for e in exc.errors] == [field]
+        assert "seconds" in exc.errors[0].message
+    else:
+        low, high = DURATION_LIMITS[field]
+        assert low <= getattr(profile, field) <= high

@@ -216,6 +216,9 @@ def test_malformed_key_files_raise_cleanly(body: bytes) -> None:
         b'{"EncryptedKey": "AA==", "ContentEncryptionIV": "AA=="}',
         b'{"EncryptedKey": "AA==", "ContentEncryptionIV": "AAAAAAAAAAAAAAAAAAAAAA==",'
         b' "PublicKeyId": 3}',
+        # Otherwise well formed, but with a key given twice (readers differ on which wins).
+        b'{"EncryptedKey": "AA==", "EncryptedKey": "AA==",'
+        b' "ContentEncryptionIV": "AAAAAAAAAAAAAAAAAAAAAA=="}',
     ],
 )
 def test_bad_key_files(body: bytes) -> None:

@@ -8,9 +8,10 @@ nothing is supported; a connection with FullStoreAndReadSupport supports everyth
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from bodyworn.domain import strict_json
 
 CAPABILITY_SECTIONS = ("Read", "Store", "StoreAndRead")
 
@@ -80,8 +81,8 @@ def parse_capabilities(body: bytes, etag: str | None) -> Capabilities:
     if not etag_matches(body, etag):
         return Capabilities.nothing("object corrupt: Etag is not the md5 of the body")
     try:
-        doc: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        doc: Any = strict_json.loads(body)
+    except strict_json.JsonRefused:
         return Capabilities.nothing("malformed: not JSON")
     if not isinstance(doc, dict):
         return Capabilities.nothing("malformed: not a JSON object")
@@ -139,9 +140,9 @@ def parse_categories(body: bytes, etag: str | None) -> tuple[Category, ...]:
     if not etag_matches(body, etag):
         raise CategoriesError("object corrupt: Etag is not the md5 of the body")
     try:
-        doc: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CategoriesError("not JSON") from exc
+        doc: Any = strict_json.loads(body)
+    except strict_json.JsonRefused as exc:
+        raise CategoriesError(f"not JSON: {exc}") from exc
     if not isinstance(doc, list):
         raise CategoriesError("not a JSON list")
     if len(doc) > MAX_CATEGORIES:

@@ -80,6 +80,12 @@ from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
 from bodyworn.controller.users import pages as users_pages
+from bodyworn.controller.web.bodies import (
+    MAX_BODY_BYTES,
+    DeclaredSizes,
+    StrictJsonBodies,
+    upload_limits,
+)
 from bodyworn.controller.web.routes import answer_refusal
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
@@ -183,6 +189,9 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     )
     if request.url.scheme == "https":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not request.url.path.startswith("/static/"):
+        # Pages and API answers show evidence metadata and users: never kept in a cache.
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -303,9 +312,14 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         title="bodyworn controller",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # No Swagger page: it needs a script bundle from a CDN our CSP blocks (a blank
+        # page), and vendoring a megabyte of third-party script into the manager's origin
+        # is more to trust than the JSON document needs; any OpenAPI viewer reads that.
+        docs_url=None,
         redoc_url=None,
         dependencies=[Depends(csrf_guard)],
+        # Every route, anonymous or not; the file uploads raise it for themselves only.
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.ctx = ctx
     app.state.notifier = notifier
@@ -314,10 +328,17 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.tls = None
     app.state.windows = windows
     app.state.backups = backups
+    # Added first, so it runs after the gate: only requests let through are parsed.
+    app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)
+    # Outside the gate: a body declared too large is refused before anything looks at it
+    # (against the upload routes' own limits, known once the routers are in).
+    limits: dict[tuple[str, str], int] = {}
+    app.add_middleware(DeclaredSizes, limits=limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    limits.update(upload_limits(app.routes))
     app.add_exception_handler(Refused, answer_refusal)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -34,7 +34,7 @@ from bodyworn.destination.browser_auth import (
 from bodyworn.destination.export import Exporter, ExportRefused
 from bodyworn.destination.playback import PlaybackCache, PlaybackError
 from bodyworn.destination.recordings import EvidenceReader, Filters
-from bodyworn.destination.store import NotFound
+from bodyworn.destination.store import BadName, NotFound
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.throttle import GuessThrottle
 from bodyworn.evidence.crypto import EvidenceCryptoError
@@ -56,6 +56,10 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# Over HTTPS, browsers are told to come back only over HTTPS for a year.
+HSTS = "max-age=31536000"
+# The browser only takes small forms (login, logout).
+MAX_BODY = 64 * 1024
 
 
 class SecurityHeaders:
@@ -67,10 +71,14 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the headers to one response."""
 
+        https = scope.get("scheme") == "https"
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                if https:
+                    headers.append((b"strict-transport-security", HSTS.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -129,7 +137,7 @@ class EvidenceBrowser:
             Route("/exports", self.exports, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
-        self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes))
+        self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes, max_body_size=MAX_BODY))
 
     @property
     def private_key(self) -> rsa.RSAPrivateKey | None:
@@ -309,7 +317,7 @@ class EvidenceBrowser:
             mp4 = await run_in_threadpool(
                 self.cache.playable, obj.path, obj.sha256, key_file, self.private_key
             )
-        except NotFound:
+        except (NotFound, BadName):
             return PlainTextResponse("Not Found", status_code=404)
         except (PlaybackError, EvidenceCryptoError) as exc:
             return PlainTextResponse(str(exc), status_code=422)

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bodyworn.domain.clock import Clock
+from bodyworn.domain.user_files import UserFileError, read_user_text
 from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 PASSWORD_FILE = "browser-password.argon2"  # noqa: S105 - a file name, not a password
@@ -49,9 +50,9 @@ def ensure_browser_password(data_dir: Path, password_file: Path | None = None) -
     """Set the password from `password_file`, or generate one if none exists; return a new one."""
     if password_file is not None:
         try:
-            text = password_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PasswordRefused(f"cannot read {password_file}: {exc}") from exc
+            text = read_user_text(password_file, limit=64 * 1024, what="password file")
+        except UserFileError as exc:
+            raise PasswordRefused(str(exc)) from exc
         lines = text.splitlines()
         set_browser_password(data_dir, lines[0] if lines else "")
         return None

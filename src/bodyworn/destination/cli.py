@@ -94,6 +94,11 @@ def run(
     ),
     fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
     mode: str = typer.Option("swift", "--mode", help=MODE_HELP),
+    max_object_size: int = typer.Option(
+        5 * 1024**3, min=0, max=2**62,
+        help="Largest object one upload may store, in bytes (Swift's default: 5 GiB); "
+        "a bigger upload is refused with 413 while it streams.",
+    ),
 ) -> None:
     """Run the CD: Swift API at /auth/v1.0 and /v1/, the evidence browser at /browser/."""
     if ctx.invoked_subcommand is not None:
@@ -143,6 +148,7 @@ def run(
             site_name=site_name,
             faults=faults,
             mode=cd_mode,
+            max_object_size=max_object_size,
         )
     )
 

@@ -45,7 +45,13 @@ from bodyworn.destination.connection import (
 from bodyworn.destination.publish import publish_capabilities, publish_categories
 from bodyworn.destination.recordings import EvidenceReader
 from bodyworn.destination.store import ObjectStore
-from bodyworn.destination.swift import CDMode, FaultRule, SwiftAccount, SwiftApp
+from bodyworn.destination.swift import (
+    DEFAULT_MAX_OBJECT_SIZE,
+    CDMode,
+    FaultRule,
+    SwiftAccount,
+    SwiftApp,
+)
 from bodyworn.domain.clock import Clock
 from bodyworn.evidence.crypto import load_private_key
 from bodyworn.store.files import make_dirs_durable, write_file_atomic
@@ -150,6 +156,7 @@ async def build_app(
     clock: Clock | None = None,
     faults: Sequence[FaultRule] = (),
     mode: CDMode = CDMode.SWIFT,
+    max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
 ) -> SwiftApp:
     """The Swift subset over `data_dir/store`, with capabilities and categories published."""
     store = ObjectStore(data_dir / "store")
@@ -161,6 +168,7 @@ async def build_app(
         clock=clock,
         faults=faults,
         mode=mode,
+        max_object_size=max_object_size,
     )
 
 
@@ -180,9 +188,11 @@ async def build_site(
     clock: Clock | None = None,
     faults: Sequence[FaultRule] = (),
     mode: CDMode = CDMode.SWIFT,
+    max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
 ) -> Site:
     """The Swift subset plus the evidence browser under `/browser/`, as one ASGI app."""
-    swift = await build_app(config, data_dir, clock=clock, faults=faults, mode=mode)
+    swift = await build_app(config, data_dir, clock=clock, faults=faults, mode=mode,
+                            max_object_size=max_object_size)
     private = (
         load_private_key((data_dir / config.content_private_key).read_bytes())
         if config.content_private_key is not None

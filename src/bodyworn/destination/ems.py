@@ -63,9 +63,13 @@ def rejected_content_allowed(store: ObjectStore, account: str) -> bool:
 
 def _epoch(meta: Mapping[str, str], key: str) -> datetime:
     value = meta.get(key, "")
-    if not value.isdigit():
-        raise ValueError(f"{key} is not epoch seconds: {value!r}")
-    return datetime.fromtimestamp(int(value), UTC)
+    # ASCII digits, and few enough of them for a calendar date ("²" is a digit to isdigit).
+    if not (value.isascii() and value.isdigit()) or len(value) > 11:
+        raise ValueError(f"{key} is not epoch seconds: {value[:32]!r}")
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, OSError):
+        raise ValueError(f"{key} is out of range: {value!r}") from None
 
 
 def recording_problem(

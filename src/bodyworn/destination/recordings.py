@@ -8,7 +8,6 @@ the spec recommends ("Name (UserID)").
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bodyworn.destination.ems import is_recording_container
-from bodyworn.destination.store import NotFound, ObjectStore, StoredObject
+from bodyworn.destination.store import BadName, NotFound, ObjectStore, StoredObject
+from bodyworn.domain import strict_json
 from bodyworn.domain.text import fold
 from bodyworn.evidence.crypto import (
     EvidenceCryptoError,
@@ -271,7 +271,7 @@ class EvidenceReader:
         """True for a recording or rejected-content container that exists."""
         try:
             meta = self.store.container_metadata(self.account, container)
-        except NotFound:
+        except (NotFound, BadName):  # a name no container can have is not evidence either
             return False
         return is_rejected_container(container) or is_recording_container(container, meta)
 
@@ -436,7 +436,7 @@ class EvidenceReader:
         """The `.key` object beside an encrypted object, or None when it is plain."""
         try:
             key_obj = self.store.get_object(self.account, container, key_object_name(name))
-        except NotFound:
+        except (NotFound, BadName):
             return None
         return KeyFile.from_bytes(key_obj.path.read_bytes())
 
@@ -507,11 +507,11 @@ def _matches(row: RecordingRow, f: Filters) -> bool:
 def track_from_json(body: bytes) -> Track:
     """Parse a GNSS track object (CoordinateEntries of WKT points) and lay it out as SVG."""
     try:
-        doc = json.loads(body.decode("utf-8"))
+        doc = strict_json.load_object(body)
         entries = doc["CoordinateEntries"]
         if not isinstance(entries, list):
             raise TypeError("CoordinateEntries is not a list")
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # JsonRefused is a ValueError
         return Track((), "", problem=f"not a GNSS track: {exc}")
     points: list[tuple[float, float]] = []
     for entry in entries:

@@ -10,7 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from bodyworn.destination.config import DestinationConfig, build_site, init_destination
-from bodyworn.destination.swift import CDMode, FaultRule
+from bodyworn.destination.swift import DEFAULT_MAX_OBJECT_SIZE, CDMode, FaultRule
 from bodyworn.store.private import secure_data_dir
 
 # Only compared against, never bound to here.
@@ -56,10 +56,12 @@ async def make_server(
     faults: Sequence[FaultRule] = (),
     log_level: str = "info",
     mode: CDMode = CDMode.SWIFT,
+    max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
 ) -> uvicorn.Server:
     """Build (not start) the uvicorn server of the embedded CD (Swift subset and browser)."""
     config = prepare(data_dir, host=host, https=https, encryption=encryption, site_name=site_name)
-    site = await build_site(config, data_dir, faults=faults, mode=mode)
+    site = await build_site(config, data_dir, faults=faults, mode=mode,
+                            max_object_size=max_object_size)
     cert = data_dir / config.tls_cert if config.tls_cert else None
     key = data_dir / config.tls_key if config.tls_key else None
     return uvicorn.Server(
@@ -88,6 +90,7 @@ async def serve(
     sockets: Sequence[socket.socket] | None = None,
     faults: Sequence[FaultRule] = (),
     mode: CDMode = CDMode.SWIFT,
+    max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
 ) -> None:
     """Run the embedded CD until stopped (Ctrl-C or SIGTERM)."""
     # Whatever this process creates (PyAV's output included) is its own only.
@@ -101,5 +104,6 @@ async def serve(
         site_name=site_name,
         faults=faults,
         mode=mode,
+        max_object_size=max_object_size,
     )
     await server.serve(sockets=list(sockets) if sockets else None)

@@ -27,7 +27,8 @@ from typing import Any, BinaryIO
 
 from bodyworn.store.files import fsync_dir, make_dirs_durable
 
-MAX_CONTAINER_NAME = 256
+# Swift allows 256 bytes; a container is a folder here, and a file name has 255 at most.
+MAX_CONTAINER_NAME = 255
 MAX_OBJECT_NAME = 1024
 CONTAINER_FILE = "container.json"
 
@@ -89,14 +90,32 @@ class ContainerInfo:
     last_modified: float
 
 
+def _name_problem(name: str, limit: int) -> str | None:
+    if not name:
+        return "is empty"
+    if "\x00" in name:
+        return "holds a NUL character"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no file system can hold it
+        return "is not valid UTF-8"
+    if size > limit:
+        return f"is longer than {limit} bytes"
+    return None
+
+
 def _check_container(name: str) -> None:
-    if not name or "/" in name or name in (".", "..") or len(name.encode()) > MAX_CONTAINER_NAME:
-        raise BadName(f"bad container name {name!r}")
+    problem = _name_problem(name, MAX_CONTAINER_NAME)
+    if problem is None and ("/" in name or name in (".", "..")):
+        problem = "is not allowed"
+    if problem:
+        raise BadName(f"the container name {problem}")
 
 
 def _check_object(name: str) -> None:
-    if not name or len(name.encode()) > MAX_OBJECT_NAME or "\x00" in name:
-        raise BadName(f"bad object name {name!r}")
+    problem = _name_problem(name, MAX_OBJECT_NAME)
+    if problem:
+        raise BadName(f"the object name {problem}")
 
 
 def _flush_and_sync(f: BinaryIO) -> None:

@@ -71,6 +71,10 @@ ANCHOR_IS_FINAL = "an audit anchor is kept as it was first written"
 MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 # Swift's container_listing_limit / account_listing_limit.
 LISTING_LIMIT = 10_000
+# Swift's max_file_size: the largest object one PUT may store (5 GiB); bodies of every
+# other request (which this API never reads) are held to MAX_OTHER_BODY.
+DEFAULT_MAX_OBJECT_SIZE = 5 * 1024**3
+MAX_OTHER_BODY = 1024 * 1024
 
 _ACCOUNT = re.compile(r"^AUTH_([A-Za-z0-9_-]{1,64})$")
 
@@ -472,9 +476,13 @@ class SwiftApp:
         careful: bool | None = None,
         faults: Sequence[FaultRule] = (),
         mode: CDMode = CDMode.SWIFT,
+        max_object_size: int = DEFAULT_MAX_OBJECT_SIZE,
     ) -> None:
         # `token_ttl` and `careful` override what `mode` sets.
+        if max_object_size < 0:
+            raise ValueError("the largest object size cannot be negative")
         self.store = store
+        self.max_object_size = max_object_size
         self.accounts = {a.user: a for a in accounts}
         self.clock = clock or SystemClock()
         self.mode = mode
@@ -497,8 +505,11 @@ class SwiftApp:
                     "/v1/{account}/{container}/{name:path}",
                     self.object,
                     methods=["GET", "HEAD", "PUT", "POST"],
+                    # An object PUT streams to disk; the count stops it at the limit (413).
+                    max_body_size=max_object_size,
                 ),
-            ]
+            ],
+            max_body_size=MAX_OTHER_BODY,
         )
         self.app: ASGIApp = TransIdMiddleware(self._counted)
 

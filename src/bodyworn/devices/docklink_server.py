@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import queue
 import re
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,16 +41,23 @@ from bodyworn.docklink.messages import (
     StationEvent,
     StationListing,
 )
+from bodyworn.domain import strict_json
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.profile import CameraProfile, ProfileError
 from bodyworn.evidence.signing import SignatureProblem, load_pem_chain
 
-MAX_BODY = 64 * 1024 * 1024
+# Request bodies: JSON is small; a firmware image is the one large body the link takes.
+MAX_BODY = 1024 * 1024
+MAX_FIRMWARE_BODY = 64 * 1024 * 1024
+# The camera takes a time push only within the years any controller may be set to.
+PUSHED_TIME_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 DEFAULT_FIRMWARE_INSTALL = timedelta(minutes=2)
 RESTART_RETRY_AFTER_S = 5
+_log = logging.getLogger(__name__)
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 FIRMWARE_VERSION = re.compile(r"\d+(\.\d+){1,3}")
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 HOLSTER_SERIAL = re.compile(r"\d{6}")
 
 
@@ -83,12 +91,9 @@ class _Request:
 
     def json(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.body or b"{}")
-        except ValueError as exc:
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_json", f"body is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_json", "body must be a JSON object")
-        return data
+            return strict_json.load_object(self.body or b"{}")
+        except strict_json.JsonRefused as exc:
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_json", f"body refused: {exc}") from exc
 
 
 @dataclass
@@ -98,6 +103,12 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     file: Path | None = None
     file_range: tuple[int, int] | None = None
+
+
+def _is_user_id(value: object) -> bool:
+    """Text a camera can show in its overlay: not blank, no control characters."""
+    return (isinstance(value, str) and bool(value.strip()) and len(value) <= 256
+            and not CONTROL_CHARS.search(value))
 
 
 def _json_reply(status: HTTPStatus, data: object, **headers: str) -> _Reply:
@@ -228,6 +239,8 @@ def parse_config(data: dict[str, Any]) -> ConfigChange:
             pushed_time = proto.parse_time(str(data["time"]))
         except ValueError as exc:
             raise bad("bad_time", str(exc)) from exc
+        if not PUSHED_TIME_RANGE[0] <= pushed_time < PUSHED_TIME_RANGE[1]:
+            raise bad("bad_time", "time must be in the years 2000 to 2099")
     timezone = data.get("timezone")
     if timezone is not None:
         try:
@@ -240,8 +253,8 @@ def parse_config(data: dict[str, Any]) -> ConfigChange:
     ):
         raise bad("bad_categories", "categories: list of text")
     user_id = data.get("user_id")
-    if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
-        raise bad("bad_user", "user_id: non-empty text or null")
+    if user_id is not None and not _is_user_id(user_id):
+        raise bad("bad_user", "user_id: non-empty text without control characters, or null")
     holster = data.get("holster")
     if holster is not None and not (isinstance(holster, str) and HOLSTER_SERIAL.fullmatch(
             holster)):
@@ -327,6 +340,13 @@ class DockLinkServer:
                 return self._route(request)
         except LinkError as exc:
             return _json_reply(exc.status, {"error": exc.message, "reason": exc.reason})
+        except Exception:
+            # A bug, not a refusal: answer it as one (the fuzzers count these) instead of
+            # dropping the connection without a word.
+            _log.exception("dock link request %s %s failed", request.method, request.path)
+            return _json_reply(HTTPStatus.INTERNAL_SERVER_ERROR,
+                               {"error": "the camera failed to handle the request",
+                                "reason": "internal"})
 
     def _route(self, request: _Request) -> _Reply:
         parts = [unquote(part) for part in request.path.split("/") if part]
@@ -619,8 +639,9 @@ class DockLinkServer:
             raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
         data = request.json()
         user_id = data.get("user_id")
-        if not isinstance(user_id, str) or not user_id.strip():
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user", "user_id: non-empty text")
+        if not isinstance(user_id, str) or not _is_user_id(user_id):
+            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_user",
+                            "user_id: non-empty text without control characters")
         try:
             profile = proto.profile_from_json(data.get("profile") or {})
         except ProfileError as exc:
@@ -642,17 +663,29 @@ def _handler_for(server: DockLinkServer) -> type[BaseHTTPRequestHandler]:
         # delayed ACK would add 40 ms to every request.
         disable_nagle_algorithm = True
 
+        def _refuse(self, status: HTTPStatus, reason: str, message: str) -> None:
+            # The body (if any) is left unread, so the connection cannot be reused.
+            self.close_connection = True
+            self._send(_json_reply(status, {"error": message, "reason": reason}))
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(_json_reply(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large",
-                                                          "reason": "too_large"},
-                ))
-                self.close_connection = True
+            split = urlsplit(self.path)
+            if self.headers.get("Transfer-Encoding") is not None:
+                self._refuse(HTTPStatus.LENGTH_REQUIRED, "length_required",
+                             "send the body with a Content-Length, not chunked")
+                return
+            raw_length = (self.headers.get("Content-Length") or "0").strip()
+            if not raw_length.isascii() or not raw_length.isdigit() or len(raw_length) > 12:
+                self._refuse(HTTPStatus.BAD_REQUEST, "bad_length",
+                             "Content-Length must be a number of bytes")
+                return
+            length = int(raw_length)
+            limit = MAX_FIRMWARE_BODY if split.path.endswith("/firmware") else MAX_BODY
+            if length > limit:
+                self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
+                             f"the body is larger than {limit} bytes")
                 return
             body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
             request = _Request(
                 method=self.command,
                 target=self.path,
@@ -670,7 +703,12 @@ def _handler_for(server: DockLinkServer) -> type[BaseHTTPRequestHandler]:
             if reply.file is None:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if self.command != "HEAD":
+                    self.wfile.write(reply.body)
+                return
+            if self.command == "HEAD":  # pragma: no cover - no route answers HEAD with a file
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             assert reply.file_range is not None
             first, last = reply.file_range
@@ -688,7 +726,7 @@ def _handler_for(server: DockLinkServer) -> type[BaseHTTPRequestHandler]:
                 if sent != count:  # pragma: no cover - file shrank under us
                     self.close_connection = True
 
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
         def log_message(self, format: str, *args: Any) -> None:
             # The simulator's own output says what happened; per-request lines are noise.

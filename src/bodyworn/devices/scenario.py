@@ -17,7 +17,10 @@ import yaml
 from bodyworn.devices.environment import Scene
 from bodyworn.devices.gnss import Waypoint
 from bodyworn.domain.profile import Trigger
+from bodyworn.domain.user_files import UserFileError, read_user_text
 
+# A scenario is a page or two of YAML; a megabyte is far more than one needs.
+MAX_SCENARIO_BYTES = 1024 * 1024
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?")
 RECORD_TRIGGERS = (Trigger.BUTTON, Trigger.FALL, Trigger.UNHOLSTER)
 BARE_STEPS = ("take", "stop", "fall", "unholster", "holster", "dock")
@@ -284,9 +287,9 @@ def _check_order(steps: tuple[Step, ...]) -> None:
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = yaml.safe_load(read_user_text(path, limit=MAX_SCENARIO_BYTES, what="scenario"))
+    except UserFileError as exc:
+        raise ScenarioError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from exc
     return parse_scenario(data, path.name)

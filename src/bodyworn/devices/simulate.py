@@ -32,6 +32,7 @@ from bodyworn.devices.scenario import Officer, Scenario, ScenarioError, Step, lo
 from bodyworn.devices.video import ClipRenderer, ContainerType, Fidelity
 from bodyworn.domain.clock import ManualClock
 from bodyworn.domain.profile import RecordingActivation, Trigger
+from bodyworn.domain.user_files import UserFileError, read_user_text
 
 # How often the clock moves while it runs at a finite speed, in host seconds.
 TICK_S = 0.1
@@ -457,8 +458,8 @@ def simulate(
     token = os.environ.get("BODYWORN_DOCK_TOKEN") or None
     if dock_token_file is not None:
         try:
-            token = dock_token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
+            token = read_user_text(dock_token_file, limit=4096, what="dock token file").strip()
+        except UserFileError as exc:
             typer.echo(f"error: --dock-token-file: {exc}", err=True)
             raise typer.Exit(2) from exc
     try:

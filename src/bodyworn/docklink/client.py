@@ -37,6 +37,7 @@ from bodyworn.docklink.messages import (
     Manifest,
 )
 from bodyworn.docklink.signing import sign_with_pem
+from bodyworn.domain import strict_json
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.profile import CameraProfile
 
@@ -445,16 +446,16 @@ class ClipStream:
 
 def _body(response: httpx.Response) -> Any:
     try:
-        return response.json()
-    except ValueError as exc:
-        raise MessageError(f"the camera's reply is not JSON: {exc}") from exc
+        return strict_json.loads(response.content)
+    except strict_json.JsonRefused as exc:
+        raise MessageError(f"the camera's reply is not strict JSON: {exc}") from exc
 
 
 def _refusal(status: int, raw: bytes) -> DockLinkError:
     """The error a non-2xx reply stands for: its `reason` and `error`, else its first bytes."""
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = strict_json.loads(raw)
+    except strict_json.JsonRefused:
         data = None
     if isinstance(data, dict):
         return DockLinkError(status, str(data.get("reason", "")), str(data.get("error", "")))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from bodyworn.docklink.errors import MessageError
 from bodyworn.docklink.wire import (
@@ -720,6 +721,21 @@ class StationEvent:
         event = data.get("event")
         if event not in (DOCK, UNDOCK):
             raise MessageError("event: dock or undock")
-        if not url.startswith(("http://", "https://")) or not url.endswith(CAMERA_PATH + serial):
+        if not url.endswith(CAMERA_PATH + serial) or not link_url_ok(url):
             raise MessageError("camera_url: the camera's dock link URL")
         return cls(station, bay, str(event), serial, url)
+
+
+def link_url_ok(url: str) -> bool:
+    """A URL a controller may call for the dock link: http(s), with a host and, when given,
+    a port that exists; no user name or password; nothing unprintable or blank in it."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError past 65535 or when not a number
+    except ValueError:  # a broken [IPv6] host too
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and parts.username is None and parts.password is None
+            and (port is None or port > 0))

@@ -18,6 +18,7 @@ from bodyworn.domain.profile import (
     ProfileError,
     RecordingActivation,
     Resolution,
+    duration_from_seconds,
 )
 
 VERSION = "v1"
@@ -55,7 +56,10 @@ def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"time {text!r} has no UTC offset")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset that leaves the calendar
+        raise ValueError(f"time {text!r} is out of range") from None
 
 
 def request_base(
@@ -123,7 +127,8 @@ def profile_from_json(data: object) -> CameraProfile:
             raise ProfileError(f"unknown profile setting {name!r}", name)
         try:
             if name in _DURATIONS:
-                values[name] = None if raw is None else timedelta(seconds=float(raw))
+                # Range-checked before any arithmetic: no value can overflow a timedelta.
+                values[name] = duration_from_seconds(name, raw)
             elif name == "overlay":
                 values[name] = frozenset(OverlayField(value) for value in raw)
             elif name in _ENUMS:

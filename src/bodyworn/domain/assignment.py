@@ -14,6 +14,7 @@ from enum import StrEnum
 # The manual: undock within 15 seconds of tapping the tag.
 SELF_ASSIGN_WINDOW = timedelta(seconds=15)
 DEFAULT_SHIFT_HOURS = 8.0
+MAX_SHIFT_HOURS = 24.0
 
 
 class Mode(StrEnum):
@@ -46,8 +47,8 @@ class ReadinessPolicy:
     firmware: str | None = None  # None: any firmware will do
 
     def __post_init__(self) -> None:
-        if not 0 < self.shift_hours <= 24:
-            raise ValueError("shift_hours must be more than 0 and at most 24")
+        if not 0 < self.shift_hours <= MAX_SHIFT_HOURS:  # NaN fails too
+            raise ValueError(f"shift_hours must be more than 0 and at most {MAX_SHIFT_HOURS:g}")
 
 
 def fixed_assign_refusal(mode: Mode, camera: CameraFacts) -> str | None:

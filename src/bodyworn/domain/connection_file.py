@@ -14,13 +14,18 @@ we decided as follows, and say so here so the manager can explain an error:
   for an empty list).
 * Lengths count characters. Strings may not contain control characters (the
   specification forbids them in user supplied strings; here they would also end up in
-  HTTP headers).
+  HTTP headers), nor the bidirectional controls that make text read differently from
+  what it holds (U+202E and its kin). Required strings may not be blank.
 * ``HTTPSCertificate`` entries are base64 of one X.509 certificate, either DER or PEM
   (the specification says "X509"; the reference server encodes the PEM file). Each is
   stored as DER.
 * With certificates, every ``AuthenticationTokenURI`` must be https. Without them the
   specification says plain HTTP is used, so http URIs are allowed; https URIs are also
-  allowed and are then verified against the host's trusted roots.
+  allowed and are then verified against the host's trusted roots. A URI may not carry
+  a user name or password (credentials belong in BlobAPIUserName/BlobAPIKey), and its
+  port, when given, is 1-65535.
+* When a new file is taken (``now`` given), every ``HTTPSCertificate`` must be valid at
+  that moment: an expired or not yet valid certificate would fail every connection.
 * ``PublicKey`` and ``PublicKeyId`` must be non-empty when ``WantEncryption`` is true and
   absent, null or empty otherwise ("no value allowed otherwise"). The key must be an RSA
   key of at least 2048 bits: the specification only says RSA, and the reference server
@@ -38,12 +43,15 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_public_key
+
+from bodyworn.domain.text import has_control_characters
 
 MAX_FILE_BYTES: Final = 64 * 1024
 MAX_URIS: Final = 10
@@ -61,7 +69,6 @@ FILE: Final = "file"
 """The field name used for problems with the file as a whole."""
 
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
-_BAD_CHARS: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _WHITESPACE: Final = re.compile(r"\s+")
 
 
@@ -143,11 +150,15 @@ class ConnectionFile:
         return key
 
 
-def parse_connection_file(raw: bytes) -> ConnectionFile:
-    """Validate a whole connection file and return it, or raise with every problem found."""
+def parse_connection_file(raw: bytes, *, now: datetime | None = None) -> ConnectionFile:
+    """Validate a whole connection file and return it, or raise with every problem found.
+
+    Pass `now` when taking a new file: its certificates must then be valid at that moment.
+    (A file already in force is read without it, so an expiry never makes it unreadable.)
+    """
     data = _load_json_object(raw)
     errors: list[FieldError] = []
-    v = _Validator(data, errors)
+    v = _Validator(data, errors, now)
 
     version = v.version()
     site_name = v.string("SiteName", 64)
@@ -280,9 +291,11 @@ def _certificate_der(blob: bytes) -> bytes | None:
 class _Validator:
     """Reads attributes of one parsed file, appending a FieldError for each problem."""
 
-    def __init__(self, data: dict[str, Any], errors: list[FieldError]) -> None:
+    def __init__(self, data: dict[str, Any], errors: list[FieldError],
+                 now: datetime | None = None) -> None:
         self.data = data
         self.errors = errors
+        self.now = now
 
     def fail(self, name: str, rule: str) -> None:
         self.errors.append(FieldError(name, rule))
@@ -296,7 +309,7 @@ class _Validator:
         if len(value) > max_chars:
             self.fail(name, f"at most {max_chars} characters")
             ok = False
-        if not blob and _BAD_CHARS.search(value):
+        if not blob and has_control_characters(value):
             self.fail(name, "no control characters")
             ok = False
         return value if ok else None
@@ -307,8 +320,8 @@ class _Validator:
             self.fail(name, "required")
             return None
         result = self.text(name, value, max_chars)
-        if result == "":
-            self.fail(name, "must not be empty")
+        if result is not None and not result.strip():
+            self.fail(name, "must not be empty" if result == "" else "must not be blank")
             return None
         return result
 
@@ -376,6 +389,10 @@ class _Validator:
             scheme = _uri_scheme(uri)
             if scheme is None:
                 self.fail(item_name, "an http or https URI with a host")
+            elif _has_credentials(uri):
+                self.fail(item_name, "no user name or password in the URI")
+            elif _port(uri) == 0:
+                self.fail(item_name, "port must be 1-65535")
             elif https_only and scheme != "https":
                 self.fail(item_name, "must be https when HTTPSCertificate is given")
             else:
@@ -397,6 +414,10 @@ class _Validator:
             der = _certificate_der(blob) if blob else None
             if der is None:
                 self.fail(item_name, "base64 of one X.509 certificate")
+                continue
+            problem = _validity_problem(der, self.now) if self.now is not None else None
+            if problem:
+                self.fail(item_name, problem)
             else:
                 found.append(der)
         return tuple(found)
@@ -445,6 +466,25 @@ class _Validator:
             )
             return None
         return pem
+
+
+def _validity_problem(der: bytes, now: datetime) -> str | None:
+    """Why a certificate cannot be used at `now` (expired or not valid yet), or None."""
+    certificate = x509.load_der_x509_certificate(der)
+    if now < certificate.not_valid_before_utc:
+        return f"certificate is not valid before {certificate.not_valid_before_utc:%Y-%m-%d}"
+    if now > certificate.not_valid_after_utc:
+        return f"certificate expired on {certificate.not_valid_after_utc:%Y-%m-%d}"
+    return None
+
+
+def _has_credentials(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.username is not None or parts.password is not None
+
+
+def _port(uri: str) -> int | None:
+    return urlsplit(uri).port
 
 
 def _uri_scheme(uri: str) -> str | None:

@@ -79,7 +79,70 @@ class ProfileError(ValueError):
 
 # The manager offers these reminder intervals; None turns the reminder off.
 REMINDER_CHOICES: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 15))
+# The manual gives the pre-buffer as a length in seconds (its example uses 90 s); the
+# camera's dedicated pre-buffer space holds two minutes at most.
 MAX_PRE_BUFFER = timedelta(seconds=120)
+# The manual names no clip length: the camera splits a recording into clips so that a
+# break in an offload costs at most one clip. Ten seconds to one hour keeps a clip
+# between a few megabytes and a couple of gigabytes at 1080p.
+MIN_CLIP_LENGTH = timedelta(seconds=10)
+MAX_CLIP_LENGTH = timedelta(hours=1)
+# Every duration a profile holds, with the range it must fall in (both ends allowed).
+DURATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
+    "pre_buffer": (timedelta(0), MAX_PRE_BUFFER),
+    "periodic_reminder": (REMINDER_CHOICES[0], REMINDER_CHOICES[-1]),
+    "max_clip_length": (MIN_CLIP_LENGTH, MAX_CLIP_LENGTH),
+}
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{value.total_seconds():g}"
+
+
+def duration_problem(field: str, value: timedelta | None) -> str | None:
+    """Why `value` is not allowed for the duration setting `field`, or None.
+
+    Messages leave the setting's name out (the caller shows it beside the message).
+    """
+    if value is None:
+        return None if field == "periodic_reminder" else "is required"
+    low, high = DURATION_LIMITS[field]
+    if field == "periodic_reminder" and value not in REMINDER_CHOICES:
+        offered = ", ".join(_seconds(c) for c in REMINDER_CHOICES)
+        return f"must be one of {offered} seconds, or off"
+    if not low <= value <= high:
+        return f"must be between {_seconds(low)} and {_seconds(high)} seconds"
+    return None
+
+
+def duration_from_seconds(field: str, seconds: object) -> timedelta | None:
+    """A duration setting from a number of seconds off the wire; ProfileError when wrong.
+
+    The range is checked before any arithmetic, so no value can overflow a timedelta.
+    """
+    if seconds is None and field == "periodic_reminder":
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ProfileError(f"{_LABELS[field]} must be a number of seconds", field)
+    low, high = DURATION_LIMITS[field]
+    if not low.total_seconds() <= seconds <= high.total_seconds():  # NaN fails too
+        raise ProfileError(
+            f"{_LABELS[field]} must be between {_seconds(low)} and {_seconds(high)} seconds",
+            field,
+        )
+    value = timedelta(seconds=seconds)
+    problem = duration_problem(field, value)
+    if problem:
+        raise ProfileError(f"{_LABELS[field]} {problem}", field)
+    return value
+
+
+# How each setting is called where people read it.
+_LABELS: dict[str, str] = {
+    "pre_buffer": "pre-buffer",
+    "periodic_reminder": "periodic reminder",
+    "max_clip_length": "maximum clip length",
+}
 
 
 @dataclass(frozen=True)
@@ -111,19 +174,10 @@ class CameraProfile:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ProfileError("profile name must not be empty", "name")
-        if self.pre_buffer < timedelta(0) or self.pre_buffer > MAX_PRE_BUFFER:
-            raise ProfileError(
-                f"pre-buffer must be between 0 and {MAX_PRE_BUFFER}", "pre_buffer"
-            )
-        if self.max_clip_length < timedelta(seconds=10):
-            raise ProfileError(
-                "maximum clip length must be at least 10 seconds", "max_clip_length"
-            )
-        if self.periodic_reminder is not None and self.periodic_reminder not in REMINDER_CHOICES:
-            raise ProfileError(
-                "periodic reminder must be one of the offered intervals or off",
-                "periodic_reminder",
-            )
+        for name in DURATION_LIMITS:
+            problem = duration_problem(name, getattr(self, name))
+            if problem:
+                raise ProfileError(f"{_LABELS[name]} {problem}", name)
         if self.optimize_for_post_processing and not self.audio:
             raise ProfileError(
                 "optimize for post processing needs audio on", "optimize_for_post_processing"

@@ -9,7 +9,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from bodyworn.domain.profile import CameraProfile, ProfileError
+from bodyworn.domain.profile import (
+    DURATION_LIMITS,
+    CameraProfile,
+    ProfileError,
+    duration_problem,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,16 +33,9 @@ class ProfileInvalid(ValueError):
         self.errors = errors
 
 
-# CameraProfile raises one message per rule; these prefixes tell which field it is about.
-_RULE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("profile name", "name"),
-    ("pre-buffer", "pre_buffer"),
-    ("maximum clip length", "max_clip_length"),
-    ("periodic reminder", "periodic_reminder"),
-    ("optimize for post processing", "optimize_for_post_processing"),
-    ("assisted gnss", "assisted_gnss"),
-    ("a location overlay", "overlay"),
-)
+# Whole numbers a profile may hold that are not durations, with their ranges (none yet:
+# a new one must be added here, or decoding it fails loudly).
+COUNT_LIMITS: dict[str, tuple[int, int]] = {}
 
 
 def _hints() -> dict[str, Any]:
@@ -89,7 +87,7 @@ def to_settings(profile: CameraProfile) -> dict[str, Any]:
     return out
 
 
-def _decode(kind: str, enum: Any, value: Any) -> Any:
+def _decode(name: str, kind: str, enum: Any, value: Any) -> Any:
     # bool is an int in Python; a JSON true must not pass as 1 second.
     if kind == "bool":
         if not isinstance(value, bool):
@@ -99,18 +97,28 @@ def _decode(kind: str, enum: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("must be text")
         return value
-    if kind in ("int", "seconds", "optional_seconds"):
+    if kind == "int":
+        low_count, high_count = COUNT_LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if not low_count <= value <= high_count:
+            raise ValueError(f"must be between {low_count} and {high_count}")
+        return value
+    if kind in ("seconds", "optional_seconds"):
         if value is None and kind == "optional_seconds":
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("must be a whole number of seconds" if kind != "int"
-                             else "must be a whole number")
-        if kind == "int":
-            return value
-        try:
-            return timedelta(seconds=value)
-        except OverflowError:  # past what a duration can hold (about 2.7 million years)
-            raise ValueError("is far too long") from None
+            raise ValueError("must be a whole number of seconds")
+        # The range is checked on the number, before it can overflow a timedelta.
+        low, high = DURATION_LIMITS[name]
+        if not low.total_seconds() <= value <= high.total_seconds():
+            raise ValueError(
+                f"must be between {low.total_seconds():g} and {high.total_seconds():g} seconds")
+        duration = timedelta(seconds=value)
+        problem = duration_problem(name, duration)
+        if problem:
+            raise ValueError(problem)
+        return duration
     if kind == "enum":
         try:
             return enum(value)
@@ -136,7 +144,7 @@ def from_settings(name: str, settings: Mapping[str, Any], *, base: CameraProfile
             continue
         kind, enum = _kind(hints[key])
         try:
-            values[key] = _decode(kind, enum, value)
+            values[key] = _decode(key, kind, enum, value)
         except ValueError as exc:
             errors.append(SettingError(key, str(exc)))
     if not isinstance(name, str):
@@ -148,8 +156,5 @@ def from_settings(name: str, settings: Mapping[str, Any], *, base: CameraProfile
             return CameraProfile(name=name, **values)
         return dataclasses.replace(base, name=name, **values)
     except ProfileError as exc:
-        message = str(exc)
-        field = next((f for prefix, f in _RULE_FIELDS if message.lower().startswith(prefix)),
-                     "settings")
-        raise ProfileInvalid([SettingError(field, message)]) from None
+        raise ProfileInvalid([SettingError(exc.field or "settings", str(exc))]) from None
 

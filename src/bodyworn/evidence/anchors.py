@@ -21,6 +21,7 @@ from typing import Any
 
 from cryptography import x509
 
+from bodyworn.domain import strict_json
 from bodyworn.evidence.audit_chain import ChainedEntry
 from bodyworn.evidence.signing import (
     AUDIT_ANCHOR,
@@ -95,7 +96,7 @@ class StoredAnchor:
 def parse_anchor_body(data: bytes) -> StoredAnchor:
     """Read an anchor object; SignatureProblem when it is not one."""
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = strict_json.loads(data.decode("utf-8"))
         jws = parse_jws(str(doc["anchor"]))
         entries = tuple(ChainedEntry.from_json(e) for e in doc.get("entries", []))
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:

@@ -38,6 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from bodyworn.domain import strict_json
 from bodyworn.evidence.anchors import signed_by_system
 from bodyworn.evidence.audit_chain import GENESIS, ChainedEntry
 from bodyworn.evidence.crypto import (
@@ -236,7 +237,7 @@ def _load_json(data: bytes | None, where: str, report: Report) -> Any:
         report.fail(where, "missing")
         return None
     try:
-        return json.loads(data.decode("utf-8"))
+        return strict_json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         report.fail(where, f"not JSON ({exc})")
         return None

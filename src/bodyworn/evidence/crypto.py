@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
+from bodyworn.domain import strict_json
+
 KEY_BYTES = 32
 IV_BYTES = 16
 BLOCK_BYTES = 16
@@ -236,9 +238,9 @@ class KeyFile:
     def from_bytes(cls, body: bytes) -> KeyFile:
         """Parse a key object body; raises EvidenceCryptoError when malformed."""
         try:
-            doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise EvidenceCryptoError("key file is not JSON") from exc
+            doc = strict_json.loads(body)
+        except strict_json.JsonRefused as exc:
+            raise EvidenceCryptoError(f"key file is not strict JSON: {exc}") from exc
         if not isinstance(doc, dict):
             raise EvidenceCryptoError("key file is not a JSON object")
         key_b64, iv_b64 = doc.get("EncryptedKey"), doc.get("ContentEncryptionIV")

@@ -204,7 +204,10 @@ def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp into an aware UTC datetime; raises ValueError."""
     if not _RFC3339.match(text):
         raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    return datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved off the calendar by its offset
+        raise ValueError(f"timestamp out of range: {text!r}") from None
 
 
 # --- locations ---------------------------------------------------------------------------
@@ -246,7 +249,11 @@ def parse_location(text: str) -> Location:
     if not m:
         raise ValueError(f"not a location string: {text!r}")
     lat, lon, acc, secs = m.groups()
-    return Location(float(lat), float(lon), float(acc), datetime.fromtimestamp(int(secs), UTC))
+    try:
+        at = datetime.fromtimestamp(int(secs), UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"location time out of range: {text[:64]!r}") from None
+    return Location(float(lat), float(lon), float(acc), at)
 
 
 # --- names -------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
+from bodyworn.domain import strict_json
 from bodyworn.evidence.metadata import rfc3339
 
 ALG = "EdDSA"
@@ -310,8 +311,8 @@ def parse_jws(text: str | bytes) -> Jws:
     if len(parts) != 3:
         raise SignatureProblem("not a compact JWS (three parts expected)")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = json.loads(b64url_decode(parts[1]))
+        header = strict_json.loads(b64url_decode(parts[0]))
+        payload = strict_json.loads(b64url_decode(parts[1]))
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureProblem(f"not a compact JWS: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
@@ -349,7 +350,7 @@ def parse_signature_bundle(data: bytes) -> tuple[str | None, dict[str, str]]:
     """The recording statement (None when unsigned) and the clip statements by clip object
     name of a signatures object; SignatureProblem when it is not one."""
     try:
-        doc = json.loads(data)
+        doc = strict_json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureProblem(f"the signatures object is not JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != SIGNATURES_FORMAT:

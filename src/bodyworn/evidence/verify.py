@@ -9,7 +9,6 @@ the recording's metadata, bookmarks, GNSS track and set of clips.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from cryptography import x509
 
+from bodyworn.domain import strict_json
 from bodyworn.evidence.metadata import (
     RECORDING_SIGNATURE_SUFFIX,
     SIGNATURE_SUFFIX,
@@ -267,7 +267,7 @@ def _track_finding(objects: Mapping[str, Material], statement: Mapping[str, Any]
         return Finding(subject, Verdict.UNCHECKED, "encrypted; its key cannot be opened here")
     try:
         points = []
-        for entry in json.loads(body.decode("utf-8"))["CoordinateEntries"]:
+        for entry in strict_json.loads(body.decode("utf-8"))["CoordinateEntries"]:
             wkt = str(entry["LocationWKT"]).strip()
             inside = wkt[wkt.index("(") + 1 : wkt.rindex(")")].split()
             lon, lat = float(inside[0]), float(inside[1])

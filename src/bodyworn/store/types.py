@@ -9,6 +9,15 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The largest integer every backend stores (SQLite INTEGER and PostgreSQL BIGINT: signed
+# 64 bit). An id beyond it names no row; passed to the database it would overflow.
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(value: object) -> bool:
+    """True for an int that can name a row (1 to MAX_ROW_ID; bool is not an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and always gives aware UTC datetimes back."""

@@ -214,3 +214,17 @@ def test_the_page_creates_shows_a_csr_installs_activates_and_deletes(
     assert r.status_code == 200 and "New connections get this certificate." in r.text
     r = client.post(f"/settings/certificates/{web_id}/delete", data={"csrf_token": csrf})
     assert r.status_code == 409 and "cannot be deleted" in r.text
+
+
+@pytest.mark.parametrize("days", ["\u0669\u0660", "9" * 5000, "-1", "90.5"])
+def test_the_page_takes_days_as_plain_digits_in_range(logged_in: tuple[TestClient, str],
+                                                      ctx: ControllerContext,
+                                                      days: str) -> None:
+    """Days arrive as form text: only ASCII digits in range count (int() would take the
+    Arabic-Indic "٩٠" as 90, and thousands of digits make it raise)."""
+    client, csrf = logged_in
+    r = client.post("/settings/certificates", data={
+        "csrf_token": csrf, "name": "web", "common_name": "manager.example.org",
+        "hosts": "manager.example.org", "key_type": "ecdsa-p256", "days": days})
+    assert r.status_code == 400 and f"from 1 to {service.DAYS_MAX} days" in r.text
+    assert _count(ctx) == 1

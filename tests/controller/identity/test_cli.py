@@ -86,3 +86,36 @@ def test_help_lists_inspect() -> None:
     result = runner.invoke(restore_key_app, ["--help"])
     assert result.exit_code == 0
     assert "inspect" in result.output
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_special_files_are_refused_without_reading_them(key_file: Path, tmp_path: Path,
+                                                       special: str) -> None:
+    import os
+
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    elif special == "folder":
+        path = tmp_path
+    for args in (["inspect", str(path)], ["inspect", str(key_file), "--passphrase-file",
+                                          str(path)]):
+        result = runner.invoke(restore_key_app, args, input=PASSPHRASE + "\n")
+        assert result.exit_code == 1, result.output
+        assert "cannot read" in result.stderr
+
+
+def test_without_a_terminal_it_asks_for_a_passphrase_file(key_file: Path) -> None:
+    import subprocess
+    import sys
+
+    # A new session has no controlling terminal: getpass cannot open /dev/tty.
+    done = subprocess.run(
+        [sys.executable, "-m", "bodyworn.cli", "restore-key", "inspect", str(key_file)],
+        input=PASSPHRASE + "\n", capture_output=True, text=True, timeout=60,
+        start_new_session=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--passphrase-file" in done.stderr
+    assert "GetPassWarning" not in done.stderr and "echoed" not in done.stderr

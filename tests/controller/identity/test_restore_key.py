@@ -384,3 +384,11 @@ def test_contents_repr_hides_the_private_key(sealed: Sealed) -> None:
     contents = open_restore_key(sealed.data, PASSPHRASE)
     assert "PRIVATE" not in repr(contents)
     assert sealed.system_id in repr(contents)
+
+
+def test_a_key_given_twice_is_not_a_restore_key(sealed: Sealed) -> None:
+    """Readers differ on which of two equal keys wins, so such a file is refused whole
+    rather than read as its last value."""
+    text = sealed.data.decode("utf-8")
+    doubled = text.replace("{", '{"format": "something-else", ', 1).encode("utf-8")
+    assert _open_error(doubled).startswith("not a bodyworn restore key file")

@@ -130,3 +130,16 @@ def test_setup_runs_once(ctx: ControllerContext) -> None:
     with pytest.raises(service.AlreadySetUp):
         service.commit(ctx.factory, ctx.clock, good_answers(), Identity.generate(),
                        offset_seconds=0, source="test")
+
+
+@pytest.mark.parametrize("name", ["Depot\u202e", "\u2067Depot", "De\u200fpot", "De\x00pot"])
+def test_setup_refuses_a_system_name_with_control_characters(name: str) -> None:
+    assert service.check_system_name(good_answers(system_name=name)) == [
+        service.FieldError("system_name", "must not contain control characters")]
+
+
+def test_setup_refuses_a_connection_file_with_credentials_in_a_uri() -> None:
+    answers = good_answers(connection_file=connection_file_bytes(
+        AuthenticationTokenURI=["https://user:pw@cd.example.test:8443/auth/v1.0"]))
+    assert service.check_connection_file(answers) == [service.FieldError(
+        "connection_file.AuthenticationTokenURI[0]", "no user name or password in the URI")]

@@ -87,7 +87,8 @@ def test_missing_connection_file_is_reported(tmp_path: Path) -> None:
     answers = write_answers(tmp_path, connection_file='"nowhere.json"')
     result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "d"),
                                  "--answers", str(answers)])
-    assert result.exit_code == 2 and "connection_file: cannot be read" in result.output
+    assert result.exit_code == 2 and "connection_file: cannot read" in result.output
+    assert "does not exist" in result.output
 
 
 def test_a_connection_file_without_the_ntp_attribute_sets_up_with_a_warning(
@@ -102,3 +103,24 @@ def test_a_connection_file_without_the_ntp_attribute_sets_up_with_a_warning(
     assert "Warning: The connection file does not say whether" in result.output
     assert "Axis body worn integration API requires it" in result.output
     assert "set up." in result.output
+
+
+def test_files_named_in_answers_are_read_with_a_bound(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "big.json").write_bytes(b" " * (64 * 1024 + 1))
+    for named, why in (("/dev/zero", "not a regular file"), ("fifo", "not a regular file"),
+                       (".", "is a folder"), ("big.json", "larger than 64 KiB")):
+        answers = write_answers(tmp_path, connection_file=f'"{named}"')
+        result = runner.invoke(app, ["controller", "setup", "--data-dir",
+                                     str(tmp_path / "data"), "--answers", str(answers)])
+        assert result.exit_code != 0
+        assert why in result.output, (named, result.output)
+
+
+def test_an_answers_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["controller", "setup", "--data-dir", str(tmp_path / "data"),
+                                 "--answers", "/dev/zero"])
+    assert result.exit_code != 0
+    assert "not a regular file" in result.output

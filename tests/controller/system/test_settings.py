@@ -60,10 +60,11 @@ def test_time_settings_validate_and_store(logged_in: tuple[TestClient, str]) -> 
     client, csrf = logged_in
     h = {"X-CSRF-Token": csrf}
     r = client.put("/api/v1/system/time", headers=h, json={
-        "timezone": "Asia/Tokyo", "time_mode": "manual", "manual_time": "2026-12-01T08:30"})
+        "timezone": "Asia/Tokyo", "time_mode": "manual", "manual_time": "2026-12-01T08:30+09:00"})
     assert r.status_code == 200 and r.json()["timezone"] == "Asia/Tokyo"
     r = client.put("/api/v1/system/time", headers=h, json={
-        "timezone": "Nowhere/Land", "time_mode": "manual", "manual_time": "2026-12-01T08:30"})
+        "timezone": "Nowhere/Land", "time_mode": "manual",
+        "manual_time": "2026-12-01T08:30+09:00"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "timezone"
     r = client.put("/api/v1/system/time", headers=h, json={
         "timezone": "UTC", "time_mode": "ntp", "ntp_server": "bad host!"})
@@ -163,3 +164,81 @@ def test_a_replacement_file_without_the_ntp_attribute_is_accepted_with_a_warning
     up = client.put("/api/v1/destination/connection-file", headers={"X-CSRF-Token": csrf},
                     content=connection_file_bytes())
     assert up.status_code == 200 and up.json()["warnings"] == []
+
+
+def test_api_time_needs_a_utc_offset_like_setup(logged_in: tuple[TestClient, str]) -> None:
+    client, csrf = logged_in
+    h = {"X-CSRF-Token": csrf}
+    before = client.get("/api/v1/system").json()
+    r = client.put("/api/v1/system/time", headers=h, json={
+        "timezone": "Asia/Tokyo", "time_mode": "manual", "manual_time": "2026-12-01T08:30"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"field": "manual_time",
+                                   "message": "must include a time zone offset"}]
+    assert client.get("/api/v1/system").json()["timezone"] == before["timezone"]
+    for far in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        r = client.put("/api/v1/system/time", headers=h, json={
+            "timezone": "UTC", "time_mode": "manual", "manual_time": far})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "manual_time"
+    # The page's date-time field has no offset: there it is the chosen zone's local time.
+    r = client.post("/settings/time", data={"csrf_token": csrf, "timezone": "Asia/Tokyo",
+                                            "time_mode": "manual",
+                                            "manual_time": "2026-12-01T08:30"})
+    assert r.status_code == 200
+    assert client.get("/api/v1/system").json()["timezone"] == "Asia/Tokyo"
+
+
+def test_names_with_bidirectional_controls_are_refused(logged_in: tuple[TestClient, str]
+                                                      ) -> None:
+    client, csrf = logged_in
+    for name in ("North\u202egpj.exe", "A\u2066B", "\u200fRTL"):
+        r = client.put("/api/v1/system/name", json={"system_name": name},
+                       headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422, name
+        assert r.json()["detail"][0]["message"] == "must not contain control characters"
+        r = client.post("/settings/system", data={"csrf_token": csrf, "system_name": name})
+        assert r.status_code == 400 and "Saved" not in r.text
+    assert "\u202e" not in client.get("/api/v1/system").json()["system_name"]
+
+
+def test_a_new_connection_file_with_an_expired_certificate_is_refused(
+        logged_in: tuple[TestClient, str]) -> None:
+    import base64
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    client, csrf = logged_in
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cd.example.test")])
+    expired = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(days=30))
+               .not_valid_after(now - dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    raw = connection_file_bytes(HTTPSCertificate=[
+        base64.b64encode(expired.public_bytes(Encoding.DER)).decode()])
+    r = client.put("/api/v1/destination/connection-file", headers={"X-CSRF-Token": csrf},
+                   content=raw)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "HTTPSCertificate[0]"
+    assert "expired" in r.json()["detail"][0]["message"]
+
+
+def test_pages_and_api_answers_are_never_cached(logged_in: tuple[TestClient, str]) -> None:
+    client, _ = logged_in
+    for path in ("/", "/users", "/api/v1/system", "/api/v1/users", "/api/v1/openapi.json",
+                 "/login", "/no-such-page"):
+        assert client.get(path).headers["cache-control"] == "no-store", path
+    assert "no-store" not in client.get("/static/bodyworn.css").headers.get("cache-control", "")
+
+
+def test_there_is_no_swagger_page_only_the_document(logged_in: tuple[TestClient, str]) -> None:
+    client, _ = logged_in
+    assert client.get("/api/v1/docs").status_code == 404
+    assert client.get("/docs/oauth2-redirect").status_code == 404
+    assert client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.responses import JSONResponse, Response
 
 from bodyworn.controller.assignment import service
@@ -15,6 +15,8 @@ from bodyworn.controller.docks.api import require_dock_token
 from bodyworn.controller.web.params import RowIdPath
 from bodyworn.controller.web.routes import run, who
 from bodyworn.docklink import wire as proto
+from bodyworn.domain import strict_json
+from bodyworn.domain.assignment import MAX_SHIFT_HOURS
 
 machine = APIRouter(tags=["machines"])
 router = APIRouter(prefix="/api/v1", tags=["assignment"])
@@ -36,7 +38,9 @@ async def reader_tap(request: Request) -> Response:
     # The token is checked before the body is even read, so the body is parsed here.
     require_dock_token(request)
     try:
-        body = TapBody.model_validate_json(await request.body())
+        body = TapBody.model_validate(strict_json.load_object(await request.body()))
+    except strict_json.JsonRefused as exc:
+        return JSONResponse({"result": "bad_request", "detail": str(exc)}, status_code=400)
     except ValidationError as exc:
         return JSONResponse({"result": "bad_request", "detail": str(exc)}, status_code=422)
     # The reader speaks its own answers: a result code for each refusal.
@@ -89,7 +93,9 @@ class PolicyBody(BaseModel):
     """Self-assign readiness."""
 
     model_config = ConfigDict(extra="forbid")
-    shift_hours: float
+    # The document shows the range; the domain enforces it (its refusal says it in words).
+    shift_hours: Annotated[float, WithJsonSchema(
+        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SHIFT_HOURS})]
     firmware: str | None = Field(default=None, max_length=32)
 
 

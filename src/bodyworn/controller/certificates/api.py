@@ -103,7 +103,8 @@ async def create_certificate(request: Request, body: CreateBody) -> CertificateI
     return await run(request).read(_one, row.id)
 
 
-@router.post("/install", response_model=CertificateInfo, status_code=201)
+@router.post("/install", response_model=CertificateInfo, status_code=201,
+             max_body_size=service.FORM_MAX)
 async def install_certificate(request: Request,
                               certificate: UploadFile = File(...)) -> CertificateInfo:
     """Install a signed certificate (multipart field `certificate`, named `<name>.crt`)."""

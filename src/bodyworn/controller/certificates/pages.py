@@ -15,7 +15,7 @@ from bodyworn.controller.certificates.service import CertificateRefused, Subject
 from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.service import FieldError
-from bodyworn.controller.web.params import RowIdPath
+from bodyworn.controller.web.params import RowIdPath, form_int
 from bodyworn.controller.web.routes import run, who
 
 router = APIRouter(include_in_schema=False)
@@ -63,10 +63,8 @@ async def certificates_create(
     """Create a self-signed certificate."""
     subject = subject_from_form(common_name, organization, organizational_unit, locality,
                                 state, country, hosts)
-    try:
-        valid_days = int(days)
-    except ValueError:
-        valid_days = 0
+    # Not a whole number in range: 0, which the service refuses with the range in words.
+    valid_days = form_int(days, 1, service.DAYS_MAX) or 0
     try:
         row = await run(request).write(service.create_self_signed, name, subject, key_type,
                                        valid_days, **who(request))
@@ -75,7 +73,7 @@ async def certificates_create(
     return await _page(request, saved=("Created {name}.", row.name))
 
 
-@router.post("/settings/certificates/install")
+@router.post("/settings/certificates/install", max_body_size=service.FORM_MAX)
 async def certificates_install(request: Request) -> Response:
     """Install a signed certificate (.crt) for one of our keys."""
     form = await request.form()

@@ -43,6 +43,10 @@ NAME_MAX = 64
 DAYS_MAX = 10 * 366
 DEFAULT_DAYS = 3 * 365
 FILE_MAX = 256 * 1024
+# A certificate file sent in a form (page or API): its limit, and room for the multipart
+# framing and the CSRF field; far below the app's default, so a file much too large for
+# a certificate is not even read.
+FORM_MAX = FILE_MAX + 16 * 1024
 _SUFFIXES = (".crt", ".pem", ".cer", ".der")
 
 

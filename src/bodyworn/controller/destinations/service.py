@@ -13,7 +13,7 @@ from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations.models import CONNECTION_FILE_PURPOSE, ContentDestination
 from bodyworn.controller.events import SettingsChanged, emit
 from bodyworn.controller.refusals import FieldsRefused
-from bodyworn.domain.clock import Clock
+from bodyworn.domain.clock import Clock, utcnow
 from bodyworn.domain.connection_file import (
     ConnectionFile,
     ConnectionFileError,
@@ -107,7 +107,8 @@ def current_summary(session: Session) -> dict[str, object]:
 
 def _checked(session: Session, row: ContentDestination, raw: bytes) -> ConnectionFile:
     try:
-        new = parse_connection_file(raw)
+        # Certificates are judged by the host's clock, the one TLS checks them with.
+        new = parse_connection_file(raw, now=utcnow())
     except ConnectionFileError as exc:
         raise UpdateRefused(exc.errors) from None
     errors = check_update(_stored(session, row), new)

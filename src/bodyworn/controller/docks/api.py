@@ -15,6 +15,7 @@ from bodyworn.controller.web.routes import run
 from bodyworn.docklink import wire as proto
 from bodyworn.docklink.errors import MessageError
 from bodyworn.docklink.messages import StationEvent
+from bodyworn.domain import strict_json
 
 machine = APIRouter(tags=["machines"])
 router = APIRouter(prefix="/api/v1/docks", tags=["docks"])
@@ -32,11 +33,9 @@ async def dock_event(request: Request) -> Response:
     """A docking station reports a dock or undock (needs the dock port token)."""
     require_dock_token(request)
     try:
-        data = await request.json()
-    except ValueError:
-        return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
-    if not isinstance(data, dict):
-        return JSONResponse({"detail": "the body must be a JSON object"}, status_code=400)
+        data = strict_json.load_object(await request.body())
+    except strict_json.JsonRefused as exc:
+        return JSONResponse({"detail": f"the body is not acceptable: {exc}"}, status_code=400)
     try:
         event = StationEvent.from_json(data)
     except MessageError as exc:

@@ -68,7 +68,7 @@ def station_facts(station_url: str) -> StationListing | None:
         response = httpx.get(f"{station_url}{proto.STATION_PATH}", timeout=5)
         response.raise_for_status()
         return StationListing.from_json(response.json())
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +17,10 @@ from bodyworn.controller.identity.restore_key import (
     describe,
     open_restore_key,
 )
+from bodyworn.domain.user_files import UserFileError, read_user_file, read_user_text
+
+# A passphrase is at most 1024 characters (4 bytes each in UTF-8 at most) and a newline.
+PASSPHRASE_FILE_MAX = 4 * 1024 + 2
 
 restore_key_app = typer.Typer(
     help="Inspect System restore key files (the sealed system identity).",
@@ -48,7 +54,7 @@ def inspect_command(
     if passphrase_file is not None:
         passphrase = _read_passphrase_file(passphrase_file, err)
     else:
-        passphrase = typer.prompt("Super admin passphrase", hide_input=True)
+        passphrase = _ask_passphrase(err)
     try:
         contents = open_restore_key(data, passphrase)
     except RestoreKeyError as exc:
@@ -61,26 +67,34 @@ def inspect_command(
         out.print(line, soft_wrap=True)
 
 
+def _ask_passphrase(err: Console) -> str:
+    # Without a terminal getpass warns, then reads the passphrase from stdin where it may
+    # be echoed; a file given on purpose is the way to go there.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return str(typer.prompt("Super admin passphrase", hide_input=True))
+        except getpass.GetPassWarning:
+            err.print(Text("Error: there is no terminal to ask for the super admin passphrase"
+                           " on; give it with --passphrase-file FILE.", style="bold red"),
+                      soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
 def _read_bounded(path: Path, err: Console) -> bytes:
     try:
-        with path.open("rb") as handle:
-            # One byte past the limit is enough for open_restore_key to refuse it.
-            return handle.read(MAX_FILE_SIZE + 1)
-    except OSError as exc:
-        err.print(Text(f"Error: cannot read {path}: {exc.strerror or exc}", style="bold red"))
+        # The file's own limit is checked again, with its words, by open_restore_key.
+        return read_user_file(path, limit=MAX_FILE_SIZE, what="restore key file")
+    except UserFileError as exc:
+        err.print(Text(f"Error: {exc}", style="bold red"), soft_wrap=True)
         raise typer.Exit(1) from None
 
 
 def _read_passphrase_file(path: Path, err: Console) -> str:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(64 * 1024)
-        text = raw.decode("utf-8")
-    except OSError as exc:
-        err.print(Text(f"Error: cannot read {path}: {exc.strerror or exc}", style="bold red"))
-        raise typer.Exit(1) from None
-    except UnicodeDecodeError:
-        err.print(Text(f"Error: {path} is not UTF-8 text", style="bold red"))
+        text = read_user_text(path, limit=PASSPHRASE_FILE_MAX, what="passphrase file")
+    except UserFileError as exc:
+        err.print(Text(f"Error: {exc}", style="bold red"), soft_wrap=True)
         raise typer.Exit(1) from None
     # Only the line ending goes: spaces may be part of a passphrase.
     return text.splitlines()[0] if text else ""

@@ -40,6 +40,7 @@ from bodyworn.controller.identity.keys import (
     public_key_fingerprint,
     validate_passphrase,
 )
+from bodyworn.domain import strict_json
 
 FORMAT_NAME = "bodyworn-restore-key"
 FORMAT_VERSION = 1
@@ -173,8 +174,8 @@ def open_restore_key(data: bytes, passphrase: str) -> RestoreKeyContents:
             f"{NOT_A_RESTORE_KEY}: too large ({len(data)} bytes; the limit is {MAX_FILE_SIZE})"
         )
     try:
-        envelope = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        envelope = strict_json.loads(data)
+    except strict_json.JsonRefused:
         raise RestoreKeyError(f"{NOT_A_RESTORE_KEY} (it is not UTF-8 JSON)") from None
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT_NAME:
         raise RestoreKeyError(NOT_A_RESTORE_KEY)
@@ -298,8 +299,8 @@ def _parse_payload(plaintext: bytes) -> RestoreKeyContents:
     # Authenticated, so only a buggy or foreign writer gets here with bad content; still,
     # nothing is handed back that a restore could not use.
     try:
-        payload = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        payload = strict_json.loads(plaintext)
+    except strict_json.JsonRefused:
         raise RestoreKeyError("malformed restore key: the sealed content is not JSON") from None
     if not isinstance(payload, dict):
         raise RestoreKeyError("malformed restore key: the sealed content is not an object")

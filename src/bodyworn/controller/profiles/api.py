@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.responses import Response
 
 from bodyworn.controller.profiles import service
 from bodyworn.controller.web.params import RowIdField, RowIdPath
 from bodyworn.controller.web.routes import run, who
+from bodyworn.domain.profile import DURATION_LIMITS
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["camera profiles"])
+
+
+def _range(setting: str) -> WithJsonSchema:
+    """The document shows a duration's range; the domain enforces it (so a refusal names
+    the setting and its range in seconds, in words)."""
+    low, high = (int(d.total_seconds()) for d in DURATION_LIMITS[setting])
+    return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
+
+
+PreBufferSeconds = Annotated[int, _range("pre_buffer")]
+ReminderSeconds = Annotated[int, _range("periodic_reminder")]
+ClipSeconds = Annotated[int, _range("max_clip_length")]
 
 
 class ProfileSettings(BaseModel):
@@ -24,21 +37,23 @@ class ProfileSettings(BaseModel):
     fall_detection: bool | None = None
     front_indicator: Literal["on", "off", "flashing"] | None = None
     notification: Literal["beep_and_vibration", "beep", "vibration"] | None = None
-    periodic_reminder: int | None = Field(
+    periodic_reminder: ReminderSeconds | None = Field(
         default=None, description="seconds (60, 120, 300, 600, 900); null turns it off")
     allow_silent_mode: bool | None = None
     allow_audio_off: bool | None = None
     disable_front_button_with_mini_cube: bool | None = None
     allow_assistant_access: bool | None = None
     resolution: Literal["1080p", "720p"] | None = None
-    overlay: list[Literal["user_id", "date_time", "location"]] | None = None
+    overlay: list[Literal["user_id", "date_time", "location"]] | None = Field(
+        default=None, max_length=3)
     audio: bool | None = None
     optimize_for_post_processing: bool | None = None
-    pre_buffer: int | None = Field(default=None, description="seconds; 0 turns it off")
+    pre_buffer: PreBufferSeconds | None = Field(default=None,
+                                                description="seconds; 0 turns it off")
     pre_buffer_audio: bool | None = None
     location_data: bool | None = None
     assisted_gnss: bool | None = None
-    max_clip_length: int | None = Field(default=None, description="seconds")
+    max_clip_length: ClipSeconds | None = Field(default=None, description="seconds")
 
     def given(self) -> dict[str, Any]:
         """Only the settings the caller sent (null is sent for 'reminder off')."""

@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from bodyworn.controller.context import render
 from bodyworn.controller.profiles import service
-from bodyworn.controller.web.params import MAX_ROW_ID, RowIdPath
+from bodyworn.controller.web.params import RowIdPath, form_int, form_row_id
 from bodyworn.controller.web.routes import run, who
-from bodyworn.domain.profile import REMINDER_CHOICES
+from bodyworn.domain.profile import DURATION_LIMITS, REMINDER_CHOICES
 from bodyworn.domain.profile_codec import SettingError
 
 router = APIRouter(include_in_schema=False)
@@ -28,13 +28,13 @@ FORM_CHOICES = ("activation", "front_indicator", "notification", "resolution")
 REMINDER_MINUTES = tuple(int(r.total_seconds() // 60) for r in REMINDER_CHOICES)
 
 
-def _int(form: FormData, name: str, errors: list[SettingError]) -> int | None:
-    raw = str(form.get(name) or "").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        errors.append(SettingError(name, "must be a whole number"))
-        return None
+def _seconds(form: FormData, name: str, setting: str, errors: list[SettingError]) -> int | None:
+    low, high = (int(d.total_seconds()) for d in DURATION_LIMITS[setting])
+    value = form_int(form.get(name), low, high)
+    if value is None:
+        errors.append(SettingError(name, f"must be a whole number of seconds from {low} "
+                                         f"to {high}"))
+    return value
 
 
 def settings_from_form(form: FormData) -> tuple[dict[str, Any], list[SettingError]]:
@@ -47,12 +47,12 @@ def settings_from_form(form: FormData) -> tuple[dict[str, Any], list[SettingErro
     reminder = str(form.get("periodic_reminder") or "off")
     if reminder == "off":
         settings["periodic_reminder"] = None
-    elif reminder.isdigit():
-        settings["periodic_reminder"] = int(reminder) * 60
+    elif (minutes := form_int(reminder, 1, max(REMINDER_MINUTES))) is not None:
+        settings["periodic_reminder"] = minutes * 60
     else:
         errors.append(SettingError("periodic_reminder", "must be one of the offered intervals"))
     if form.get("pre_buffer_on") == "on":
-        length = _int(form, "pre_buffer_length", errors)
+        length = _seconds(form, "pre_buffer_length", "pre_buffer", errors)
         if length is not None and length < 1:
             errors.append(SettingError("pre_buffer", "the length must be at least 1 second "
                                                      "when the pre-buffer is on"))
@@ -60,7 +60,7 @@ def settings_from_form(form: FormData) -> tuple[dict[str, Any], list[SettingErro
             settings["pre_buffer"] = length
     else:
         settings["pre_buffer"] = 0
-    clip = _int(form, "max_clip_length", errors)
+    clip = _seconds(form, "max_clip_length", "max_clip_length", errors)
     if clip is not None:
         settings["max_clip_length"] = clip
     return settings, errors
@@ -86,8 +86,10 @@ async def profile_create(request: Request) -> Response:
     form = await request.form()
     name = str(form.get("name") or "")
     copy_raw = str(form.get("copy_of") or "")
-    # Past the largest row id no profile exists (and the database could not be asked).
-    copy_of = min(int(copy_raw), MAX_ROW_ID) if copy_raw.isdigit() else None
+    copy_of = form_row_id(copy_raw) if copy_raw else None
+    if copy_raw and copy_of is None:
+        return await _list_page(request, [SettingError("copy_of", "no such camera profile")],
+                                name=name)
     try:
         view = await run(request).write(service.create, name, {}, copy_of=copy_of,
                                         **who(request))

@@ -24,7 +24,8 @@ from bodyworn.domain.profile_codec import (
     from_settings,
     to_settings,
 )
-from bodyworn.domain.text import fold
+from bodyworn.domain.text import fold, has_control_characters
+from bodyworn.store.types import is_row_id
 
 NAME_MAX = 64
 SYSTEM_ACTOR = "system"
@@ -115,8 +116,8 @@ def load(row: ProfileRow) -> CameraProfile:
 
 
 def find_row(session: Session, profile_id: int) -> ProfileRow | None:
-    """A profile's row by id (None when there is none)."""
-    return session.get(ProfileRow, profile_id)
+    """A profile's row by id (None when there is none, or the id cannot be a row's)."""
+    return session.get(ProfileRow, profile_id) if is_row_id(profile_id) else None
 
 
 def names_by_id(session: Session) -> dict[int, str]:
@@ -160,7 +161,7 @@ def list_profiles(session: Session, clock: Clock) -> list[ProfileView]:
 def get(session: Session, clock: Clock, profile_id: int) -> ProfileView:
     """One profile; LookupError when there is none with that id."""
     ensure_preconfigured(session, clock)
-    row = session.get(ProfileRow, profile_id)
+    row = session.get(ProfileRow, profile_id) if is_row_id(profile_id) else None
     if row is None:
         raise LookupError(f"no camera profile {profile_id}")
     return _view(row, _user_counts(session).get(row.id, 0))
@@ -187,6 +188,8 @@ def _clean_name(session: Session, name: str, own_id: int | None) -> tuple[str, l
     clean = " ".join(name.split())
     if not clean:
         return clean, [SettingError("name", "must not be empty")]
+    if has_control_characters(clean):
+        return clean, [SettingError("name", "must not contain control characters")]
     if len(clean) > NAME_MAX:
         return clean, [SettingError("name", f"must be at most {NAME_MAX} characters")]
     clash = session.scalars(select(ProfileRow).where(ProfileRow.name_key == fold(clean))).first()
@@ -225,7 +228,7 @@ def create(session: Session, clock: Clock, name: str, settings: Mapping[str, Any
     clean, errors = _clean_name(session, name, None)
     base = None
     if copy_of is not None:
-        origin = session.get(ProfileRow, copy_of)
+        origin = session.get(ProfileRow, copy_of) if is_row_id(copy_of) else None
         if origin is None:
             errors.append(SettingError("copy_of", "no such camera profile"))
         else:
@@ -247,7 +250,7 @@ def update(session: Session, clock: Clock, profile_id: int, *, name: str | None 
            settings: Mapping[str, Any] | None = None, make_default: bool | None = None,
            actor: str, source: str) -> ProfileView:
     """Change a profile's name and settings; cameras pick the new version up when docked."""
-    row = session.get(ProfileRow, profile_id)
+    row = session.get(ProfileRow, profile_id) if is_row_id(profile_id) else None
     if row is None:
         raise LookupError(f"no camera profile {profile_id}")
     old = load(row)
@@ -285,7 +288,7 @@ def _make_default(session: Session, clock: Clock, row: ProfileRow, actor: str,
 def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
            source: str) -> str:
     """Remove a profile that no user has and that is not the default; its name."""
-    row = session.get(ProfileRow, profile_id)
+    row = session.get(ProfileRow, profile_id) if is_row_id(profile_id) else None
     if row is None:
         raise LookupError(f"no camera profile {profile_id}")
     users = _user_counts(session).get(row.id, 0)

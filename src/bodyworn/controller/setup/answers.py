@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bodyworn.controller.setup.service import FieldError, SetupAnswers
+from bodyworn.domain.connection_file import MAX_FILE_BYTES
+from bodyworn.domain.user_files import UserFileError, read_user_file, read_user_text
+
+# An answers file holds a few short lines; a megabyte is far more than any needs.
+MAX_ANSWERS_BYTES = 1024 * 1024
 
 # key -> (accepted types, description); documented in docs/setup.md and checked by a test.
 ANSWER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -82,9 +87,12 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
     errors: list[FieldError] = []
     answers = SetupAnswers()
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return LoadedAnswers(answers, None, [FieldError("answers", f"cannot be read: {exc}")])
+        text = read_user_text(path, limit=MAX_ANSWERS_BYTES, what="answers file")
+        data: dict[str, Any] = tomllib.loads(text)
+    except UserFileError as exc:
+        return LoadedAnswers(answers, None, [FieldError("answers", str(exc))])
+    except tomllib.TOMLDecodeError as exc:
+        return LoadedAnswers(answers, None, [FieldError("answers", f"is not TOML: {exc}")])
     for key in sorted(set(data) - set(ANSWER_KEYS)):
         errors.append(FieldError(key, "is not a known answer"))
     restoring = "restore_key" in data or "restore_backup" in data
@@ -132,9 +140,10 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
     if isinstance(cf, str):
         cf_path = (base / cf) if not Path(cf).is_absolute() else Path(cf)
         try:
-            answers.connection_file = cf_path.read_bytes()[: 1024 * 1024]
-        except OSError as exc:
-            errors.append(FieldError("connection_file", f"cannot be read: {exc.strerror}"))
+            answers.connection_file = read_user_file(cf_path, limit=MAX_FILE_BYTES,
+                                                     what="connection file")
+        except UserFileError as exc:
+            errors.append(FieldError("connection_file", str(exc)))
             answers.connection_file = b""
     rk = get("restore_key_path")
     restore_path = None

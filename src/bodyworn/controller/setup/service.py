@@ -30,13 +30,14 @@ from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.refusals import FieldError as FieldError  # for setup's callers
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
-from bodyworn.domain.clock import Clock
+from bodyworn.domain.clock import Clock, utcnow
 from bodyworn.domain.connection_file import (
     ConnectionFile,
     ConnectionFileError,
     parse_connection_file,
 )
 from bodyworn.domain.passwords import password_problems
+from bodyworn.domain.text import has_control_characters
 from bodyworn.i18n.catalog import LANGUAGES
 
 # Where cloud extension data may be kept (the manual's three regions).
@@ -175,7 +176,7 @@ def check_system_name(a: SetupAnswers) -> list[FieldError]:
         return [FieldError("system_name", "is required")]
     if len(name) > SYSTEM_NAME_MAX:
         return [FieldError("system_name", f"must be at most {SYSTEM_NAME_MAX} characters")]
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if has_control_characters(name):
         return [FieldError("system_name", "must not contain control characters")]
     return []
 
@@ -227,7 +228,8 @@ def check_connection_file(a: SetupAnswers) -> list[FieldError]:
     if not a.connection_file:
         return [FieldError("connection_file", "is required")]
     try:
-        parse_connection_file(a.connection_file)
+        # Certificates are judged by the host's clock, the one TLS checks them with.
+        parse_connection_file(a.connection_file, now=utcnow())
     except ConnectionFileError as exc:
         return [FieldError(f"connection_file.{e.field}", e.rule) for e in exc.errors]
     return []

@@ -24,6 +24,7 @@ from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.setup import service
 from bodyworn.controller.setup.service import FieldError, Identity
 from bodyworn.controller.setup.wizard import SLUGS, Draft
+from bodyworn.controller.web.params import form_int
 from bodyworn.domain.clock import utcnow
 
 MAX_CONNECTION_FILE = 64 * 1024
@@ -177,7 +178,7 @@ def _store_name(form: Submitted, draft: Draft) -> Errors:
 def _store_network(form: Submitted, draft: Draft) -> Errors:
     draft.answers.listen_host = form.text("listen_host")
     port = form.text("listen_port")
-    draft.answers.listen_port = int(port) if port.isdigit() else -1
+    draft.answers.listen_port = form_int(port, 0, 65535) or -1
     return []
 
 
@@ -241,7 +242,7 @@ def _store_destination(form: Submitted, draft: Draft) -> Errors:
 
 def _store_power(form: Submitted, draft: Draft) -> Errors:
     value = form.text("power_line_frequency")
-    draft.answers.power_line_frequency = int(value) if value.isdigit() else -1
+    draft.answers.power_line_frequency = form_int(value, 0, 1000) or -1
     return []
 
 

@@ -51,7 +51,9 @@ class TimeBody(BaseModel):
     time_mode: str = Field(max_length=8)
     ntp_server: str | None = Field(default=None, max_length=255)
     ntp_fallback_server: str | None = Field(default=None, max_length=255)
-    manual_time: str | None = Field(default=None, max_length=64)
+    manual_time: str | None = Field(
+        default=None, max_length=64,
+        description="ISO 8601 date and time with a UTC offset; empty keeps the current time")
 
 
 class PrivacyBody(BaseModel):
@@ -94,7 +96,8 @@ async def put_time(request: Request, body: TimeBody) -> SystemInfo:
     await run(request).call(service.change_time, timezone=body.timezone,
                             time_mode=body.time_mode, ntp_server=body.ntp_server,
                             ntp_fallback_server=body.ntp_fallback_server,
-                            manual_time=body.manual_time or "", **who(request))
+                            manual_time=body.manual_time or "", naive_is_local=False,
+                            **who(request))
     return await _info(request)
 
 

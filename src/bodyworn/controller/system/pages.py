@@ -72,7 +72,9 @@ async def time_submit(
         await run(request).call(service.change_time, timezone=timezone, time_mode=time_mode,
                                 ntp_server=ntp_server or None,
                                 ntp_fallback_server=ntp_fallback_server or None,
-                                manual_time=manual_time, **who(request))
+                                # The page's date-time field has no offset: local time.
+                                manual_time=manual_time, naive_is_local=True,
+                                **who(request))
     except SetupInvalid as exc:
         return await time_page(request, exc.errors)
     return await time_page(request, saved=True)

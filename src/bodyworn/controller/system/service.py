@@ -148,13 +148,15 @@ def restore_key_download(
     return f"bodyworn-restore-key-{system_id}.json", data
 
 
-def _manual_time(raw: str, timezone: str, now: datetime) -> datetime:
+def _manual_time(raw: str, timezone: str, now: datetime, *, naive_is_local: bool) -> datetime:
     if not raw.strip():  # empty keeps the system's current time
         raw = now.isoformat()
     try:
         manual = datetime.fromisoformat(raw)
     except ValueError:
         raise SetupInvalid([FieldError("manual_time", "must be a date and time")]) from None
+    if manual.tzinfo is None and not naive_is_local:
+        raise SetupInvalid([FieldError("manual_time", "must include a time zone offset")])
     if manual.tzinfo is None:
         try:
             manual = manual.replace(tzinfo=ZoneInfo(timezone))
@@ -176,10 +178,15 @@ def _offset(ctx: ControllerContext, answers: SetupAnswers) -> float:
 
 def change_time(ctx: ControllerContext, *, timezone: str, time_mode: str,
                 ntp_server: str | None, ntp_fallback_server: str | None, manual_time: str,
-                actor: str, source: str) -> None:
-    """Validate, measure (NTP) or compute (manual) the offset, store it and move the clock."""
-    manual = _manual_time(manual_time, timezone, ctx.clock.now()) \
-        if time_mode == "manual" else None
+                naive_is_local: bool, actor: str, source: str) -> None:
+    """Validate, measure (NTP) or compute (manual) the offset, store it and move the clock.
+
+    A manual time must carry its UTC offset, as setup's answers must (the REST API), unless
+    the caller says a time without one is local time in `timezone` (`naive_is_local`: the
+    page's date-time field, which has no offset). Every caller decides; none by default.
+    """
+    manual = _manual_time(manual_time, timezone, ctx.clock.now(),
+                          naive_is_local=naive_is_local) if time_mode == "manual" else None
     answers = SetupAnswers(timezone=timezone, time_mode=time_mode, ntp_server=ntp_server,
                            ntp_fallback_server=ntp_fallback_server, manual_time=manual)
     errors = setup.check_time(answers)

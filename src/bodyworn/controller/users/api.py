@@ -140,8 +140,9 @@ def _report(plan: service.ImportPlan, unresolved: list[service.Conflict] | None 
     )
 
 
-@router.post("/import", responses={200: {"model": ImportReport | ImportDone},
-                                   409: {"model": ImportReport}, 422: {"model": ImportReport}},
+@router.post("/import", max_body_size=csvfile.MAX_BYTES,
+             responses={200: {"model": ImportReport | ImportDone},
+                        409: {"model": ImportReport}, 422: {"model": ImportReport}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def import_users(

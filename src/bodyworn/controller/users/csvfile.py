@@ -11,6 +11,8 @@ from bodyworn.controller.users.rules import clean_cd_username, clean_name, clean
 COLUMNS = ("name", "user_id", "cd_username", "camera_profile")
 REQUIRED = ("name", "user_id", "camera_profile")
 MAX_BYTES = 16 * 1024 * 1024
+# The file sent in the page's form: room for the multipart framing and the CSRF field.
+FORM_MAX_BYTES = MAX_BYTES + 64 * 1024
 MAX_ROWS = 100_000
 # Spreadsheet headings people type; all map to our column names.
 ALIASES = {

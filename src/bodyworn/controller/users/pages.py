@@ -21,7 +21,7 @@ from bodyworn.controller.users.rules import (
     WATERMARK_CHARS,
 )
 from bodyworn.controller.users.service import FieldError
-from bodyworn.controller.web.params import OffsetQuery
+from bodyworn.controller.web.params import OffsetQuery, form_row_id
 from bodyworn.controller.web.routes import actor_of, run, who
 
 router = APIRouter(include_in_schema=False)
@@ -83,8 +83,10 @@ async def user_new(request: Request) -> Response:
 
 
 def _profile_id(raw: Any) -> int | None:
-    text = str(raw or "")
-    return int(text) if text.isdigit() else None
+    # Not a row id at all: 0 names no profile, so the service refuses it by name.
+    if not str(raw or ""):
+        return None
+    return form_row_id(raw) or 0
 
 
 @router.post("/users")
@@ -132,7 +134,7 @@ async def _status(request: Request, token: str, filename: str, plan: service.Imp
     }, status_code=status_code)
 
 
-@router.post("/users/import")
+@router.post("/users/import", max_body_size=csvfile.FORM_MAX_BYTES)
 async def import_upload(request: Request) -> Response:
     """Upload a CSV file: keep it aside and show what importing it would do."""
     form = await request.form()
