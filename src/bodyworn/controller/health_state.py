@@ -19,11 +19,16 @@ from bodyworn.domain.clock import Clock
 
 @dataclass(frozen=True)
 class CdHealth:
-    """The content destination's connection as the deliver loop last found it."""
+    """The content destination's connection as the deliver loop last found it.
+
+    `detail` is the last error as the CD (or the network) gave it, replaced by each new
+    one; `retry_at` when the loop tries the CD again (None while it is fine).
+    """
 
     state: CdState = CdState.OK
     detail: str = ""
     checked_at: datetime | None = None
+    retry_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,8 +74,6 @@ class HealthState:
         self._lock = threading.Lock()
         self._cd = CdHealth()
         self._storage_low = False
-        # Set while the CD answers 507, cleared by the first delivery it accepts again.
-        self.cd_storage_full: str | None = None
         # Set while the spool cannot be written (disk full or failing): ingest pauses and
         # cameras keep their clips.
         self.spool_trouble: str | None = None
@@ -84,12 +87,21 @@ class HealthState:
         """The CD's last known state (fine until told otherwise)."""
         return self._cd
 
-    def set_cd(self, state: CdState, detail: str = "") -> None:
+    @property
+    def cd_storage_full(self) -> str | None:
+        """Why the CD is out of storage (its 507) while that is its state, else None."""
+        cd = self._cd
+        if cd.state is not CdState.OUT_OF_STORAGE:
+            return None
+        return cd.detail or "out of storage"
+
+    def set_cd(self, state: CdState, detail: str = "", retry_at: datetime | None = None
+               ) -> None:
         """Record the CD's state; CdHealthChanged when it differs from the last one."""
         now = self._clock.now()
         with self._lock:
             changed = state is not self._cd.state
-            self._cd = CdHealth(state, detail, now)
+            self._cd = CdHealth(state, detail, now, retry_at)
         if changed:
             self._events.publish(CdHealthChanged(state, detail, now))
 

@@ -83,7 +83,8 @@ class Rig:
 
     def new_engine(self, cd_factory: CDFactory | None = None, **config: Any) -> OffloadEngine:
         """A fresh engine over the same database and spool: a restarted controller."""
-        settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0}
+        settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0,
+                                    "probe_interval_s": 1.0}
         cfg = OffloadConfig(**{**settings, **config})
         return self.use_engine(OffloadEngine(
             self.ctx, config=cfg, cd_factory=cd_factory or self.cd_client, autostart=False))

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bodyworn.controller.backup import service as backup
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks import service as docks
+from bodyworn.controller.events import CdState
+from bodyworn.controller.health_state import CdHealth
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.system import service as system
 from bodyworn.domain.led import Colour, Pattern
@@ -79,6 +82,22 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
     return Lamp(colour, pattern, str(led))
 
 
+def _cd_trouble(cd: CdHealth, zone: ZoneInfo) -> tuple[str, str, Issue]:
+    """The controller's lamp and the issue while the CD fails: what its last error was
+    (out of storage is not a lost connection), and when it is tried again."""
+    if cd.state is CdState.OUT_OF_STORAGE:
+        why = "content destination out of storage"
+        issue = Issue("cd_out_of_storage", "Content destination is out of storage", "/transfers")
+    else:
+        why = "content destination connection failed"
+        issue = Issue("cd_failed", "Lost connection to content destination",
+                      "/settings/destination")
+    message = issue.message + (f": {cd.detail}" if cd.detail else "")
+    if cd.retry_at is not None:
+        message += f" (next try at {cd.retry_at.astimezone(zone):%H:%M})"
+    return Colour.RED.value, why, Issue(issue.kind, message, issue.link)
+
+
 def build(ctx: ControllerContext) -> Dashboard:
     """Gather the dashboard (it writes nothing; a storage change goes on the event bus)."""
     usage = disk_usage(ctx.data_dir)
@@ -98,10 +117,8 @@ def build(ctx: ControllerContext) -> Dashboard:
         board.issues.append(Issue("low_storage", f"System controller storage space is low:"
                                   f" {free:.0%} free", "/support/restore-key"))
     if not cd.ok:
-        colour, why = Colour.RED.value, "content destination connection failed"
-        board.issues.append(Issue("cd_failed", "Lost connection to content destination"
-                                  + (f": {cd.detail}" if cd.detail else ""),
-                                  "/settings/destination"))
+        colour, why, issue = _cd_trouble(cd, ZoneInfo(s.timezone))
+        board.issues.append(issue)
     if backup_failed is not None:
         board.issues.append(Issue("backup_failed", f"The system backup failed: {backup_failed}",
                                   "/settings/backup"))
