@@ -226,7 +226,8 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.dock(cam2)
     rig.deliver()
     assert rig.engine is not None and rig.ctx.health.cd_storage_full
-    assert rig.ctx.health.cd.state is CdState.OUT_OF_STORAGE and "HTTP 507" in rig.ctx.health.cd.detail
+    cd = rig.ctx.health.cd
+    assert cd.state is CdState.OUT_OF_STORAGE and "HTTP 507" in cd.detail
     assert len(rig.at_cd()) == 3  # the first camera's clips, delivered before the fault
     assert rig.engine.spool.names(cam2.serial), "spool files stay until the CD takes them"
     rig.cd.faults.remove(rule)

@@ -57,11 +57,6 @@ class CdHealthTracker:
         self._recordings = False
 
     @property
-    def storage_full(self) -> str | None:
-        """Why the CD is out of storage (its 507), while that is its state."""
-        return self._health.cd_storage_full
-
-    @property
     def down(self) -> bool:
         """Whether the CD failed as a whole and no probe or delivery has found it back."""
         return self._retry_at is not None

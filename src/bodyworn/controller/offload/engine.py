@@ -3,7 +3,7 @@
 Its jobs live in their own modules: ingest.py (camera → spool → tables → confirmation),
 deliver.py (a recording whole to the CD, outcome, spool clean-up), early.py (clips of a
 recording still arriving sent ahead), outbox_delivery.py (users and devices first),
-cd_health.py (failures, pause, 507) and categories.py (the CD's categories for docking
+cd_health.py (the CD down, its probe, recovery) and categories.py (the CD's categories for docking
 cameras). This class assembles them and runs the loop.
 """
 
