@@ -2,8 +2,9 @@
 
 The offload engine writes the content destination's state and the spool's trouble (and,
 through integrity/, the system binding and audit anchoring at the CD), the dashboard's
-storage check writes how full the disk is; pages read them. Each change of
-state is published once on the event bus (CdHealthChanged, StorageLow), never a repeat.
+storage check writes how full the disk is, docks/ whether each docking station answers;
+pages read them. Each change of state is published once on the event bus
+(CdHealthChanged, StationHealthChanged, StorageLow), never a repeat.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bodyworn.controller.events import CdHealthChanged, CdState, EventBus, StorageLow
+from bodyworn.controller.events import (
+    CdHealthChanged,
+    CdState,
+    EventBus,
+    StationHealthChanged,
+    StorageLow,
+)
 from bodyworn.domain.clock import Clock
 
 
@@ -65,6 +72,16 @@ class AnchorStatus:
     last_entry: int = 0
 
 
+@dataclass(frozen=True)
+class StationHealth:
+    """Whether a docking station answered when last asked, and since when it does (not)."""
+
+    answering: bool
+    checked_at: datetime
+    since: datetime
+    detail: str = ""
+
+
 class HealthState:
     """Shared by the engine (writes) and the pages (read); safe from any thread."""
 
@@ -74,6 +91,7 @@ class HealthState:
         self._lock = threading.Lock()
         self._cd = CdHealth()
         self._storage_low = False
+        self._stations: dict[str, StationHealth] = {}
         # Set while the spool cannot be written (disk full or failing): ingest pauses and
         # cameras keep their clips.
         self.spool_trouble: str | None = None
@@ -104,6 +122,22 @@ class HealthState:
             self._cd = CdHealth(state, detail, now, retry_at)
         if changed:
             self._events.publish(CdHealthChanged(state, detail, now))
+
+    def station(self, serial: str) -> StationHealth | None:
+        """A docking station's state as last checked (None: not checked yet)."""
+        return self._stations.get(serial)
+
+    def note_station(self, serial: str, answering: bool, detail: str = "") -> None:
+        """Record a check of a station; StationHealthChanged when it changed (a first
+        check that finds it answering is no change)."""
+        now = self._clock.now()
+        with self._lock:
+            old = self._stations.get(serial)
+            changed = (old.answering if old else True) != answering
+            since = old.since if old is not None and old.answering == answering else now
+            self._stations[serial] = StationHealth(answering, now, since, detail)
+        if changed:
+            self._events.publish(StationHealthChanged(serial, answering, detail, now))
 
     @property
     def storage_low(self) -> bool:
