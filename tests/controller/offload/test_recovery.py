@@ -268,3 +268,41 @@ def test_after_the_first_507_one_recording_a_probe_meets_the_full_cd(rig: Rig) -
     assert retry is not None and all(r.next_attempt_at == retry for r in rows)
     assert rig.ctx.health.cd.state is CdState.OUT_OF_STORAGE
     assert rig.at_cd() == {}
+
+
+def test_a_canary_the_cd_refuses_keeps_the_probes_apart_and_backs_off_alone(
+        rig: Rig) -> None:
+    cams = [rig.camera(serial) for serial in CAMERAS[:2]]
+    for cam in cams:
+        rig.record(cam, seconds=30)
+        rig.dock(cam)
+    engine = rig.new_engine(probe_interval_s=10.0, backoff_initial_s=5.0)
+    prefix = user_uuid(rig)
+    rig.cd.faults[:] = [FaultRule(503, prefix)]
+    tried: list[int] = []
+
+    async def passes(n: int) -> None:
+        try:
+            for _ in range(n):
+                before = rig.cd.requests.snapshot()
+                await engine.run_once()
+                tried.append(rig.cd.requests.snapshot().since(before).by_method.get("PUT", 0))
+                rig.clock.advance(timedelta(seconds=2))
+        finally:
+            await engine.aclose()
+
+    asyncio.run(passes(1))
+    assert engine.tracker.down
+    # The CD comes back but refuses recordings (403: our account may not write them).
+    rig.cd.faults[:] = [FaultRule(403, prefix, methods=PUT)]
+    tried.clear()
+    asyncio.run(passes(15))  # 30 s
+    # A canary every probe (10 s), not one every pass. A refusal is the recording's own
+    # failure (the CD answered), not the CD's: the canary counts it, until the next
+    # probe's answer starts every back-off from zero again.
+    assert 2 <= sum(1 for n in tried if n) <= 3, tried
+    with rig.ctx.factory() as session:
+        rows = list(session.query(OffloadRecording))
+    assert sorted(r.failures for r in rows) == [0, 1]
+    assert rig.ctx.health.cd.state is CdState.LOST and "HTTP 403" in rig.ctx.health.cd.detail
+    assert engine.tracker.down and rig.ctx.health.cd.retry_at is not None

@@ -85,15 +85,19 @@ class CdHealthTracker:
                     recordings=self._recordings, retry_at=retry_at.isoformat())
         return retry_at
 
-    def refused(self, exc: CDError) -> None:
+    def refused(self, exc: CDError) -> datetime | None:
         """The CD answered, but refused every recording of a pass (403, 404, …).
 
-        Not an outage to probe (each recording waits its own back-off), but the
-        recordings' path is not working: red until a recording is taken.
+        Each recording waits its own back-off; the recordings' path is not working, so
+        it reads as lost (with these words) until a recording is taken. While the CD is
+        down this was the probe's canary: it stays down until the next probe, returned.
         """
         self._recordings = True
-        if self._retry_at is None:
-            self._health.set_cd(CdState.LOST, str(exc)[:300])
+        if self._retry_at is not None:
+            self._retry_at = self._clock.now() + timedelta(
+                seconds=self._config.probe_interval_s)
+        self._health.set_cd(CdState.LOST, str(exc)[:300], self._retry_at)
+        return self._retry_at
 
     def accepted(self) -> bool:
         """The CD took a recording: whatever it was, it is over. True if it was down."""

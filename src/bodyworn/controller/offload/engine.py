@@ -212,7 +212,9 @@ class OffloadEngine:
             if self.tracker.accepted():
                 self.wake()  # it was down: the rest need not wait for the next interval
         elif trouble is None and result.failed:
-            self.tracker.refused(next(iter(result.failed.values())))
+            until = self.tracker.refused(next(iter(result.failed.values())))
+            if until is not None:
+                await in_transaction(self.ctx.factory, lambda s: service.hold_waiting(s, until))
         elif not due:
             waiting = self.tracker.recordings_failing and await in_transaction(
                 self.ctx.factory, lambda s: service.first_waiting(s) is not None)
