@@ -215,7 +215,7 @@ class FaultyFront:
 
 def test_after_a_fault_window_in_front_of_real_swift_delivery_resumes_within_30_s(
         rig: Rig, offload_swift: SwiftInstance) -> None:
-    user, key = offload_swift.account("bwoffload")
+    user, key = offload_swift.account("bwrecovery")
     conn = CDConnection(uris=(offload_swift.auth_url,), user=user, key=key)
     front = FaultyFront(user_uuid(rig))
     originals = offload_three_cameras(rig)
