@@ -462,6 +462,22 @@ class CDTransport:
             log.info("cd.object_unreadable", object=f"{container}/{name}", error=str(exc))
             return None
 
+    async def probe(self, container: str) -> None:
+        """Ask the CD one cheap question (HEAD of `container`), once, not retried.
+
+        Returns when its storage answers at all: a missing container (404) or a refused
+        HEAD (403, 405) is an answer. Raises CDUnavailable when it is busy (5xx, 429) or
+        does not answer, InsufficientStorage on 507, and what logging in raises.
+        """
+        try:
+            await self._attempt("HEAD", _object_path(container), frozenset({200, 204}), {}, None)
+        except _Retryable as exc:
+            raise CDUnavailable(f"HEAD /{container}: {exc}", status=exc.status) from exc
+        except (CDNotFound, CDForbidden, ContentRejected, CDProtocolError) as exc:
+            if exc.url is None:
+                raise  # logging in failed: not an answer of the storage
+            log.debug("cd.probe_answered", container=container, status=exc.status)
+
     async def object_metadata(
         self, container: str, name: str | None = None
     ) -> dict[str, str] | None:

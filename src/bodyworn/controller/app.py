@@ -46,6 +46,7 @@ from bodyworn.controller.destinations.service import ConnectionFileClients, curr
 from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docks import api as docks_api
 from bodyworn.controller.docks import pages as docks_pages
+from bodyworn.controller.docks import service as docks_service
 from bodyworn.controller.docks.service import ensure_token
 from bodyworn.controller.events import SettingsChanged
 from bodyworn.controller.health import api as health_api
@@ -284,6 +285,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         ctx.docking = Docking(ctx, offload)
     windows = Repeating("self-assign-windows", WINDOW_CHECK_S, partial(expire_windows, ctx))
     backups = Repeating("system-backup", BACKUP_CHECK_S, partial(run_if_due, ctx))
+    stations = Repeating("station-checks", docks_service.STATION_CHECK_S,
+                         partial(docks_service.check_stations, ctx))
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
@@ -296,6 +299,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         offload.start()
         notifier.start()
         windows.start()
+        stations.start()
         if offload.autostart:
             _resync_in_background(ctx)
             backups.start()
@@ -303,6 +307,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
             yield
         finally:
             await backups.stop()
+            await stations.stop()
             await windows.stop()
             await notifier.stop()
             await offload.stop()

@@ -103,6 +103,20 @@ class CdHealthChanged(Event):
 
 
 @dataclass(frozen=True)
+class StationHealthChanged(Event):
+    """A docking station stopped answering the controller, or answers again.
+
+    Published by health_state.py on a change only, from docks/' check of every known
+    station (its listing read over the dock link).
+    """
+
+    serial: str
+    answering: bool
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class StorageLow(Event):
     """This controller's storage crossed the low mark (low=False when it recovered).
 

@@ -2,8 +2,9 @@
 
 The offload engine writes the content destination's state and the spool's trouble (and,
 through integrity/, the system binding and audit anchoring at the CD), the dashboard's
-storage check writes how full the disk is; pages read them. Each change of
-state is published once on the event bus (CdHealthChanged, StorageLow), never a repeat.
+storage check writes how full the disk is, docks/ whether each docking station answers;
+pages read them. Each change of state is published once on the event bus
+(CdHealthChanged, StationHealthChanged, StorageLow), never a repeat.
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bodyworn.controller.events import CdHealthChanged, CdState, EventBus, StorageLow
+from bodyworn.controller.events import (
+    CdHealthChanged,
+    CdState,
+    EventBus,
+    StationHealthChanged,
+    StorageLow,
+)
 from bodyworn.domain.clock import Clock
 
 
 @dataclass(frozen=True)
 class CdHealth:
-    """The content destination's connection as the deliver loop last found it."""
+    """The content destination's connection as the deliver loop last found it.
+
+    `detail` is the last error as the CD (or the network) gave it, replaced by each new
+    one; `retry_at` when the loop tries the CD again (None while it is fine).
+    """
 
     state: CdState = CdState.OK
     detail: str = ""
     checked_at: datetime | None = None
+    retry_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +72,16 @@ class AnchorStatus:
     last_entry: int = 0
 
 
+@dataclass(frozen=True)
+class StationHealth:
+    """Whether a docking station answered when last asked, and since when it does (not)."""
+
+    answering: bool
+    checked_at: datetime
+    since: datetime
+    detail: str = ""
+
+
 class HealthState:
     """Shared by the engine (writes) and the pages (read); safe from any thread."""
 
@@ -69,8 +91,7 @@ class HealthState:
         self._lock = threading.Lock()
         self._cd = CdHealth()
         self._storage_low = False
-        # Set while the CD answers 507, cleared by the first delivery it accepts again.
-        self.cd_storage_full: str | None = None
+        self._stations: dict[str, StationHealth] = {}
         # Set while the spool cannot be written (disk full or failing): ingest pauses and
         # cameras keep their clips.
         self.spool_trouble: str | None = None
@@ -84,14 +105,39 @@ class HealthState:
         """The CD's last known state (fine until told otherwise)."""
         return self._cd
 
-    def set_cd(self, state: CdState, detail: str = "") -> None:
+    @property
+    def cd_storage_full(self) -> str | None:
+        """Why the CD is out of storage (its 507) while that is its state, else None."""
+        cd = self._cd
+        if cd.state is not CdState.OUT_OF_STORAGE:
+            return None
+        return cd.detail or "out of storage"
+
+    def set_cd(self, state: CdState, detail: str = "", retry_at: datetime | None = None
+               ) -> None:
         """Record the CD's state; CdHealthChanged when it differs from the last one."""
         now = self._clock.now()
         with self._lock:
             changed = state is not self._cd.state
-            self._cd = CdHealth(state, detail, now)
+            self._cd = CdHealth(state, detail, now, retry_at)
         if changed:
             self._events.publish(CdHealthChanged(state, detail, now))
+
+    def station(self, serial: str) -> StationHealth | None:
+        """A docking station's state as last checked (None: not checked yet)."""
+        return self._stations.get(serial)
+
+    def note_station(self, serial: str, answering: bool, detail: str = "") -> None:
+        """Record a check of a station; StationHealthChanged when it changed (a first
+        check that finds it answering is no change)."""
+        now = self._clock.now()
+        with self._lock:
+            old = self._stations.get(serial)
+            changed = (old.answering if old else True) != answering
+            since = old.since if old is not None and old.answering == answering else now
+            self._stations[serial] = StationHealth(answering, now, since, detail)
+        if changed:
+            self._events.publish(StationHealthChanged(serial, answering, detail, now))
 
     @property
     def storage_low(self) -> bool:

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bodyworn.controller.backup import service as backup
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks import service as docks
+from bodyworn.controller.events import CdState
+from bodyworn.controller.health_state import CdHealth, StationHealth
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.system import service as system
 from bodyworn.domain.led import Colour, Pattern
@@ -79,6 +82,45 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
     return Lamp(colour, pattern, str(led))
 
 
+def station_lamp(checked: StationHealth | None, station: docks.StationView, zone: ZoneInfo
+                 ) -> tuple[Lamp, StationHealth | None]:
+    """A station's lamp from the last check of it: green while it answers, red when it
+    does not, off until it was first asked."""
+    if checked is None:
+        return Lamp(Colour.OFF.value, Pattern.OFF.value, "not checked yet"), None
+    if not checked.answering:
+        return Lamp(Colour.RED.value, Pattern.STEADY.value,
+                    f"not answering since {checked.since.astimezone(zone):%H:%M}"), checked
+    used = sum(1 for bay in station.bays if bay.camera_serial)
+    return Lamp(Colour.GREEN.value, Pattern.STEADY.value,
+                f"{used} of {len(station.bays)} bays in use"), checked
+
+
+def _silent_station(serial: str, checked: StationHealth, zone: ZoneInfo) -> Issue:
+    return Issue(
+        "station_not_answering",
+        f"Docking station {serial} has not answered since"
+        f" {checked.since.astimezone(zone):%H:%M} ({checked.detail}). Check that it has"
+        " power, that its network cable is in, and that it can reach this controller;"
+        " where its cameras are is unknown until it answers.", "/docks")
+
+
+def _cd_trouble(cd: CdHealth, zone: ZoneInfo) -> tuple[str, str, Issue]:
+    """The controller's lamp and the issue while the CD fails: what its last error was
+    (out of storage is not a lost connection), and when it is tried again."""
+    if cd.state is CdState.OUT_OF_STORAGE:
+        why = "content destination out of storage"
+        issue = Issue("cd_out_of_storage", "Content destination is out of storage", "/transfers")
+    else:
+        why = "content destination connection failed"
+        issue = Issue("cd_failed", "Lost connection to content destination",
+                      "/settings/destination")
+    message = issue.message + (f": {cd.detail}" if cd.detail else "")
+    if cd.retry_at is not None:
+        message += f" (next try at {cd.retry_at.astimezone(zone):%H:%M})"
+    return Colour.RED.value, why, Issue(issue.kind, message, issue.link)
+
+
 def build(ctx: ControllerContext) -> Dashboard:
     """Gather the dashboard (it writes nothing; a storage change goes on the event bus)."""
     usage = disk_usage(ctx.data_dir)
@@ -98,10 +140,8 @@ def build(ctx: ControllerContext) -> Dashboard:
         board.issues.append(Issue("low_storage", f"System controller storage space is low:"
                                   f" {free:.0%} free", "/support/restore-key"))
     if not cd.ok:
-        colour, why = Colour.RED.value, "content destination connection failed"
-        board.issues.append(Issue("cd_failed", "Lost connection to content destination"
-                                  + (f": {cd.detail}" if cd.detail else ""),
-                                  "/settings/destination"))
+        colour, why, issue = _cd_trouble(cd, ZoneInfo(s.timezone))
+        board.issues.append(issue)
     if backup_failed is not None:
         board.issues.append(Issue("backup_failed", f"The system backup failed: {backup_failed}",
                                   "/settings/backup"))
@@ -111,18 +151,30 @@ def build(ctx: ControllerContext) -> Dashboard:
         "name": s.system_name, "role": "primary", "free_fraction": free,
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
     })
+    zone = ZoneInfo(s.timezone)
+    silent: dict[str, StationHealth] = {}
     for station in stations:
-        used = sum(1 for bay in station.bays if bay.camera_serial)
+        lamp, checked = station_lamp(ctx.health.station(station.serial), station, zone)
+        if checked is not None and not checked.answering:
+            silent[station.serial] = checked
+            board.issues.append(_silent_station(station.serial, checked, zone))
         board.stations.append({
             "serial": station.serial, "model": station.model, "bays": station.bays,
-            "lamp": Lamp(Colour.GREEN.value, Pattern.STEADY.value,
-                         f"{used} of {len(station.bays)} bays in use"),
-            "last_event_at": station.last_event_at,
+            "lamp": lamp, "last_event_at": station.last_event_at,
+            "answering": checked.answering if checked is not None else None,
+            "checked_at": checked.checked_at if checked is not None else None,
         })
     for view in views:
-        lamp = camera_lamp(view)
+        lamp, dock_state = camera_lamp(view), "docked" if view.docked else "undocked"
+        if view.docked and view.station_serial in silent:
+            # Its station does not answer: where the camera is, nobody can tell now.
+            dock_state = "unknown"
+            lamp = Lamp(Colour.OFF.value, Pattern.OFF.value,
+                        f"dock state unknown: docking station {view.station_serial}"
+                        " does not answer")
         board.cameras.append({"serial": view.serial, "state": view.state,
                               "user_name": view.user_name, "docked": view.docked,
+                              "dock_state": dock_state,
                               "station": view.station_serial, "bay": view.bay,
                               "locked": view.locked, "lamp": lamp})
         if view.locked:

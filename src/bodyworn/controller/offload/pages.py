@@ -15,7 +15,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/transfers")
 async def transfers_page(request: Request) -> Response:
     """Every camera's recordings: on the camera, in the controller, at the CD."""
-    cameras = await run(request).read(service.transfers)
+    cameras = await run(request).read(service.transfers, None, ctx_of(request).clock.now())
     return render(request, "offload/transfers.html", {
         "cameras": cameras,
         "cd_storage_full": ctx_of(request).health.cd_storage_full,
