@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -47,7 +46,10 @@ from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docks import api as docks_api
 from bodyworn.controller.docks import pages as docks_pages
 from bodyworn.controller.docks.service import ensure_token
-from bodyworn.controller.events import SettingsChanged
+from bodyworn.controller.events import FirmwareInstalled, SettingsChanged
+from bodyworn.controller.firmware import api as firmware_api
+from bodyworn.controller.firmware import pages as firmware_pages
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
 from bodyworn.controller.identity import service as identity
@@ -87,6 +89,7 @@ from bodyworn.controller.web.bodies import (
     upload_limits,
 )
 from bodyworn.controller.web.routes import answer_refusal
+from bodyworn.controller.workers import Service, Workers
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
 from bodyworn.store.private import secure_data_dir
@@ -153,6 +156,8 @@ ROUTERS = (
     backup_api.router,
     reset_pages.router,
     reset_api.router,
+    firmware_pages.router,
+    firmware_api.router,
 )
 
 
@@ -225,15 +230,19 @@ def build_context(
         cd_clients=ConnectionFileClients(factory, clock),
         wizard=DraftStore(clock),
         ntp=ntp,
+        firmware=firmware.Installer(settings),
     )
     with ctx.factory() as session, session.begin():
         # The certificate the manager is served with (older versions kept it as files).
         ensure_default(session, ctx.clock, settings.data_dir / "tls")
     ctx.events.subscribe(SettingsChanged, partial(_take_over_settings, ctx))
+    ctx.events.subscribe(FirmwareInstalled, partial(_take_over_firmware, ctx))
     with ctx.factory() as session:
         row = system.settings_if_set_up(session)
         if row is not None:
             ctx.apply_system(row)
+        install = firmware.installed(session)
+        ctx.firmware_installed = install.version if install is not None else None
     return ctx
 
 
@@ -254,6 +263,11 @@ def check_secrets(factory: sessionmaker[Session], made_now: Path | None) -> None
             "Without it, set a new data directory up from the System restore key.") from exc
 
 
+def _take_over_firmware(ctx: ControllerContext, event: FirmwareInstalled) -> None:
+    """Pages show the firmware in force from memory."""
+    ctx.firmware_installed = event.version
+
+
 def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
     """What pages show from memory follows a change of the settings (name, language)."""
     if not event.keys & {"system_name", "language"}:
@@ -264,10 +278,18 @@ def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
         ctx.system_name, ctx.language = row.system_name, row.language
 
 
-def _resync_in_background(ctx: ControllerContext) -> None:
-    # Cameras left docked while the controller was down carry on where they were.
-    if ctx.docking is not None:
-        threading.Thread(target=ctx.docking.resync, name="dock-resync", daemon=True).start()
+class _Listening:
+    """The notifier as a restartable service: a restart keeps its subscriptions, so a
+    critical event published meanwhile is kept for the loop."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def start(self) -> None:
+        self.notifier.start()
+
+    async def stop(self) -> None:
+        await self.notifier.stop(keep_listening=True)
 
 
 def create_app(ctx: ControllerContext) -> FastAPI:
@@ -290,22 +312,26 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     metrics = Metrics(ctx)
     metrics.subscribe()
 
+    services: list[tuple[str, Service]] = [
+        ("offload", offload), ("notifications", _Listening(notifier)),
+        ("self-assign-windows", windows)]
+    if offload.autostart:  # tests that drive the engine by hand run no backup schedule
+        services.append(("system-backup", backups))
+    workers = Workers(ctx, services)
+    ctx.services = workers
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Background loops live as long as the server: started here, stopped cleanly.
-        offload.start()
-        notifier.start()
-        windows.start()
+        workers.start()
         if offload.autostart:
-            _resync_in_background(ctx)
-            backups.start()
+            # Cameras left docked while the controller was down carry on where they were.
+            workers.resync()
         try:
             yield
         finally:
-            await backups.stop()
-            await windows.stop()
-            await notifier.stop()
-            await offload.stop()
+            await workers.stop()
+            notifier.unsubscribe()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -328,6 +354,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.tls = None
     app.state.windows = windows
     app.state.backups = backups
+    app.state.workers = workers
     # Added first, so it runs after the gate: only requests let through are parsed.
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)

@@ -1,16 +1,17 @@
 """Bringing a docked camera up to date: wait for its restart, then time, time zone, the
-user's profile, the CD's categories, and firmware when a newer image is at hand."""
+user's profile, the CD's categories, the Assistant's pairings, and the system's firmware
+when the camera runs another version."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.ports import CameraOffload
 from bodyworn.controller.profiles import service as profiles
@@ -44,22 +45,6 @@ def wait_ready(camera: DockLinkClient, wait: ReadyWait) -> CameraInfo | None:
         time.sleep(wait.poll_s)
 
 
-def version_key(text: str) -> tuple[int, ...]:
-    """A dotted firmware version as numbers (empty when it is not one)."""
-    try:
-        return tuple(int(p) for p in text.split("."))
-    except ValueError:
-        return ()
-
-
-def newest_firmware(folder: Path) -> tuple[str, Path] | None:
-    """The newest image in the firmware folder (`<version>.bin`), if any."""
-    if not folder.is_dir():
-        return None
-    found = [(p.stem, p) for p in folder.glob("*.bin") if version_key(p.stem)]
-    return max(found, key=lambda f: version_key(f[0])) if found else None
-
-
 def _settings_for(ctx: ControllerContext, user_ref: str | None
                   ) -> tuple[str | None, CameraProfile | None]:
     """The system's time zone and the profile of the camera's user."""
@@ -87,7 +72,8 @@ def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
 def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
                 info: CameraInfo, offload: CameraOffload) -> CameraInfo:
     """The camera's certificate when it lacks one; push time, time zone, the user's
-    profile and categories, the Assistant's pairings; firmware when newer."""
+    profile and categories, the Assistant's pairings; the system's firmware when the
+    camera runs another version."""
     if info.locked:
         return info
     certify(ctx, serial, camera, info)
@@ -99,8 +85,5 @@ def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
     # The Assistant: the camera's certificate and its user's pairings (one step of its own).
     assistant_pairing.sync_camera(ctx, serial, camera, info,
                                   annotations=offload.stores_bookmarks)
-    newest = newest_firmware(ctx.data_dir / "firmware")
-    if newest is not None and version_key(newest[0]) > version_key(info.firmware):
-        camera.push_firmware(newest[0], newest[1].read_bytes())
-        log.info("offload.firmware_pushed", camera=serial, version=newest[0])
-    return info
+    # The system's firmware (firmware/: a signed bundle installed on Settings → Firmware).
+    return firmware.upgrade_camera(ctx, serial, camera, info)

@@ -138,9 +138,13 @@ class Notifier:
         self.subscribe()
         self._task = asyncio.create_task(self._run(), name="notifications")
 
-    async def stop(self) -> None:
-        """Stop the loop (a mail being handed over finishes or fails first)."""
-        self.unsubscribe()
+    async def stop(self, *, keep_listening: bool = False) -> None:
+        """Stop the loop (a mail being handed over finishes or fails first).
+
+        `keep_listening`: events keep being kept for the next start (a restart).
+        """
+        if not keep_listening:
+            self.unsubscribe()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
