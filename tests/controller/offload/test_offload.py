@@ -9,6 +9,7 @@ import pytest
 from bodyworn.controller.audit import service as audit
 from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.offload import service, states
+from bodyworn.controller.system import service as system
 from bodyworn.destination.swift import CDMode
 from tests.controller.offload.conftest import BOTH_CDS, Rig, camera_clips, sha256_of
 from tests.firmware_factory import make_bundle, write_trusted_key
@@ -89,6 +90,8 @@ def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> No
     cam = rig.camera()
     rig.ctx.settings.firmware_key_file = write_trusted_key(rig.tmp / "keys")
     firmware.install(rig.ctx, make_bundle("10.9.0.1"), actor="root", source="test")
+    with rig.ctx.factory() as session, session.begin():
+        system.current(session).power_line_frequency = 60
     rig.record(cam)
     rig.deliver()  # the deliver loop reads the CD's categories; docking cameras get them
     rig.dock(cam)
@@ -96,6 +99,7 @@ def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> No
         info = link.info()
     assert info.firmware == "10.9.0.1"
     assert info.timezone == "Europe/Stockholm"
+    assert info.power_line_frequency == 60 and cam.power_line_frequency == 60
     assert "Use of force" in info.categories  # the CD's list, not the test's two
     assert info.profile.name == "Default"
     assert camera_clips(cam) == {}

@@ -1,6 +1,6 @@
-"""Bringing a docked camera up to date: wait for its restart, then time, time zone, the
-user's profile, the CD's categories, the Assistant's pairings, and the system's firmware
-when the camera runs another version."""
+"""Bringing a docked camera up to date: wait for its restart, then time, time zone, power
+line frequency, the user's profile, the CD's categories, the Assistant's pairings, and
+the system's firmware when the camera runs another version."""
 
 from __future__ import annotations
 
@@ -45,17 +45,21 @@ def wait_ready(camera: DockLinkClient, wait: ReadyWait) -> CameraInfo | None:
         time.sleep(wait.poll_s)
 
 
-def _settings_for(ctx: ControllerContext, user_ref: str | None
-                  ) -> tuple[str | None, CameraProfile | None]:
-    """The system's time zone and the profile of the camera's user."""
+@dataclass(frozen=True)
+class _Pushed:
+    timezone: str | None
+    power_line_frequency: int | None
+    profile: CameraProfile | None
+
+
+def _settings_for(ctx: ControllerContext, user_ref: str | None) -> _Pushed:
+    """The system's time zone and power line frequency, the profile of the camera's user."""
     with ctx.factory() as session:
-        try:
-            timezone: str | None = system.current(session).timezone
-        except LookupError:
-            timezone = None
+        row = system.settings_if_set_up(session)
         user = users.find(session, user_ref)
         profile = profiles.camera_profile(session, user.profile_id) if user else None
-    return timezone, profile
+    return _Pushed(row.timezone if row else None, row.power_line_frequency if row else None,
+                   profile)
 
 
 def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
@@ -71,16 +75,17 @@ def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
 
 def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
                 info: CameraInfo, offload: CameraOffload) -> CameraInfo:
-    """The camera's certificate when it lacks one; push time, time zone, the user's
-    profile and categories, the Assistant's pairings; the system's firmware when the
-    camera runs another version."""
+    """The camera's certificate when it lacks one; push time, time zone, power line
+    frequency, the user's profile and categories, the Assistant's pairings; the system's
+    firmware when the camera runs another version."""
     if info.locked:
         return info
     certify(ctx, serial, camera, info)
-    timezone, profile = _settings_for(ctx, info.user_id)
+    pushed = _settings_for(ctx, info.user_id)
     names = offload.category_names()
     info = camera.configure(
-        time=ctx.clock.now(), timezone=timezone, profile=profile, categories=names or None,
+        time=ctx.clock.now(), timezone=pushed.timezone, profile=pushed.profile,
+        categories=names or None, power_line_frequency=pushed.power_line_frequency,
     )
     # The Assistant: the camera's certificate and its user's pairings (one step of its own).
     assistant_pairing.sync_camera(ctx, serial, camera, info,
