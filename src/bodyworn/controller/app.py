@@ -78,6 +78,7 @@ from bodyworn.controller.setup.wizard import DraftStore
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
 from bodyworn.controller.system import service as system
+from bodyworn.controller.system.timekeeping import remeasure
 from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
@@ -220,6 +221,7 @@ def build_context(
             settings.secrets_key_path.unlink(missing_ok=True)
         raise
     clock = clock or SystemClock()
+    cd_clients = ConnectionFileClients(factory, clock)
     ctx = ControllerContext(
         settings=settings,
         engine=engine,
@@ -227,11 +229,13 @@ def build_context(
         clock=clock,
         templates=make_templates(TEMPLATE_NAMES),
         docklinks=SigningDockLinks(factory, clock),
-        cd_clients=ConnectionFileClients(factory, clock),
+        cd_clients=cd_clients,
         wizard=DraftStore(clock),
         ntp=ntp,
         firmware=firmware.Installer(settings),
     )
+    # Every answer of the CD tells its clock (the dashboard compares it with ours).
+    cd_clients.on_answer = ctx.health.cd_answered
     with ctx.factory() as session, session.begin():
         # The certificate the manager is served with (older versions kept it as files).
         ensure_default(session, ctx.clock, settings.data_dir / "tls")
@@ -306,6 +310,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         ctx.docking = Docking(ctx, offload)
     windows = Repeating("self-assign-windows", WINDOW_CHECK_S, partial(expire_windows, ctx))
     backups = Repeating("system-backup", BACKUP_CHECK_S, partial(run_if_due, ctx))
+    # NTP measured again on a schedule (and once at the start).
+    time_loop = Repeating("ntp", ctx.settings.ntp_interval_s, partial(remeasure, ctx))
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
@@ -314,7 +320,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
 
     services: list[tuple[str, Service]] = [
         ("offload", offload), ("notifications", _Listening(notifier)),
-        ("self-assign-windows", windows)]
+        ("self-assign-windows", windows), ("ntp", time_loop)]
     if offload.autostart:  # tests that drive the engine by hand run no backup schedule
         services.append(("system-backup", backups))
     workers = Workers(ctx, services)

@@ -39,7 +39,7 @@ class ControllerSettings(BaseSettings):
     # key that ships with the code (test systems, organisations that build their own).
     firmware_key_file: Path | None = None
     # How often the clock is measured against the NTP server again (seconds).
-    ntp_interval_s: float = Field(default=3600.0, ge=10, le=7 * 24 * 3600)
+    ntp_interval_s: float = Field(default=3600.0, ge=0.1, le=7 * 24 * 3600)
     # The dashboard warns when the content destination's clock (its Date header) and this
     # controller's differ by more than this (seconds).
     clock_skew_warn_s: float = Field(default=10.0, ge=2, le=3600)

@@ -79,6 +79,24 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
     return Lamp(colour, pattern, str(led))
 
 
+def time_issues(ctx: ControllerContext) -> list[Issue]:
+    """The clock: the CD's differs from ours beyond the threshold, or NTP did not answer."""
+    issues = []
+    seen = ctx.health.cd_clock
+    limit = ctx.settings.clock_skew_warn_s
+    if seen is not None and abs(seen.skew_s) > limit:
+        way = "ahead of" if seen.skew_s > 0 else "behind"
+        issues.append(Issue(
+            "clock_skew", f"The content destination's clock is {abs(seen.skew_s):.0f} s {way}"
+            f" this controller's (more than {limit:.0f} s): recordings need both to show the"
+            " same time", "/settings/time"))
+    ntp = ctx.health.ntp
+    if ntp is not None and not ntp.ok:
+        issues.append(Issue("ntp_failed", f"The time server did not answer: {ntp.error}",
+                            "/settings/time"))
+    return issues
+
+
 def build(ctx: ControllerContext) -> Dashboard:
     """Gather the dashboard (it writes nothing; a storage change goes on the event bus)."""
     usage = disk_usage(ctx.data_dir)
@@ -97,6 +115,10 @@ def build(ctx: ControllerContext) -> Dashboard:
         colour, why = Colour.AMBER.value, "storage space is low"
         board.issues.append(Issue("low_storage", f"System controller storage space is low:"
                                   f" {free:.0%} free", "/support/restore-key"))
+    for issue in time_issues(ctx):
+        board.issues.append(issue)
+        if colour == Colour.GREEN.value:
+            colour, why = Colour.AMBER.value, issue.message
     if not cd.ok:
         colour, why = Colour.RED.value, "content destination connection failed"
         board.issues.append(Issue("cd_failed", "Lost connection to content destination"
