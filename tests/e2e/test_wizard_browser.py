@@ -201,6 +201,8 @@ def test_whole_wizard_then_login_password_and_restore_key(
 
     # Support → System restore key: a wrong passphrase is refused, the right one downloads.
     page.click("header nav >> text=Support")
+    expect(page).to_have_url(f"{controller.url}/support/system-report")
+    page.click("main nav >> text=System restore key")
     expect(page).to_have_url(f"{controller.url}/support/restore-key")
     page.fill("#passphrase", "not the passphrase at all")
     page.click("#download-restore-key")

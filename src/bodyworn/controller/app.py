@@ -75,6 +75,8 @@ from bodyworn.controller.reset import pages as reset_pages
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
 from bodyworn.controller.setup.wizard import DraftStore
+from bodyworn.controller.support import api as support_api
+from bodyworn.controller.support import pages as support_pages
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
 from bodyworn.controller.system import service as system
@@ -159,6 +161,8 @@ ROUTERS = (
     reset_api.router,
     firmware_pages.router,
     firmware_api.router,
+    support_pages.router,
+    support_api.router,
 )
 
 

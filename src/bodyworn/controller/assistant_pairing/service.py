@@ -183,6 +183,23 @@ def code_of(session: Session, clock: Clock, user_uuid: str, pairing_id: str
     return PairingCodeView(view, users.get(session, user_uuid), text, pin, qr_svg(text))
 
 
+def pending_secrets(session: Session) -> list[str]:
+    """The one-time secrets and PINs of pairings still pending (what a system report must
+    not carry: support/ removes each from the text it packs)."""
+    box = box_of(session)
+    found = []
+    for row in session.scalars(select(AssistantPairingRow).where(
+            AssistantPairingRow.state == PairingState.PENDING)):
+        if row.secret_sealed is not None:
+            secret = box.open(row.secret_sealed, SECRET_PURPOSE)
+            fingerprint = public_key_fingerprint(public_key_pem(session).encode("ascii"))
+            code = PairingCode(row.pairing_id, fingerprint, secret)
+            found += [code.to_text(), code.secret_text, secret.hex()]
+        if row.pin_sealed is not None:
+            found.append(box.open(row.pin_sealed, PIN_PURPOSE).decode("ascii"))
+    return found
+
+
 def remove(session: Session, clock: Clock, user_uuid: str, pairing_id: str, *, actor: str,
            source: str) -> None:
     """End a pairing on the system side (cameras drop it at their next docking)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import structlog
 
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
+from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.integrity import service as integrity
@@ -87,6 +88,8 @@ def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
         time=ctx.clock.now(), timezone=pushed.timezone, profile=pushed.profile,
         categories=names or None, power_line_frequency=pushed.power_line_frequency,
     )
+    # The camera's own log, kept for the system report (support/).
+    cameras.save_log(ctx, serial, camera)
     # The Assistant: the camera's certificate and its user's pairings (one step of its own).
     assistant_pairing.sync_camera(ctx, serial, camera, info,
                                   annotations=offload.stores_bookmarks)
