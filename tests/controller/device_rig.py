@@ -24,8 +24,8 @@ from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docking.sync import ReadyWait
 from bodyworn.controller.docks.service import ensure_token
-from bodyworn.controller.setup.service import Identity
 from bodyworn.controller.offload.engine import OffloadEngine
+from bodyworn.controller.setup.service import Identity
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera
 from bodyworn.devices.docking import DockingStation, DockModel

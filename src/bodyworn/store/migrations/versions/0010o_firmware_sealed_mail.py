@@ -1,4 +1,5 @@
-"""firmware installs (signed bundles kept in the data dir); mail whose content is sealed
+"""firmware installs (signed bundles kept in the data dir); mail whose content is sealed;
+the address a Remote Assistant pairing was mailed to
 
 Revision ID: 0010o
 Revises: 0007c
@@ -31,10 +32,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sealed', sa.LargeBinary(), nullable=True))
-
+    with op.batch_alter_table('assistant_pairing', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mailed_to', sa.String(length=254), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('assistant_pairing', schema=None) as batch_op:
+        batch_op.drop_column('mailed_to')
     with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
         batch_op.drop_column('sealed')
 
