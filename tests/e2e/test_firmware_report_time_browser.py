@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from bodyworn.destination.config import build_app, connection_file_for, init_destination
 from tests.cd_server import serving
 from tests.controller.clock.test_ntp import SntpServer
+from tests.domain.connection_factory import connection_file_bytes
 from tests.e2e.conftest import OPS_PASSPHRASE, OPS_PASSWORD, Controller, browser_login
 from tests.e2e.test_operations_browser import shot, wait_for_mail
 from tests.firmware_factory import make_bundle
@@ -121,6 +122,22 @@ def test_time_page_shows_ntp_measured_on_a_schedule_and_language_changes(
     expect(page.locator("#language-saved")).to_have_text("Språket är ändrat.")
     expect(page.locator("header nav")).to_contain_text("Inställningar")
     assert page.request.get(controller.url + "/api/v1/system").json()["language"] == "sv"
+
+
+def test_the_content_destination_named_as_time_server_is_asked(
+        set_up_process: Callable[..., Controller], browser_page: Page) -> None:
+    # The connection file's CD (cd.example.test) does not exist: asked, it cannot answer.
+    controller = set_up_process(cloud=False, connection_file=connection_file_bytes(
+        ContentDestinationAsNTPServer=True))
+    page = browser_page
+    browser_login(page, controller)
+    page.goto(controller.url + "/settings/time")
+    expect(page.locator("#time-from-cd")).to_contain_text("the time comes from cd.example.test")
+    expect(page.locator("#ntp-status")).to_contain_text("The time server did not answer")
+    twin = page.request.get(controller.url + "/api/v1/system/time").json()
+    assert twin["source"] == "cd.example.test" and twin["source_is_content_destination"]
+    page.goto(controller.url + "/")
+    expect(page.locator("#issues .issue-ntp_failed")).to_contain_text("cd.example.test")
 
 
 def test_the_dashboard_warns_when_the_cds_clock_differs(

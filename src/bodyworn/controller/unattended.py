@@ -25,6 +25,7 @@ from bodyworn.controller.setup.answers import LoadedAnswers, load_answers
 from bodyworn.controller.setup.service import FieldError, Identity, SetupInvalid
 from bodyworn.controller.setup.steps import RESTORED_FROM_KEY
 from bodyworn.domain.clock import Clock, utcnow
+from bodyworn.domain.user_files import UserFileError, read_user_file
 from bodyworn.firmware.bundle import MAX_BUNDLE_BYTES, Bundle
 from bodyworn.store.files import write_file_atomic
 
@@ -57,12 +58,10 @@ def _firmware(settings: ControllerSettings, path: Path | None) -> Bundle | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BUNDLE_BYTES + 1)
+        data = read_user_file(path, limit=MAX_BUNDLE_BYTES, what="firmware file")
         return firmware.verify(settings, data)
-    except OSError as exc:
-        raise SetupInvalid([FieldError("firmware_file", f"cannot be read: {exc.strerror}")]
-                           ) from None
+    except UserFileError as exc:
+        raise SetupInvalid([FieldError("firmware_file", str(exc))]) from None
     except firmware.FirmwareRefused as exc:
         raise SetupInvalid([FieldError("firmware_file", exc.message)]) from None
 
