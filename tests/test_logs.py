@@ -28,14 +28,14 @@ def logged(tmp_path: Path) -> Iterator[Path]:
 def test_lines_go_to_stderr_and_the_file(logged: Path, capsys: pytest.CaptureFixture[str]
                                          ) -> None:
     structlog.get_logger("t").info("camera.docked", camera="B8A44F000001")
-    logging.getLogger("uvicorn.error").warning("a library's warning")
-    logging.getLogger("uvicorn.error").info("a library's chatter")
+    logging.getLogger("some.library").warning("a library's warning")
+    logging.getLogger("some.library").info("a library's chatter")
     err = capsys.readouterr().err
-    assert '"camera.docked"' in err
+    assert '"camera.docked"' in err and "a library's warning" in err
     lines = [json.loads(line) for line in (logged / "controller.log").read_text().splitlines()]
     assert lines[0]["event"] == "camera.docked" and lines[0]["camera"] == "B8A44F000001"
     assert lines[1] == {**lines[1], "event": "a library's warning", "level": "warning",
-                        "logger": "uvicorn.error"}
+                        "logger": "some.library"}
     assert len(lines) == 2
     assert stat.S_IMODE(logged.stat().st_mode) == 0o700
     assert stat.S_IMODE((logged / "controller.log").stat().st_mode) == 0o600

@@ -39,6 +39,7 @@ class _Lines:
             sys.stderr.flush()
         handler = self.file
         if handler is not None:
+            # handle() applies no level: structlog already filtered by its own level.
             handler.handle(logging.makeLogRecord({"name": _OURS, "msg": message,
                                                   "levelno": logging.INFO}))
 
@@ -46,6 +47,17 @@ class _Lines:
 
 
 _LINES = _Lines()
+_STDERR_MARK = "bodyworn_stderr"
+
+
+class _Stderr:
+    """Whatever sys.stderr is at the moment of writing (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class _JsonRecord(logging.Formatter):
@@ -92,15 +104,22 @@ def log_to_file(folder: Path, max_bytes: int = 5 * 2**20, backups: int = 5) -> P
     handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
                                   encoding="utf-8")
     handler.setFormatter(_JsonRecord())
-    handler.setLevel(logging.INFO)
+    handler.setLevel(logging.WARNING)
     old, _LINES.file = _LINES.file, handler
     root = logging.getLogger()
     if old is not None:
         root.removeHandler(old)
         old.close()
-    # Warnings and errors of the libraries that log through the standard library (the
-    # root logger's level, WARNING unless someone lowered it, decides what comes).
+    # Warnings and errors of the libraries that log through the standard library reach the
+    # root logger (server.py keeps uvicorn from giving its loggers handlers of their own):
+    # to the file, and as JSON lines to stderr like ours.
     root.addHandler(handler)
+    if not any(getattr(h, _STDERR_MARK, False) for h in root.handlers):
+        stderr = logging.StreamHandler(_Stderr())
+        stderr.setFormatter(_JsonRecord())
+        stderr.setLevel(logging.WARNING)
+        setattr(stderr, _STDERR_MARK, True)
+        root.addHandler(stderr)
     return path
 
 

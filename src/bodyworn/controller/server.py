@@ -46,5 +46,7 @@ def serve(
         state = "ready" if ctx.set_up else "not set up yet: open it to run the setup wizard"
         console.print(f"Controller on {scheme}://{host}:{port}/ ({state})", markup=False)
     # A browser holding keep-alive connections must not keep the controller from stopping.
-    uvicorn.run(app, host=host, port=port, log_level="warning",
+    # log_config=None: uvicorn's loggers stay as logs.py set them (JSON lines on stderr and
+    # in the log file) instead of getting handlers of their own that bypass the file.
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None,
                 proxy_headers=False, timeout_graceful_shutdown=10, **ssl)  # type: ignore[arg-type]
