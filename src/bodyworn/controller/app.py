@@ -66,7 +66,7 @@ from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
 from bodyworn.controller.offload.base import OffloadConfig
 from bodyworn.controller.offload.engine import OffloadEngine
-from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.ports import CameraOffload, NtpMeasurer
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.refusals import Refused
@@ -300,6 +300,18 @@ class _Listening:
         await self.notifier.stop(keep_listening=True)
 
 
+def _workers(ctx: ControllerContext, offload: CameraOffload,
+             loops: list[tuple[str, Service]], backups: Service) -> Workers:
+    """The background services as one (ctx.services): the offload engine, the loops, and
+    the backup schedule unless a test drives the engine by hand."""
+    services: list[tuple[str, Service]] = [("offload", offload), *loops]
+    if offload.autostart:
+        services.append(("system-backup", backups))
+    workers = Workers(ctx, services)
+    ctx.services = workers
+    return workers
+
+
 def create_app(ctx: ControllerContext) -> FastAPI:
     """The ASGI app for one controller.
 
@@ -322,13 +334,9 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     metrics = Metrics(ctx)
     metrics.subscribe()
 
-    services: list[tuple[str, Service]] = [
-        ("offload", offload), ("notifications", _Listening(notifier)),
-        ("self-assign-windows", windows), ("ntp", time_loop)]
-    if offload.autostart:  # tests that drive the engine by hand run no backup schedule
-        services.append(("system-backup", backups))
-    workers = Workers(ctx, services)
-    ctx.services = workers
+    workers = _workers(ctx, offload, [
+        ("notifications", _Listening(notifier)), ("self-assign-windows", windows),
+        ("ntp", time_loop)], backups)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -270,6 +270,17 @@ def parse_config(data: dict[str, Any]) -> ConfigChange:
                         holster, frequency)
 
 
+def log_reply(camera: Camera, request: _Request) -> _Reply:
+    """`GET /log?limit=N`: the camera's newest log lines (at most 500)."""
+    limits = request.query.get("limit", ["500"])
+    if len(limits) != 1 or not limits[0].isdigit():
+        raise LinkError(HTTPStatus.BAD_REQUEST, "bad_limit", "give ?limit=N once")
+    lines = camera.log_lines(min(int(limits[0]), 500))
+    log = CameraLog(camera.serial, tuple(LogEntry(at, level, message)
+                                         for at, level, message in lines))
+    return _json_reply(HTTPStatus.OK, log.to_json())
+
+
 class DockLinkServer:
     """Serves the dock link of every camera in one docking station, on loopback."""
 
@@ -416,7 +427,7 @@ class DockLinkServer:
             ("POST", ("factory-reset",), 1): lambda: self._factory_reset(camera),
             ("POST", ("self-assign",), 1): lambda: self._self_assign(camera, request),
             ("GET", ("assistant",), 1): lambda: self._assistant(camera),
-            ("GET", ("log",), 1): lambda: self._log(camera, request),
+            ("GET", ("log",), 1): lambda: log_reply(camera, request),
             ("PUT", ("assistant",), 1): lambda: self._configure_assistant(camera, request),
         }
         if key == ("POST", ("clips",), 3) and rest[2] == "challenge":
@@ -578,15 +589,6 @@ class DockLinkServer:
         if change.time is not None:
             self._link(camera.serial).time_offset = change.time - self.link_clock.now()
         return self._info(camera)
-
-    def _log(self, camera: Camera, request: _Request) -> _Reply:
-        limits = request.query.get("limit", ["500"])
-        if len(limits) != 1 or not limits[0].isdigit():
-            raise LinkError(HTTPStatus.BAD_REQUEST, "bad_limit", "give ?limit=N once")
-        lines = camera.log_lines(min(int(limits[0]), 500))
-        log = CameraLog(camera.serial, tuple(LogEntry(at, level, message)
-                                             for at, level, message in lines))
-        return _json_reply(HTTPStatus.OK, log.to_json())
 
     def _assistant(self, camera: Camera) -> _Reply:
         return _json_reply(HTTPStatus.OK, camera.assistant_report().to_json())

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bodyworn.domain.user_files import read_user_file
 from bodyworn.firmware.bundle import (
     MAX_BUNDLE_BYTES,
     SUFFIX,
@@ -16,7 +17,12 @@ from bodyworn.firmware.bundle import (
     read_bundle,
     version_key,
 )
-from bodyworn.firmware.keys import new_private_key, private_key_from_pem, trusted_keys
+from bodyworn.firmware.keys import (
+    KEY_FILE_MAX,
+    new_private_key,
+    private_key_from_pem,
+    trusted_keys,
+)
 
 firmware_app = typer.Typer(help="Firmware bundles: release keys, build, check.",
                            no_args_is_help=True)
@@ -59,15 +65,17 @@ def build(
     """Build and sign a firmware bundle."""
     try:
         version_key(version)
-        signer = private_key_from_pem(key.read_bytes())
+        signer = private_key_from_pem(read_user_file(key, limit=KEY_FILE_MAX,
+                                                     what="release key"))
         images: dict[str, tuple[list[str], bytes]] = {}
         for item in camera_image:
             model, _, path = item.partition("=")
             if not model or not path:
                 raise ValueError(f"--camera-image {item!r}: give MODEL=FILE")
-            images[Path(path).name.lower()] = ([model], Path(path).read_bytes())
+            images[Path(path).name.lower()] = ([model], read_user_file(
+                Path(path), limit=MAX_BUNDLE_BYTES, what="camera image"))
         data = build_bundle(signer, version, camera_images=images, notes=notes)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # UserFileError and BundleRefused are ValueErrors
         err.print(f"Not built: {exc}", markup=False)
         raise typer.Exit(2) from None
     out_file.write_bytes(data)
@@ -83,8 +91,8 @@ def inspect(
 ) -> None:
     """Check a bundle the way a controller does, and show its manifest."""
     try:
-        with file.open("rb") as handle:
-            bundle = read_bundle(handle.read(MAX_BUNDLE_BYTES + 1), trusted_keys(public_key))
+        data = read_user_file(file, limit=MAX_BUNDLE_BYTES, what="firmware file")
+        bundle = read_bundle(data, trusted_keys(public_key))
     except (OSError, ValueError) as exc:
         err.print(f"Refused: {exc}", markup=False)
         raise typer.Exit(1) from None

@@ -21,7 +21,10 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from bodyworn.domain.user_files import read_user_file
+
 RELEASE_KEY_FILE = Path(__file__).with_name("release-key.pem")
+KEY_FILE_MAX = 64 * 1024
 
 
 def public_key_from_pem(pem: bytes) -> Ed25519PublicKey:
@@ -35,7 +38,9 @@ def public_key_from_pem(pem: bytes) -> Ed25519PublicKey:
 def trusted_keys(key_file: Path | None = None) -> list[Ed25519PublicKey]:
     """The keys firmware must be signed with: `key_file`'s when given, else the release
     key that ships with the code."""
-    return [public_key_from_pem((key_file or RELEASE_KEY_FILE).read_bytes())]
+    pem = read_user_file(key_file or RELEASE_KEY_FILE, limit=KEY_FILE_MAX,
+                         what="firmware key file")
+    return [public_key_from_pem(pem)]
 
 
 def new_private_key() -> tuple[bytes, bytes]:

@@ -15,10 +15,11 @@ from bodyworn.controller.events import FirmwareInstalled
 from bodyworn.controller.firmware import service
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.service import Identity
-from bodyworn.firmware.bundle import SHIPPED_VERSION
+from bodyworn.controller.web.bodies import MAX_BODY_BYTES
+from bodyworn.firmware.bundle import SHIPPED_VERSION, build_bundle
 from tests.controller.conftest import good_answers
 from tests.controller.device_rig import SERIALS, Rig
-from tests.firmware_factory import camera_image, make_bundle, write_trusted_key
+from tests.firmware_factory import camera_image, make_bundle, signing_key, write_trusted_key
 
 A, B, _ = SERIALS
 
@@ -167,3 +168,16 @@ def test_setup_installs_any_version_even_older_than_shipped(ctx: ControllerConte
     assert _audit(ctx, "firmware.install") == [
         ("success", f"9.80.0.0 (bundle {bundle.sha256[:16]}, release key {bundle.key_id})"
                     " in setup")]
+
+
+def test_a_bundle_over_the_default_body_limit_is_taken(fw_rig: Rig) -> None:
+    """Uploads of firmware have a limit of their own (the default is a megabyte)."""
+    rig = fw_rig
+    image = bytes(range(256)) * (12 * 1024)  # 3 MiB
+    data = build_bundle(signing_key(), "10.9.9.0",
+                        camera_images={"w100.img": (("AXIS W100",), image)})
+    assert len(data) > MAX_BODY_BYTES
+    assert _upload(rig, data)[0] == 200
+    page = rig.client.post("/settings/firmware", data={"csrf_token": rig.csrf},
+                           files={"firmware": ("same.bwfw", data)})
+    assert page.status_code == 409 and "installed already" in page.text
