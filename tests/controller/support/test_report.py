@@ -11,11 +11,13 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from bodyworn.controller.backup import service as backup
 from bodyworn.controller.destinations.service import current_file
 from bodyworn.controller.docks.service import ensure_token
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.identity.service import private_key_pem
 from bodyworn.logs import LOG_DIR, configure_logging, log_to_file, stop_logging_to_file
+from tests.controller.backup.data import configure_folder
 from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
 from tests.controller.device_rig import SERIALS, Rig
 
@@ -84,10 +86,15 @@ def test_the_report_holds_what_support_needs_and_no_secret(logging_to_file: Rig)
         "name": "web", "common_name": "localhost", "hosts": ["localhost"],
         "key_type": "ecdsa-p256", "days": 30})
     assert cert.status_code == 201, cert.text
+    configure_folder(rig.ctx, rig.ctx.data_dir.parent / "backup-target")
+    with rig.ctx.factory() as session:
+        backup_key = backup.key_in_force(session)
+    assert backup_key is not None
     # A secret slipped into a log line by mistake must not leave with the report either.
     structlog.get_logger("test").warning("oops", leaked=SMTP_PASSWORD,
                                          token=ensure_token(rig.ctx.data_dir))
-    secrets = _secrets_of(rig, [token, pairing["pin"], pairing["qr_text"]])
+    secrets = _secrets_of(rig, [token, pairing["pin"], pairing["qr_text"], backup_key.hex(),
+                                base64.b64encode(backup_key).decode()])
 
     r = rig.api("POST", "/api/v1/support/system-report")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"

@@ -10,9 +10,9 @@ Secrets are kept out twice. What is exported is chosen field by field, and no pa
 key, token, hash or sealed value is among the fields. Then every file, the log files
 too, is searched for every secret the controller holds or knows (the secrets key, the
 dock port token, the identity key, the content destination's key and connection file,
-the SMTP password, the certificates' keys, pending Assistant pairing codes and PINs),
-and each occurrence is replaced by `[removed]`, so that one slipped into a log line by
-mistake does not leave with the report either.
+the SMTP password, the certificates' keys, pending Assistant pairing codes and PINs, the
+system backup's key), and each occurrence is replaced by `[removed]`, so that one slipped
+into a log line by mistake does not leave with the report either.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bodyworn.controller.assignment import service as assignment
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
 from bodyworn.controller.audit import service as audit
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.backup import service as backup
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.certificates import service as certificates
@@ -98,6 +99,9 @@ def _database_secrets(session: Session) -> list[bytes | str]:
         found.append(smtp.password)
     found += [certificates.private_key_pem(session, c) for c in certificates.certificates(session)]
     found += assistant_pairing.pending_secrets(session)
+    backup_key = backup.key_in_force(session)
+    if backup_key is not None:
+        found.append(backup_key)
     return found
 
 
