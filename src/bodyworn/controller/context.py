@@ -25,8 +25,10 @@ from bodyworn.controller.ports import (
     CdClientFactory,
     DockEvents,
     DockLinkFactory,
+    FirmwareInstaller,
     Mailer,
     NtpMeasurer,
+    Services,
     WizardDrafts,
 )
 from bodyworn.controller.refusals import Refused
@@ -75,6 +77,7 @@ FIELD_LABELS: dict[str, str] = {
     "connection_file": "Connection file",
     "power_line_frequency": "Power line frequency",
     "camera_assignment": "Camera assignment",
+    "firmware": "Firmware file",
 }
 
 
@@ -136,9 +139,14 @@ class ControllerContext:
     # The setup wizard's drafts (setup/wizard.py).
     wizard: WizardDrafts
     ntp: NtpMeasurer | None = None
+    # Firmware checks and installs for setup (firmware/ Installer, given by app.py).
+    firmware: FirmwareInstaller | None = None
     set_up: bool = False
     language: str = DEFAULT_LANGUAGE
     system_name: str = ""
+    # The system firmware installed (firmware/; app.py keeps it current), for the pages;
+    # None while the system runs the firmware it shipped with (SHIPPED_VERSION).
+    firmware_installed: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Named domain events (controller/events.py): services raise, features subscribe.
     events: EventBus = field(default_factory=EventBus)
@@ -150,6 +158,9 @@ class ControllerContext:
     docking: DockEvents | None = None
     # E-mail for notifications (to come): None until there is a mailer.
     mailer: Mailer | None = None
+    # The background services as one, for a restart (app.py's Workers; None in tests
+    # that run no app).
+    services: Services | None = None
     # Set when the controller shuts down: background threads (removal watches) stop.
     closing: threading.Event = field(default_factory=threading.Event)
     # What the background work found (CD, spool, disk), for the pages.

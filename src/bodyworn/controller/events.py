@@ -185,11 +185,30 @@ class UserChanged(Event):
 class SettingsChanged(Event):
     """System settings changed; `keys` names which (e.g. {"timezone"}).
 
-    Emitted by setup (every key), system/ (name, time, privacy, cloud), destinations/
+    Emitted by setup (every key), system/ (name, time, language, privacy, cloud), destinations/
     ("connection_file") and assignment/ ("self_assign_readiness").
     """
 
     keys: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class FirmwareInstalled(Event):
+    """A signed firmware bundle was verified and installed on this controller (firmware/).
+
+    Emitted in the install's transaction, so subscribers hear of it once it is recorded.
+    `bundle_path` is the bundle as verified, kept in the data directory: what a cluster
+    replicates to its extension controllers, which verify its signature and version
+    themselves and install it the same way. `during_setup`: installed by the setup
+    wizard (a new system, where an older version is allowed).
+    """
+
+    version: str
+    bundle_sha256: str
+    bundle_path: str
+    camera_models: tuple[str, ...]
+    at: datetime
+    during_setup: bool = False
 
 
 E = TypeVar("E", bound=Event)

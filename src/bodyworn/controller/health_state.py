@@ -1,10 +1,12 @@
-"""What the background work found out, for the pages: the CD, the spool, the disk.
+"""What the background work found out, for the pages: the CD, the spool, the disk, time.
 
 The offload engine writes the content destination's state and the spool's trouble (and,
 through integrity/, the system binding and audit anchoring at the CD), the dashboard's
-storage check writes how full the disk is, docks/ whether each docking station answers;
-pages read them. Each change of state is published once on the event bus
-(CdHealthChanged, StationHealthChanged, StorageLow), never a repeat.
+storage check writes how full the disk is, docks/ whether each docking station answers,
+the time loop (system/) the last NTP measurement, and every answer of the CD its clock
+(its `Date` header); pages read them. Each change of the CD's, a station's or the disk's
+state is published once on the event bus (CdHealthChanged, StationHealthChanged,
+StorageLow), never a repeat.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from bodyworn.controller.events import (
@@ -82,6 +85,36 @@ class StationHealth:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class NtpStatus:
+    """The last time measurement: which server answered and the correction, or why none."""
+
+    measured_at: datetime
+    server: str | None
+    offset_s: float | None
+    error: str | None = None
+    from_cd: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the last measurement succeeded."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class CdClock:
+    """The content destination's clock as its last answer's Date header gave it."""
+
+    cd_time: datetime
+    seen_at: datetime
+
+    @property
+    def skew_s(self) -> float:
+        """How far the CD's clock is ahead of ours (negative: behind). The header counts
+        whole seconds, so this is known to within a second."""
+        return (self.cd_time - self.seen_at).total_seconds()
+
+
 class HealthState:
     """Shared by the engine (writes) and the pages (read); safe from any thread."""
 
@@ -99,6 +132,9 @@ class HealthState:
         # each is replaced whole, so readers on other threads see one or the other).
         self.binding = Binding()
         self.anchors = AnchorStatus()
+        # The last NTP measurement (system/timekeeping.py), the CD's clock as last seen.
+        self.ntp: NtpStatus | None = None
+        self.cd_clock: CdClock | None = None
 
     @property
     def cd(self) -> CdHealth:
@@ -151,3 +187,15 @@ class HealthState:
             self._storage_low = low
         if changed:
             self._events.publish(StorageLow(low, free_fraction, self._clock.now()))
+
+    def cd_answered(self, status: int | None, date: str | None) -> None:
+        """An answer of the CD (any request): keep its clock when it gave a Date header."""
+        if not date:
+            return
+        try:
+            cd_time = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        if cd_time.tzinfo is None:
+            return
+        self.cd_clock = CdClock(cd_time, self._clock.now())

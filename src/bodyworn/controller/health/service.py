@@ -119,6 +119,22 @@ def _cd_trouble(cd: CdHealth, zone: ZoneInfo) -> tuple[str, str, Issue]:
     if cd.retry_at is not None:
         message += f" (next try at {cd.retry_at.astimezone(zone):%H:%M})"
     return Colour.RED.value, why, Issue(issue.kind, message, issue.link)
+def time_issues(ctx: ControllerContext) -> list[Issue]:
+    """The clock: the CD's differs from ours beyond the threshold, or NTP did not answer."""
+    issues = []
+    seen = ctx.health.cd_clock
+    limit = ctx.settings.clock_skew_warn_s
+    if seen is not None and abs(seen.skew_s) > limit:
+        way = "ahead of" if seen.skew_s > 0 else "behind"
+        issues.append(Issue(
+            "clock_skew", f"The content destination's clock is {abs(seen.skew_s):.0f} s {way}"
+            f" this controller's (more than {limit:.0f} s): recordings need both to show the"
+            " same time", "/settings/time"))
+    ntp = ctx.health.ntp
+    if ntp is not None and not ntp.ok:
+        issues.append(Issue("ntp_failed", f"The time server did not answer: {ntp.error}",
+                            "/settings/time"))
+    return issues
 
 
 def build(ctx: ControllerContext) -> Dashboard:
@@ -139,6 +155,10 @@ def build(ctx: ControllerContext) -> Dashboard:
         colour, why = Colour.AMBER.value, "storage space is low"
         board.issues.append(Issue("low_storage", f"System controller storage space is low:"
                                   f" {free:.0%} free", "/support/restore-key"))
+    for issue in time_issues(ctx):
+        board.issues.append(issue)
+        if colour == Colour.GREEN.value:
+            colour, why = Colour.AMBER.value, issue.message
     if not cd.ok:
         colour, why, issue = _cd_trouble(cd, ZoneInfo(s.timezone))
         board.issues.append(issue)

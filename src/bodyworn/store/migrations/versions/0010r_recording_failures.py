@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0010r"
-down_revision = "0007c"
+down_revision = "0010i"
 branch_labels = None
 depends_on = None
 
