@@ -23,6 +23,11 @@ from bodyworn.domain.led import Colour, Pattern
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
 
+# At most this many docking stations and cameras on the dashboard, those that need care
+# first: its cost stays flat however large the system (the Docking stations and Cameras
+# pages list them all).
+DASHBOARD_ROWS = 50
+
 # Replaceable in tests: how full the data directory's disk is.
 disk_usage: Callable[[Path], Any] = shutil.disk_usage
 
@@ -60,6 +65,8 @@ class Dashboard:
     stations: list[dict[str, Any]] = field(default_factory=list)
     cameras: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    station_total: int = 0
+    camera_total: int = 0
 
 
 def _led(text: str) -> tuple[str, str]:
@@ -147,8 +154,13 @@ def build(ctx: ControllerContext) -> Dashboard:
         s = system.current(session)
         board = Dashboard(s.system_name, s.system_id, s.timezone, s.camera_assignment,
                           s.power_line_frequency, s.cloud_extensions, s.cloud_location)
-        views = cameras.list_cameras(session)
-        stations = docks.list_stations(session)
+        silent: dict[str, StationHealth] = {}
+        for serial in docks.serials(session):
+            checked = ctx.health.station(serial)
+            if checked is not None and not checked.answering:
+                silent[serial] = checked
+        stations, board.station_total = docks.overview(session, DASHBOARD_ROWS, silent)
+        views, board.camera_total, caring = cameras.overview(session, DASHBOARD_ROWS, silent)
         backup_failed = backup.problem(session)
     colour, why = Colour.GREEN.value, "running"
     if free < LOW_STORAGE_FRACTION:
@@ -172,12 +184,10 @@ def build(ctx: ControllerContext) -> Dashboard:
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
     })
     zone = ZoneInfo(s.timezone)
-    silent: dict[str, StationHealth] = {}
+    for serial in sorted(silent):
+        board.issues.append(_silent_station(serial, silent[serial], zone))
     for station in stations:
         lamp, checked = station_lamp(ctx.health.station(station.serial), station, zone)
-        if checked is not None and not checked.answering:
-            silent[station.serial] = checked
-            board.issues.append(_silent_station(station.serial, checked, zone))
         board.stations.append({
             "serial": station.serial, "model": station.model, "bays": station.bays,
             "lamp": lamp, "last_event_at": station.last_event_at,
@@ -206,4 +216,7 @@ def build(ctx: ControllerContext) -> Dashboard:
         if view.state == CameraState.REMOVING:
             board.issues.append(Issue("camera_removing", f"Camera {view.serial} will be"
                                       " removed at its next docking", f"/cameras/{view.serial}"))
+    if caring > DASHBOARD_ROWS:
+        board.issues.append(Issue("cameras_more", f"{caring - DASHBOARD_ROWS} more cameras"
+                                  " need attention", "/cameras"))
     return board
