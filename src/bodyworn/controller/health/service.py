@@ -23,10 +23,11 @@ from bodyworn.domain.led import Colour, Pattern
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
 
-# At most this many docking stations and cameras on the dashboard, those that need care
-# first: its cost stays flat however large the system (the Docking stations and Cameras
-# pages list them all).
-DASHBOARD_ROWS = 50
+# At most this many cameras and docking stations (each with all its bays) on the
+# dashboard, those that need care chosen first: its cost stays flat however large the
+# system. The Cameras and Docking stations pages list them all.
+DASHBOARD_ROWS = 25
+DASHBOARD_STATIONS = 10
 
 # Replaceable in tests: how full the data directory's disk is.
 disk_usage: Callable[[Path], Any] = shutil.disk_usage
@@ -159,7 +160,7 @@ def build(ctx: ControllerContext) -> Dashboard:
             checked = ctx.health.station(serial)
             if checked is not None and not checked.answering:
                 silent[serial] = checked
-        stations, board.station_total = docks.overview(session, DASHBOARD_ROWS, silent)
+        stations, board.station_total = docks.overview(session, DASHBOARD_STATIONS, silent)
         views, board.camera_total, caring = cameras.overview(session, DASHBOARD_ROWS, silent)
         backup_failed = backup.problem(session)
     colour, why = Colour.GREEN.value, "running"
@@ -184,8 +185,11 @@ def build(ctx: ControllerContext) -> Dashboard:
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
     })
     zone = ZoneInfo(s.timezone)
-    for serial in sorted(silent):
+    for serial in sorted(silent)[:DASHBOARD_STATIONS]:
         board.issues.append(_silent_station(serial, silent[serial], zone))
+    if len(silent) > DASHBOARD_STATIONS:
+        board.issues.append(Issue("stations_more", f"{len(silent) - DASHBOARD_STATIONS} more"
+                                  " docking stations do not answer", "/docks"))
     for station in stations:
         lamp, checked = station_lamp(ctx.health.station(station.serial), station, zone)
         board.stations.append({

@@ -25,7 +25,7 @@ from bodyworn.controller.web.params import form_row_id
 from bodyworn.controller.web.routes import actor_of, run, who
 
 router = APIRouter(include_in_schema=False)
-PAGE = 200
+PAGE = 50
 NO_USER = "No such user."
 _store_lock = threading.Lock()
 

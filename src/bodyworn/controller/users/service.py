@@ -96,7 +96,7 @@ def _payload(user: BodyWornUser, active: bool = True) -> dict[str, Any]:
                                cd_username=user.cd_username, active=active)
 
 
-def _view(user: BodyWornUser, profile_name: str) -> UserView:
+def _view(user: Any, profile_name: str) -> UserView:
     return UserView(user.uuid, user.name, user.user_id, user.cd_username, user.profile_id,
                     profile_name, user.created_at, user.updated_at)
 
@@ -119,7 +119,12 @@ class UserPage:
 _CURSOR_MAX = 1024  # characters: a folded name (at most 256) and a row id, in base64
 
 
-def _cursor(user: BodyWornUser) -> str:
+_LISTED = (BodyWornUser.uuid, BodyWornUser.name, BodyWornUser.user_id,
+           BodyWornUser.cd_username, BodyWornUser.profile_id, BodyWornUser.created_at,
+           BodyWornUser.updated_at, BodyWornUser.name_key, BodyWornUser.id)
+
+
+def _cursor(user: Any) -> str:
     raw = json.dumps([user.name_key, user.id], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -169,7 +174,8 @@ def page_users(session: Session, query: str = "", limit: int = 200, *,
     """
     key = (BodyWornUser.name_key, BodyWornUser.id)
     cond = _match(session, query.strip()) if query.strip() else None
-    stmt = select(BodyWornUser)
+    # Columns, not entities: a page is read and shown, never changed.
+    stmt = select(*_LISTED)
     if cond is not None:
         stmt = stmt.where(cond)
     backwards = before is not None and after is None
@@ -178,7 +184,7 @@ def page_users(session: Session, query: str = "", limit: int = 200, *,
     elif before is not None:
         stmt = stmt.where(tuple_(*key) < tuple_(*map(literal, parse_cursor(before))))
     order = [k.desc() for k in key] if backwards else list(key)
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1).offset(offset)))
+    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1).offset(offset)))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
