@@ -70,11 +70,15 @@ class Dashboard:
     camera_total: int = 0
 
 
+_COLOURS = frozenset(c.value for c in Colour)
+_PATTERNS = frozenset(p.value for p in Pattern)
+
+
 def _led(text: str) -> tuple[str, str]:
     """("pulsing amber" | "green" | "off") -> (colour, pattern)."""
     words = text.split()
-    colour = next((w for w in words if w in {c.value for c in Colour}), Colour.OFF.value)
-    pattern = next((w for w in words if w in {p.value for p in Pattern}), Pattern.STEADY.value)
+    colour = next((w for w in words if w in _COLOURS), Colour.OFF.value)
+    pattern = next((w for w in words if w in _PATTERNS), Pattern.STEADY.value)
     return colour, Pattern.OFF.value if colour == Colour.OFF.value else pattern
 
 
