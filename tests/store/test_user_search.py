@@ -190,3 +190,29 @@ def test_postgresql_has_the_trigram_index_and_uses_it(db: tuple[Engine, Any]) ->
             "EXPLAIN SELECT id FROM body_worn_user WHERE name_key LIKE :q OR "
             "user_id_key LIKE :q"), {"q": "%öberg%"}).scalars())
     assert "ix_body_worn_user_name_key_trgm" in plan, plan
+
+
+def test_profile_user_counts_follow_every_change(db: tuple[Engine, Any]) -> None:
+    _, factory = db
+    _add(factory, 30)  # a bulk insert, as the CSV import does
+
+    def counts() -> tuple[dict[str, int], dict[str, int]]:
+        with factory() as s:
+            kept = {p.profile.name: p.users for p in profiles.list_profiles(s, CLOCK)}
+            real = {p.profile.name: 0 for p in profiles.list_profiles(s, CLOCK)}
+            for u in users.page_users(s, "", 1000).users:
+                real[u.profile_name] += 1
+        return kept, real
+
+    kept, real = counts()
+    assert kept == real and sum(kept.values()) == 30
+    with factory() as s, s.begin():
+        other = next(p.id for p in profiles.list_profiles(s, CLOCK) if not p.is_default)
+        first, second = users.page_users(s, "", 2).users
+        users.update_user(s, CLOCK, first.uuid, {"profile_id": other}, actor="t", source="t")
+        users.update_user(s, CLOCK, second.uuid, {"name": "Renamed"}, actor="t", source="t")
+        users.remove(s, CLOCK, second.uuid, actor="t", source="t")
+        users.create(s, CLOCK, name="New", user_id=None, profile_id=other, actor="t",
+                     source="t")
+    kept, real = counts()
+    assert kept == real and sum(kept.values()) == 30
