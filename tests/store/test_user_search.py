@@ -216,3 +216,18 @@ def test_profile_user_counts_follow_every_change(db: tuple[Engine, Any]) -> None
                      source="t")
     kept, real = counts()
     assert kept == real and sum(kept.values()) == 30
+
+
+def test_a_cursor_of_the_longest_name_fits(db: tuple[Engine, Any]) -> None:
+    _, factory = db
+    longest = "\u0390" * 32  # 64 bytes; folds to three code points each (6 bytes)
+    with factory() as s, s.begin():
+        for name in (longest, longest, "Zed"):
+            users.create(s, CLOCK, name=name, user_id=None, actor="t", source="t")
+    with factory() as s:
+        page = users.page_users(s, "", 2)  # "zed" sorts first, then the Greek
+        assert [u.name for u in page.users] == ["Zed", longest]
+        assert page.after is not None and len(page.after) <= users.CURSOR_MAX
+        assert users.parse_cursor(page.after)[0] == fold(longest)
+        rest = users.page_users(s, "", 5, after=page.after)
+    assert [u.name for u in rest.users] == [longest]

@@ -82,8 +82,9 @@ CURSOR_HELP = "a cursor from an earlier page's answer"
 @router.get("", response_model=UserPage)
 async def list_users(request: Request, q: str = Query("", max_length=64),
                      limit: int = Query(200, ge=1, le=1000),
-                     after: str | None = Query(None, max_length=1024, description=CURSOR_HELP),
-                     before: str | None = Query(None, max_length=1024,
+                     after: str | None = Query(None, max_length=service.CURSOR_MAX,
+                                               description=CURSOR_HELP),
+                     before: str | None = Query(None, max_length=service.CURSOR_MAX,
                                                 description=CURSOR_HELP),
                      offset: OffsetQuery = 0) -> Response:
     """Users by name (case and Unicode form folded), filtered by name or user ID; page on

@@ -48,8 +48,9 @@ def limits() -> dict[str, int]:
 
 @router.get("/users")
 async def users_page(request: Request, q: str = Query("", max_length=64),
-                     after: str | None = Query(None, max_length=1024),
-                     before: str | None = Query(None, max_length=1024)) -> Response:
+                     after: str | None = Query(None, max_length=service.CURSOR_MAX),
+                     before: str | None = Query(None, max_length=service.CURSOR_MAX)
+                     ) -> Response:
     """Users: a page of users, searchable by name or user ID, paged by keyset."""
     try:
         page = await run(request).read(service.page_users, q, PAGE, after=after, before=before)

@@ -116,7 +116,9 @@ class UserPage:
     before: str | None
 
 
-_CURSOR_MAX = 1024  # characters: a folded name (at most 256) and a row id, in base64
+# Characters: a folded name (at most 256 characters of up to 4 bytes) and a row id, as
+# JSON in base64.
+CURSOR_MAX = 2048
 
 
 _LISTED = (BodyWornUser.uuid, BodyWornUser.name, BodyWornUser.user_id,
@@ -131,7 +133,7 @@ def _cursor(user: Any) -> str:
 
 def parse_cursor(text: str) -> tuple[str, int]:
     """(name_key, id) from a cursor; ValueError when it is not one."""
-    if not text or len(text) > _CURSOR_MAX:
+    if not text or len(text) > CURSOR_MAX:
         raise ValueError("not a cursor")
     try:
         key, row = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
@@ -140,6 +142,11 @@ def parse_cursor(text: str) -> tuple[str, int]:
     if not isinstance(key, str) or type(row) is not int or not is_row_id(row):
         raise ValueError("not a cursor")
     return key, row
+
+
+# The FTS5 table migration 0011p made (SQLite only; not a model: it holds no rows of its own).
+_SEARCH = table("body_worn_user_search", column("rowid", Integer),
+                column("body_worn_user_search", String))
 
 
 def _match(session: Session, query: str) -> ColumnElement[bool]:
@@ -156,11 +163,6 @@ def _match(session: Session, query: str) -> ColumnElement[bool]:
         return BodyWornUser.id.in_(hits)
     return or_(contains_folded(BodyWornUser.name_key, query),
                contains_folded(BodyWornUser.user_id_key, query))
-
-
-# The FTS5 table migration 0011p made (SQLite only; not a model: it holds no rows of its own).
-_SEARCH = table("body_worn_user_search", column("rowid", Integer),
-                column("body_worn_user_search", String))
 
 
 def page_users(session: Session, query: str = "", limit: int = 200, *,
