@@ -100,6 +100,13 @@ def test_the_backup_extension_cannot_be_reset(ctx: ControllerContext, tmp_path: 
         reset.reset(ctx, **WHO)
 
 
+def _search_segments(ctx: ControllerContext) -> int:
+    """Leaf pages of the users' search index (SQLite FTS5, migration 0011p)."""
+    with ctx.engine.connect() as conn:
+        return int(conn.exec_driver_sql(
+            "SELECT count(*) FROM body_worn_user_search_idx").scalar_one())
+
+
 def test_reset_forgets_the_system_keeps_the_audit_log_and_opens_the_wizard(
         ctx: ControllerContext, logged_in: tuple[TestClient, str], tmp_path: Path) -> None:
     client, csrf = logged_in
@@ -117,6 +124,7 @@ def test_reset_forgets_the_system_keeps_the_audit_log_and_opens_the_wizard(
                                     installed_by="root", during_setup=False))
     (ctx.data_dir / "backups").mkdir(exist_ok=True)
     (ctx.data_dir / "backups" / "bodyworn-20261101T000000Z.db").write_bytes(b"old copy")
+    assert _search_segments(ctx) > 0  # the users' names, in the search index
     assert client.get("/api/v1/system/reset").json() == {"allowed": True, "pending": []}
     r = client.post("/support/reset", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 400 and ctx.set_up  # not confirmed
@@ -135,6 +143,8 @@ def test_reset_forgets_the_system_keeps_the_audit_log_and_opens_the_wizard(
         assert verify_chain(session).ok
         assert firmware.system_version(session) == "10.4.0.0"
     assert not list((ctx.data_dir / "backups").glob("*.db"))
+    # Deleted rows leave their names in the index's segments until those merge: rebuilt.
+    assert _search_segments(ctx) == 0
     # A new system, with the other camera assignment mode: what a reset is for.
     set_up(ctx, camera_assignment="self-assign")
     login(client)

@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
@@ -120,28 +121,36 @@ def _info(row: CameraRow) -> dict[str, Any]:
     return data
 
 
-def _view(session: Session, row: CameraRow, live: bool = False) -> CameraView:
+_UNSET: Any = object()
+
+
+def _view(session: Session, row: CameraRow, live: bool = False, *,
+          names: dict[str, tuple[str, str]] | None = None,
+          settings: Any = _UNSET) -> CameraView:
+    """A camera as shown; `names` (users.names_of) and `settings` (the system's) when
+    many are viewed at once, so that each does not ask the database again."""
     user_name = profile_name = ""
     if row.user_uuid:
-        try:
-            user = users.get(session, row.user_uuid)
-            user_name, profile_name = user.name, user.profile_name
-        except LookupError:  # removed in between: the foreign key clears it
-            pass
+        if names is None:
+            names = users.names_of(session, [row.user_uuid])
+        # A user removed in between is left out: the foreign key clears it.
+        user_name, profile_name = names.get(row.user_uuid, ("", ""))
     info = _info(row)
-    reclaim = _ours_unknown(session, row.state, info)
+    reclaim = _ours_unknown(session, row.state, info, settings)
     return CameraView(row.serial, CameraState(row.state), row.model, row.firmware,
                       row.user_uuid, user_name, profile_name, row.docked, row.station_serial,
                       row.bay, row.locked or reclaim, info, row.seen_at, row.added_at, live,
                       reclaim)
 
 
-def _ours_unknown(session: Session, state: str, info: dict[str, Any]) -> bool:
+def _ours_unknown(session: Session, state: str, info: dict[str, Any],
+                  settings: Any = _UNSET) -> bool:
     """A camera not added here that says it belongs to this system: it was added before
     this controller was restored from the System restore key or a system backup."""
     if state != CameraState.NEW or info.get("shipping_mode", True):
         return False
-    settings = system.settings_if_set_up(session)
+    if settings is _UNSET:
+        settings = system.settings_if_set_up(session)
     return settings is not None and info.get("system_id") == settings.system_id
 
 
@@ -162,7 +171,44 @@ def list_cameras(session: Session, state: CameraState | str | None = None) -> li
     stmt = select(CameraRow).order_by(CameraRow.serial)
     if state is not None:
         stmt = stmt.where(CameraRow.state == state)
-    return [_view(session, row) for row in session.scalars(stmt)]
+    rows = list(session.scalars(stmt))
+    names = users.names_of(session, [r.user_uuid for r in rows if r.user_uuid])
+    settings = system.settings_if_set_up(session) if rows else None
+    return [_view(session, row, names=names, settings=settings) for row in rows]
+
+
+def _needs_care(stations: Collection[str]) -> ColumnElement[bool]:
+    """Cameras the dashboard shows first: locked, not added, being removed, or docked in
+    one of `stations` (those that do not answer)."""
+    care = or_(CameraRow.locked.is_(True), CameraRow.state != CameraState.ADDED)
+    if stations:
+        care = or_(care, and_(CameraRow.docked.is_(True),
+                              CameraRow.station_serial.in_(sorted(stations))))
+    return care
+
+
+def overview(session: Session, limit: int, stations: Collection[str] = ()
+             ) -> tuple[list[CameraView], int, int]:
+    """At most `limit` cameras for the dashboard, by serial: those that need care chosen
+    first, then the others; how many cameras there are, and how many need care.
+
+    The database picks and counts them, so the dashboard costs the same with 10 cameras or
+    10 000 (only the cameras shown are read)."""
+    care = _needs_care(stations)
+    first = list(session.scalars(select(CameraRow).where(care)
+                                 .order_by(CameraRow.serial).limit(limit)))
+    rows = first
+    if len(first) < limit:
+        rows += session.scalars(
+            select(CameraRow).where(CameraRow.serial.not_in([r.serial for r in first]))
+            .order_by(CameraRow.serial).limit(limit - len(first)))
+    total = session.scalar(select(func.count()).select_from(CameraRow)) or 0
+    caring = (session.scalar(select(func.count()).select_from(CameraRow).where(care)) or 0
+              if len(first) == limit else len(first))
+    rows.sort(key=lambda r: r.serial)
+    names = users.names_of(session, [r.user_uuid for r in rows if r.user_uuid])
+    settings = system.settings_if_set_up(session) if rows else None
+    return [_view(session, r, names=names, settings=settings) for r in rows], total, caring
 
 
 def registered(session: Session) -> list[CameraView]:
@@ -181,6 +227,21 @@ def docked_by_station(session: Session) -> dict[str, dict[int, tuple[str, str]]]
     for row in session.scalars(select(CameraRow).where(CameraRow.docked.is_(True))):
         if row.station_serial is not None and row.bay is not None:
             found.setdefault(row.station_serial, {})[row.bay] = (row.serial, row.state)
+    return found
+
+
+def docked_in(session: Session, stations: Collection[str]
+              ) -> dict[str, dict[int, tuple[str, str]]]:
+    """station serial -> bay -> (camera serial, camera state), for these stations only."""
+    found: dict[str, dict[int, tuple[str, str]]] = {}
+    wanted = sorted(stations)
+    for lo in range(0, len(wanted), 500):
+        stmt = select(CameraRow.serial, CameraRow.state, CameraRow.station_serial,
+                      CameraRow.bay).where(CameraRow.docked.is_(True),
+                                           CameraRow.station_serial.in_(wanted[lo:lo + 500]))
+        for serial, state, station, bay in session.execute(stmt):
+            if station is not None and bay is not None:
+                found.setdefault(station, {})[bay] = (serial, state)
     return found
 
 

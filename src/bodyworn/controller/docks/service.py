@@ -8,13 +8,14 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.cameras import service as cameras
@@ -155,6 +156,32 @@ def list_stations(session: Session) -> list[StationView]:
         views.append(StationView(row.serial, row.model, row.station_url, row.last_event_at,
                                  bays))
     return views
+
+
+def overview(session: Session, limit: int, first: Collection[str] = ()
+             ) -> tuple[list[StationView], int]:
+    """At most `limit` stations for the dashboard, by serial, those in `first` (not
+    answering) chosen before the others, with the cameras in their bays; and how many
+    there are.
+    Only the stations shown and their cameras are read."""
+    serial = DockingStationRow.serial
+    chosen = list(session.scalars(select(DockingStationRow).where(serial.in_(sorted(first)))
+                                  .order_by(serial).limit(limit))) if first else []
+    if len(chosen) < limit:
+        chosen += session.scalars(select(DockingStationRow).where(
+            serial.not_in([r.serial for r in chosen])).order_by(serial)
+            .limit(limit - len(chosen)))
+    total = session.scalar(select(func.count()).select_from(DockingStationRow)) or 0
+    chosen.sort(key=lambda r: r.serial)
+    docked = cameras.docked_in(session, [r.serial for r in chosen])
+    return [StationView(r.serial, r.model, r.station_url, r.last_event_at,
+                        [BayView(i, *(docked.get(r.serial, {}).get(i) or (None, None)))
+                         for i in range(r.bays)]) for r in chosen], total
+
+
+def serials(session: Session) -> list[str]:
+    """Every station's serial."""
+    return list(session.scalars(select(DockingStationRow.serial)))
 
 
 def known_stations(session: Session) -> list[tuple[str, str]]:

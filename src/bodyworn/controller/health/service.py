@@ -23,6 +23,12 @@ from bodyworn.domain.led import Colour, Pattern
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
 
+# At most this many cameras and docking stations (each with all its bays) on the
+# dashboard, those that need care chosen first: its cost stays flat however large the
+# system. The Cameras and Docking stations pages list them all.
+DASHBOARD_ROWS = 25
+DASHBOARD_STATIONS = 10
+
 # Replaceable in tests: how full the data directory's disk is.
 disk_usage: Callable[[Path], Any] = shutil.disk_usage
 
@@ -60,13 +66,19 @@ class Dashboard:
     stations: list[dict[str, Any]] = field(default_factory=list)
     cameras: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    station_total: int = 0
+    camera_total: int = 0
+
+
+_COLOURS = frozenset(c.value for c in Colour)
+_PATTERNS = frozenset(p.value for p in Pattern)
 
 
 def _led(text: str) -> tuple[str, str]:
     """("pulsing amber" | "green" | "off") -> (colour, pattern)."""
     words = text.split()
-    colour = next((w for w in words if w in {c.value for c in Colour}), Colour.OFF.value)
-    pattern = next((w for w in words if w in {p.value for p in Pattern}), Pattern.STEADY.value)
+    colour = next((w for w in words if w in _COLOURS), Colour.OFF.value)
+    pattern = next((w for w in words if w in _PATTERNS), Pattern.STEADY.value)
     return colour, Pattern.OFF.value if colour == Colour.OFF.value else pattern
 
 
@@ -147,8 +159,13 @@ def build(ctx: ControllerContext) -> Dashboard:
         s = system.current(session)
         board = Dashboard(s.system_name, s.system_id, s.timezone, s.camera_assignment,
                           s.power_line_frequency, s.cloud_extensions, s.cloud_location)
-        views = cameras.list_cameras(session)
-        stations = docks.list_stations(session)
+        silent: dict[str, StationHealth] = {}
+        for serial in docks.serials(session):
+            checked = ctx.health.station(serial)
+            if checked is not None and not checked.answering:
+                silent[serial] = checked
+        stations, board.station_total = docks.overview(session, DASHBOARD_STATIONS, silent)
+        views, board.camera_total, caring = cameras.overview(session, DASHBOARD_ROWS, silent)
         backup_failed = backup.problem(session)
     colour, why = Colour.GREEN.value, "running"
     if free < LOW_STORAGE_FRACTION:
@@ -172,12 +189,13 @@ def build(ctx: ControllerContext) -> Dashboard:
         "lamp": Lamp(colour, Pattern.STEADY.value, why), "cd_ok": cd.ok,
     })
     zone = ZoneInfo(s.timezone)
-    silent: dict[str, StationHealth] = {}
+    for serial in sorted(silent)[:DASHBOARD_STATIONS]:
+        board.issues.append(_silent_station(serial, silent[serial], zone))
+    if len(silent) > DASHBOARD_STATIONS:
+        board.issues.append(Issue("stations_more", f"{len(silent) - DASHBOARD_STATIONS} more"
+                                  " docking stations do not answer", "/docks"))
     for station in stations:
         lamp, checked = station_lamp(ctx.health.station(station.serial), station, zone)
-        if checked is not None and not checked.answering:
-            silent[station.serial] = checked
-            board.issues.append(_silent_station(station.serial, checked, zone))
         board.stations.append({
             "serial": station.serial, "model": station.model, "bays": station.bays,
             "lamp": lamp, "last_event_at": station.last_event_at,
@@ -206,4 +224,7 @@ def build(ctx: ControllerContext) -> Dashboard:
         if view.state == CameraState.REMOVING:
             board.issues.append(Issue("camera_removing", f"Camera {view.serial} will be"
                                       " removed at its next docking", f"/cameras/{view.serial}"))
+    if caring > DASHBOARD_ROWS:
+        board.issues.append(Issue("cameras_more", f"{caring - DASHBOARD_ROWS} more cameras"
+                                  " need attention", "/cameras"))
     return board

@@ -27,6 +27,9 @@ class ProfileRow(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     # Raised on every change of what a camera does, so docking can tell a camera is behind.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # How many users have this profile, kept by database triggers on body_worn_user
+    # (migration 0011p), so the profiles pages count without reading every user.
+    user_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

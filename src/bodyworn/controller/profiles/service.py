@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,16 +131,10 @@ def camera_profile(session: Session, profile_id: int) -> CameraProfile | None:
     return load(row) if row is not None else None
 
 
-# Users point at their profile (users/models.py, a foreign key that RESTRICTs deletes);
-# profiles count those references by the key alone, as the database does, without
-# importing the users folder (which depends on this one).
-_PROFILE_REFERENCES = table("body_worn_user", column("profile_id"))
-
-
 def _user_counts(session: Session) -> dict[int, int]:
-    ref = _PROFILE_REFERENCES.c.profile_id
-    stmt = select(ref, func.count()).group_by(ref)
-    return {pid: n for pid, n in session.execute(stmt).all()}
+    """Users per profile id: the count the database keeps on each profile (a query, so
+    users this session added are flushed and counted first)."""
+    return {pid: n for pid, n in session.execute(select(ProfileRow.id, ProfileRow.user_count))}
 
 
 def _view(row: ProfileRow, users: int) -> ProfileView:

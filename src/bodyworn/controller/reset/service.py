@@ -119,6 +119,11 @@ def _scrub(ctx: ControllerContext) -> None:
     """Leave no copy of the forgotten rows: vacuum SQLite, drop pre-migration copies."""
     if ctx.engine.dialect.name == "sqlite":
         with ctx.engine.connect() as conn:
+            # The users' search index (migration 0011p) keeps deleted names in its segments
+            # until they merge: rebuilt over the now empty table, it holds none.
+            conn.execute(text("INSERT INTO body_worn_user_search(body_worn_user_search) "
+                              "VALUES ('rebuild')"))
+            conn.commit()
             conn.execute(text("VACUUM"))
     copies = ctx.data_dir / MIGRATION_COPIES
     if copies.is_dir():

@@ -21,11 +21,11 @@ from bodyworn.controller.users.rules import (
     WATERMARK_CHARS,
 )
 from bodyworn.controller.users.service import FieldError
-from bodyworn.controller.web.params import OffsetQuery, form_row_id
+from bodyworn.controller.web.params import form_row_id
 from bodyworn.controller.web.routes import actor_of, run, who
 
 router = APIRouter(include_in_schema=False)
-PAGE = 200
+PAGE = 50
 NO_USER = "No such user."
 _store_lock = threading.Lock()
 
@@ -48,11 +48,17 @@ def limits() -> dict[str, int]:
 
 @router.get("/users")
 async def users_page(request: Request, q: str = Query("", max_length=64),
-                     offset: OffsetQuery = 0) -> Response:
-    """Users: a page of users, searchable by name or user ID."""
-    users, total = await run(request).read(service.list_users, q, PAGE, offset)
+                     after: str | None = Query(None, max_length=service.CURSOR_MAX),
+                     before: str | None = Query(None, max_length=service.CURSOR_MAX)
+                     ) -> Response:
+    """Users: a page of users, searchable by name or user ID, paged by keyset."""
+    try:
+        page = await run(request).read(service.page_users, q, PAGE, after=after, before=before)
+    except ValueError:  # a cursor from a hand-made link: the first page
+        page = await run(request).read(service.page_users, q, PAGE)
     return render(request, "users/list.html", {
-        "users": users, "total": total, "q": q, "offset": offset, "page": PAGE,
+        "users": page.users, "total": page.total, "q": q, "after": page.after,
+        "before": page.before,
         "imported": {k: request.query_params.get(k) for k in
                      ("created", "updated", "skipped", "unchanged")},
         "removed": request.query_params.get("removed", ""),

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid as uuidlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    column,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    table,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
@@ -23,6 +39,7 @@ from bodyworn.controller.users.rules import clean_cd_username, clean_name, clean
 from bodyworn.domain.clock import Clock
 from bodyworn.domain.text import fold
 from bodyworn.store.text import contains_folded
+from bodyworn.store.types import is_row_id
 
 RESOLUTIONS = ("update", "skip")
 _FILE_FIELDS = {"file", "columns", "encoding"}
@@ -79,24 +96,119 @@ def _payload(user: BodyWornUser, active: bool = True) -> dict[str, Any]:
                                cd_username=user.cd_username, active=active)
 
 
-def _view(user: BodyWornUser, profile_name: str) -> UserView:
+def _view(user: Any, profile_name: str) -> UserView:
     return UserView(user.uuid, user.name, user.user_id, user.cd_username, user.profile_id,
                     profile_name, user.created_at, user.updated_at)
 
 
+@dataclass(frozen=True)
+class UserPage:
+    """A page of users, how many match, and the positions of the pages on either side.
+
+    `after` / `before` are opaque cursors (None: no page that way); the list is ordered by
+    folded name, then by row, and a page starts after (or ends before) the row a cursor
+    names, so a page is found through the index however deep it is.
+    """
+
+    users: list[UserView]
+    total: int
+    after: str | None
+    before: str | None
+
+
+# Characters: a folded name (at most 256 characters of up to 4 bytes) and a row id, as
+# JSON in base64.
+CURSOR_MAX = 2048
+
+
+_LISTED = (BodyWornUser.uuid, BodyWornUser.name, BodyWornUser.user_id,
+           BodyWornUser.cd_username, BodyWornUser.profile_id, BodyWornUser.created_at,
+           BodyWornUser.updated_at, BodyWornUser.name_key, BodyWornUser.id)
+
+
+def _cursor(user: Any) -> str:
+    raw = json.dumps([user.name_key, user.id], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(text: str) -> tuple[str, int]:
+    """(name_key, id) from a cursor; ValueError when it is not one."""
+    if not text or len(text) > CURSOR_MAX:
+        raise ValueError("not a cursor")
+    try:
+        key, row = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError("not a cursor") from exc
+    if not isinstance(key, str) or type(row) is not int or not is_row_id(row):
+        raise ValueError("not a cursor")
+    return key, row
+
+
+# The FTS5 table migration 0011p made (SQLite only; not a model: it holds no rows of its own).
+_SEARCH = table("body_worn_user_search", column("rowid", Integer),
+                column("body_worn_user_search", String))
+
+
+def _match(session: Session, query: str) -> ColumnElement[bool]:
+    """Users whose folded name or user ID holds the folded query.
+
+    On SQLite, a query of three characters or more is looked up in the trigram index
+    (migration 0011p); shorter ones, and PostgreSQL (whose pg_trgm index serves LIKE
+    itself), use LIKE with the query's wildcards escaped.
+    """
+    folded = fold(query)
+    if len(folded) >= 3 and session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + folded.replace('"', '""') + '"'
+        hits = select(_SEARCH.c.rowid).where(_SEARCH.c.body_worn_user_search.match(phrase))
+        return BodyWornUser.id.in_(hits)
+    return or_(contains_folded(BodyWornUser.name_key, query),
+               contains_folded(BodyWornUser.user_id_key, query))
+
+
+def page_users(session: Session, query: str = "", limit: int = 200, *,
+               after: str | None = None, before: str | None = None,
+               offset: int = 0) -> UserPage:
+    """A page of users by folded name, filtered by name or user ID.
+
+    `after` (or `before`) a cursor of an earlier page: the page that follows (precedes)
+    it, by the index. `offset` is kept for the API's older callers; it counts rows.
+    ValueError when a cursor is not one.
+    """
+    key = (BodyWornUser.name_key, BodyWornUser.id)
+    cond = _match(session, query.strip()) if query.strip() else None
+    # Columns, not entities: a page is read and shown, never changed.
+    stmt = select(*_LISTED)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    backwards = before is not None and after is None
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*map(literal, parse_cursor(after))))
+    elif before is not None:
+        stmt = stmt.where(tuple_(*key) < tuple_(*map(literal, parse_cursor(before))))
+    order = [k.desc() for k in key] if backwards else list(key)
+    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1).offset(offset)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    count = select(func.count()).select_from(BodyWornUser)
+    total = session.scalar(count.where(cond) if cond is not None else count) or 0
+    names = profiles.names_by_id(session)
+    # Going back, the cursor's row follows this page; going on, it precedes it.
+    later = more or backwards
+    earlier = more if backwards else (after is not None or offset > 0)
+    return UserPage(
+        users=[_view(u, names.get(u.profile_id, "")) for u in rows], total=total,
+        after=_cursor(rows[-1]) if rows and later else None,
+        before=_cursor(rows[0]) if rows and earlier else None)
+
+
 def list_users(session: Session, query: str = "", limit: int = 200, offset: int = 0
                ) -> tuple[list[UserView], int]:
-    """A page of users ordered by name, filtered by name or user ID, and the total matched."""
-    stmt = select(BodyWornUser)
-    count = select(func.count()).select_from(BodyWornUser)
-    if query.strip():
-        cond = or_(contains_folded(BodyWornUser.name_key, query.strip()),
-                   contains_folded(BodyWornUser.user_id_key, query.strip()))
-        stmt, count = stmt.where(cond), count.where(cond)
-    stmt = stmt.order_by(BodyWornUser.name, BodyWornUser.id).limit(limit).offset(offset)
-    names = profiles.names_by_id(session)
-    return ([_view(u, names.get(u.profile_id, "")) for u in session.scalars(stmt)],
-            session.scalar(count) or 0)
+    """A page of users ordered by folded name, filtered by name or user ID, and the total
+    matched (offset counts rows: `page_users` finds deep pages by the index)."""
+    page = page_users(session, query, limit, offset=offset)
+    return page.users, page.total
 
 
 def _row(session: Session, user_uuid: str) -> BodyWornUser:
@@ -111,6 +223,20 @@ def get(session: Session, user_uuid: str) -> UserView:
     user = _row(session, user_uuid)
     profile = profiles.find_row(session, user.profile_id)
     return _view(user, profile.name if profile else "")
+
+
+def names_of(session: Session, user_uuids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """uuid -> (name, camera profile name) of these users, a few queries for any number
+    (users removed in between are left out)."""
+    wanted = sorted(set(user_uuids))
+    profile_names = profiles.names_by_id(session) if wanted else {}
+    found: dict[str, tuple[str, str]] = {}
+    for lo in range(0, len(wanted), _IN_CHUNK):
+        stmt = select(BodyWornUser.uuid, BodyWornUser.name, BodyWornUser.profile_id).where(
+            BodyWornUser.uuid.in_(wanted[lo:lo + _IN_CHUNK]))
+        for user_uuid, name, profile_id in session.execute(stmt):
+            found[user_uuid] = (name, profile_names.get(profile_id, ""))
+    return found
 
 
 def find(session: Session, ref: str | None) -> UserView | None:

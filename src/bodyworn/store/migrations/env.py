@@ -3,6 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from bodyworn.store.db import in_models
+
 config = context.config
 
 
@@ -14,6 +16,7 @@ def run() -> None:
             target_metadata=config.attributes.get("target_metadata"),
             render_as_batch=True,
             compare_type=True,
+            include_name=in_models,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -27,6 +30,7 @@ def run() -> None:
             target_metadata=config.attributes.get("target_metadata"),
             render_as_batch=True,
             compare_type=True,
+            include_name=in_models,
         )
         with context.begin_transaction():
             context.run_migrations()
