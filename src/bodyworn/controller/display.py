@@ -1,0 +1,132 @@
+"""How the manager writes things for people: field labels, times in the system's zone.
+
+Below every other module of the controller (it imports none): refusals use the labels
+for their one-line message, the templates use both (context.py makes them globals).
+Times are stored and answered by the API in UTC; pages show them in the system's time
+zone, with the zone named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Form field (the name the code and the API use) -> the label people see next to it.
+# Every FieldError's field is here (tests/controller/test_words.py checks the sources), so
+# no error summary shows an internal name. Translated when shown.
+FIELD_LABELS: dict[str, str] = {
+    "mode": "System",
+    "language": "Language",
+    "root_password": "Password",
+    "root_password_confirm": "Repeat password",
+    "super_admin_passphrase": "Super admin passphrase",
+    "super_admin_passphrase_confirm": "Repeat passphrase",
+    "restore_key": "System restore key",
+    "restore_passphrase": "Super admin passphrase",
+    "restore_key_file": "System restore key file",
+    "backup_passphrase": "Super admin passphrase",
+    "backup_file": "System backup file",
+    "restore_key_path": "System restore key",
+    "system_name": "System name",
+    "listen_host": "Listening address",
+    "listen_port": "Port",
+    "timezone": "Time zone",
+    "time_mode": "Time source",
+    "ntp_server": "NTP server",
+    "ntp_fallback_server": "Fallback NTP server",
+    "manual_time": "Manual time",
+    "cloud_location": "Cloud server location",
+    "connection_file": "Connection file",
+    "power_line_frequency": "Power line frequency",
+    "camera_assignment": "Camera assignment",
+    "name": "Name",
+    "user_id": "User ID",
+    "cd_username": "User name at the content destination",
+    "profile_id": "Camera profile",
+    "camera_profile": "Camera profile",
+    "confirm": "Confirmation",
+    "passphrase": "Super admin passphrase",
+    "common_name": "Common name",
+    "hosts": "Host names and IP addresses",
+    "country": "Country",
+    "key_type": "Key type",
+    "days": "Valid for (days)",
+    "access": "Access",
+    "address": "Email address",
+    "smtp_host": "SMTP server",
+    "smtp_port": "SMTP port",
+    "smtp_security": "Connection security",
+    "smtp_username": "SMTP user name",
+    "smtp_password": "SMTP password",
+    "smtp_ca_pem": "CA certificate of the SMTP server",
+    "from_address": "Sender address",
+    "organization": "Organization",
+    "organizational_unit": "Organizational unit",
+    "locality": "City",
+    "state": "State or province",
+    "certificate": "Certificate",
+    "answers": "Answers file",
+}
+# A problem with the connection file as a whole (domain/connection_file.py's FILE).
+CONNECTION_FILE_PREFIX = "connection_file."
+WHOLE_FILE = "file"
+
+
+def field_label(field: str, gettext: Callable[[str], str] = str) -> str:
+    """The label of a form field, translated with `gettext`.
+
+    A connection file attribute keeps its name from the specification, which is what the
+    file itself says ("Connection file, ContainerType"); the file as a whole is the
+    Connection file. A field without a label is shown by its label-less message alone
+    (see error_box); this answers "" for it.
+    """
+    if field.startswith(CONNECTION_FILE_PREFIX):
+        attribute = field.removeprefix(CONNECTION_FILE_PREFIX)
+        base = gettext("Connection file")
+        return base if attribute == WHOLE_FILE else f"{base}, {attribute}"
+    label = FIELD_LABELS.get(field)
+    return gettext(label) if label else ""
+
+
+def labelled(field: str, message: str, gettext: Callable[[str], str] = str) -> str:
+    """One field's problem as a sentence people read: "Label: message"."""
+    label = field_label(field, gettext)
+    return f"{label}: {message}" if label else message
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The zone of an IANA name; UTC when the name is unknown (never fails a page)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime | None, zone: str, *, seconds: bool = False,
+               date: bool = True) -> str:
+    """A stored (UTC) time in the system's zone, with the zone's abbreviation: 2026-12-03
+    13:58 CET. Naive times are taken as UTC (the database gives aware ones)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    shown = moment.astimezone(zone_of(zone))
+    pattern = ("%Y-%m-%d " if date else "") + ("%H:%M:%S" if seconds else "%H:%M")
+    return f"{shown.strftime(pattern)} {zone_abbreviation(shown)}"
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """The zone's short name at that moment (CET, CEST), or its UTC offset when it has none."""
+    name = moment.strftime("%Z")
+    if name and not name.startswith(("+", "-")):
+        return name
+    offset = moment.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+
+
+def zone_label(zone: str, now: datetime) -> str:
+    """The system zone named for the page header: "Europe/Stockholm (CET)"."""
+    shown = now.astimezone(zone_of(zone))
+    short = zone_abbreviation(shown)
+    return zone if short == zone else f"{zone} ({short})"
