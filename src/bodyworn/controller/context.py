@@ -56,6 +56,7 @@ _page_language: ContextVar[str] = ContextVar("page_language", default=DEFAULT_LA
 # The system's time zone, likewise, for the `local` filter.
 _page_zone: ContextVar[str] = ContextVar("page_zone", default="UTC")
 
+
 def page_gettext(message: str) -> str:
     """Translate into the language of the page being rendered."""
     return translations(_page_language.get()).gettext(message)
@@ -72,9 +73,11 @@ def field_label(field: str) -> str:
     return display.field_label(field, page_gettext)
 
 
-def page_time(moment: datetime | None, seconds: bool = False, date: bool = True) -> str:
-    """A stored time in the system's zone, with the zone named (the `local` filter)."""
-    return display.local_time(moment, _page_zone.get(), seconds=seconds, date=date)
+def page_time(moment: datetime | None, seconds: bool = False, date: bool = True,
+              zone: str | None = None) -> str:
+    """A stored time in the system's zone (or `zone`), with the zone named (the `local`
+    filter)."""
+    return display.local_time(moment, zone or _page_zone.get(), seconds=seconds, date=date)
 
 
 # The manager's main menu: (address, label, the paths that belong to it).

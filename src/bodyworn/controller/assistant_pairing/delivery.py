@@ -55,8 +55,9 @@ def handover_for() -> Handover:
     return SheetDownload()
 
 
-def render_sheet(env: Environment, sheet: PairingSheet, language: str) -> bytes:
-    """The sheet as a page of its own (it opens from a file, so its style is inline)."""
+def render_sheet(env: Environment, sheet: PairingSheet, language: str, zone: str) -> bytes:
+    """The sheet as a page of its own (it opens from a file, so its style is inline); its
+    times in the system's time zone."""
     template = env.get_template("assistant_pairing/sheet.html")
-    text = template.render(s=sheet, lang=language, _=translations(language).gettext)
+    text = template.render(s=sheet, lang=language, _=translations(language).gettext, zone=zone)
     return text.encode("utf-8")

@@ -66,7 +66,7 @@ async def pairing_sheet(request: Request, user_uuid: str, pairing_id: PairingId)
     sheet = delivery.PairingSheet(code.user.name, code.user.user_id, ctx.system_name,
                                   code.qr_svg, code.text, code.pairing.expires_at)
     language = getattr(request.state, "language", None) or ctx.language
-    html = delivery.render_sheet(ctx.templates.env, sheet, language)
+    html = delivery.render_sheet(ctx.templates.env, sheet, language, ctx.timezone)
     delivery.handover_for().hand_over(sheet, html)
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="assistant-pairing.html"',

@@ -28,7 +28,11 @@ async def cameras_page(request: Request) -> Response:
     """Devices: every added camera with its user and where it is docked."""
     cams = await run(request).read(service.registered)
     new = await run(request).read(service.docked_new)
-    return render(request, "cameras/list.html", {"cameras": cams, "new_count": len(new)})
+    mode = await run(request).read(service.assignment_mode)
+    return render(request, "cameras/list.html", {
+        "cameras": cams, "new_count": len(new), "mode": mode.value,
+        "added": request.query_params.get("added", "").replace(",", ", ")[:400],
+        "removed": request.query_params.get("removed", "")[:64]})
 
 
 @router.get("/devices/new")

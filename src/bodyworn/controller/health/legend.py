@@ -28,6 +28,11 @@ class Meaning:
     meaning: str
 
     @property
+    def words(self) -> str:
+        """The state in words ("Pulsing amber")."""
+        return WORDS[self.state]
+
+    @property
     def colour(self) -> str:
         """The CSS class word of the colour."""
         return self.state.colour.value
@@ -68,6 +73,12 @@ LEGEND: tuple[tuple[str, tuple[Meaning, ...]], ...] = (
     ("Camera out of the dock", CAMERA_OUT),
 )
 UNKNOWN = "State not known"
+# How a state is said in words, as the manual's LED tables say it.
+WORDS: dict[LedState, str] = {
+    GREEN: "Green", AMBER: "Amber", RED: "Red", OFF: "Off",
+    FLASHING_GREEN: "Flashing green", FLASHING_AMBER: "Flashing amber",
+    PULSING_AMBER: "Pulsing amber",
+}
 
 
 def meaning_of(table: tuple[Meaning, ...], state: LedState) -> str:
@@ -78,4 +89,4 @@ def meaning_of(table: tuple[Meaning, ...], state: LedState) -> str:
 def every_meaning() -> set[str]:
     """Every text the legend and the lamps may show (for the catalog's test)."""
     return {m.meaning for _title, rows in LEGEND for m in rows} | {
-        title for title, _rows in LEGEND} | {UNKNOWN}
+        title for title, _rows in LEGEND} | {UNKNOWN} | set(WORDS.values())

@@ -115,6 +115,14 @@ def load(row: ProfileRow) -> CameraProfile:
     return from_settings(row.name, json.loads(row.settings_json))
 
 
+def customised(session: Session) -> bool:
+    """Whether an administrator made or changed a profile (more than the pre-configured
+    ones, or one of them changed)."""
+    count, newest = session.execute(
+        select(func.count(), func.max(ProfileRow.version)).select_from(ProfileRow)).one()
+    return bool(count and (count > len(preconfigured()) or (newest or 1) > 1))
+
+
 def find_row(session: Session, profile_id: int) -> ProfileRow | None:
     """A profile's row by id (None when there is none, or the id cannot be a row's)."""
     return session.get(ProfileRow, profile_id) if is_row_id(profile_id) else None

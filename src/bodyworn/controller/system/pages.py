@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
@@ -54,7 +52,7 @@ async def time_page(request: Request, errors: list[FieldError] | None = None,
     row = await run(request).read(service.current)
     return render(request, "system/time.html", {
         "s": row, "timezones": setup.timezones(), "errors": _errors(errors), "saved": saved,
-        "now_local": ctx_of(request).clock.now().astimezone(ZoneInfo(row.timezone)),
+        "now": ctx_of(request).clock.now(),
     }, status_code=400 if errors else 200)
 
 

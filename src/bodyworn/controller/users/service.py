@@ -99,6 +99,11 @@ def list_users(session: Session, query: str = "", limit: int = 200, offset: int 
             session.scalar(count) or 0)
 
 
+def count(session: Session) -> int:
+    """How many users there are."""
+    return session.scalar(select(func.count()).select_from(BodyWornUser)) or 0
+
+
 def _row(session: Session, user_uuid: str) -> BodyWornUser:
     user = session.scalars(select(BodyWornUser).where(BodyWornUser.uuid == user_uuid)).first()
     if user is None:
