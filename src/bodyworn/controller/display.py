@@ -67,7 +67,35 @@ FIELD_LABELS: dict[str, str] = {
     "state": "State or province",
     "certificate": "Certificate",
     "answers": "Answers file",
+    # A users CSV file (the column names are in the file; the labels say what they hold).
+    "file": "File",
+    "columns": "Columns",
+    "encoding": "Characters",
+    "row": "Row",
+    # Camera profile settings (domain/profile.py).
+    "profile": "Camera profile",
+    "resolution": "Resolution",
+    "audio": "Audio",
+    "optimize_for_post_processing": "Optimize for post processing",
+    "pre_buffer": "Pre-buffer",
+    "pre_buffer_length": "Pre-buffer length",
+    "pre_buffer_audio": "Audio in the pre-buffer",
+    "overlay": "Text overlay",
+    "location_data": "Location data",
+    "assisted_gnss": "Assisted GNSS",
+    "activation": "Recording activation",
+    "fall_detection": "Fall detection",
+    "front_indicator": "Front recording indicator",
+    "notification": "Notification",
+    "periodic_reminder": "Periodic recording reminder",
+    "allow_silent_mode": "Allow silent mode",
+    "allow_audio_off": "Allow audio recording off",
+    "disable_front_button_with_mini_cube": "Mini cube sensor",
+    "allow_assistant_access": "Assistant",
+    "max_clip_length": "Maximum clip length",
 }
+# Fields whose message is a whole sentence of its own: shown without a label.
+STANDALONE = frozenset({"confirm"})
 # A problem with the connection file as a whole (domain/connection_file.py's FILE).
 CONNECTION_FILE_PREFIX = "connection_file."
 WHOLE_FILE = "file"
@@ -85,8 +113,13 @@ def field_label(field: str, gettext: Callable[[str], str] = str) -> str:
         attribute = field.removeprefix(CONNECTION_FILE_PREFIX)
         base = gettext("Connection file")
         return base if attribute == WHOLE_FILE else f"{base}, {attribute}"
-    label = FIELD_LABELS.get(field)
+    label = None if field in STANDALONE else FIELD_LABELS.get(field)
     return gettext(label) if label else ""
+
+
+def plural(n: int, singular: str, plural: str) -> str:
+    """A count in English words for messages the code writes (pages use ngettext)."""
+    return f"{n} {singular if n == 1 else plural}"
 
 
 def labelled(field: str, message: str, gettext: Callable[[str], str] = str) -> str:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.outbox.models import CdPendingObject
 from bodyworn.devices.camera import DEFAULT_FIRMWARE
@@ -44,6 +45,30 @@ def test_add_binds_the_camera_to_this_system_audits_and_queues_it(rig: Rig) -> N
     assert [(c["serial"], c["state"]) for c in listed] == [(CAM, "added")]
     again = rig.api("POST", f"/api/v1/cameras/{CAM}/add")
     assert again.status_code == 409
+
+
+def test_an_added_camera_takes_the_system_time_zone_before_it_records(rig: Rig) -> None:
+    camera = rig.cameras[CAM]
+    assert camera.timezone == "UTC"  # from the box
+    rig.add(CAM)
+    # Undocked at once, never docked again: its recordings still carry the system's zone.
+    assert camera.timezone == "Europe/Stockholm"
+    with rig.ctx.factory() as session:
+        assert json.loads(session.get(CameraRow, CAM).info_json)["timezone"] == (
+            "Europe/Stockholm")
+
+
+def test_the_page_of_a_docked_camera_that_does_not_answer_says_so(rig: Rig) -> None:
+    rig.add(CAM)
+    rig.server.stop()  # the station, and the cameras in it, stop answering
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "did not answer just now" in page and "DOCK0001, bay 1" in page
+    assert "out of the dock" not in page
+    rig.undock(CAM)
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "out of the dock" in page and "did not answer" not in page
+    # When it last reported, in the system's zone (the manual clock starts in winter).
+    assert " CET" in page
 
 
 def test_detail_reads_live_when_docked_and_last_known_when_not(rig: Rig) -> None:

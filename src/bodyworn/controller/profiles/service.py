@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.display import plural
 from bodyworn.controller.profiles.models import ProfileRow as ProfileRow  # for other folders
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
@@ -302,8 +303,8 @@ def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
     users = _user_counts(session).get(row.id, 0)
     if users:
         raise ProfileRefused([SettingError(
-            "profile", f"'{row.name}' is the camera profile of {users} user(s); "
-                       "give them another profile first")], 409)
+            "profile", f"'{row.name}' is the camera profile of "
+                       f"{plural(users, 'user', 'users')}; give them another profile first")], 409)
     if row.is_default:
         raise ProfileRefused([SettingError(
             "profile", f"'{row.name}' is the default profile; make another profile the "

@@ -208,6 +208,7 @@ async def user_remove(request: Request, user_uuid: str) -> Response:
     form = await request.form()
     user = await run(request, NO_USER).read(service.get, user_uuid)
     if form.get("confirm") != "on":
-        return await _form(request, user, [FieldError("confirm", "tick the box to confirm")])
+        return await _form(request, user,
+                           [FieldError("confirm", "Tick the box to confirm the removal.")])
     await run(request, NO_USER).write(service.remove, user_uuid, **who(request))
     return RedirectResponse("/users?" + urlencode({"removed": user.name}), status_code=303)

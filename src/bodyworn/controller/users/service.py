@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.display import plural
 from bodyworn.controller.events import UserChanged, emit
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
@@ -136,7 +137,7 @@ def _check_user_id(session: Session, user_id: str | None, own: int | None,
         return
     clash = session.scalars(select(BodyWornUser.id).where(BodyWornUser.user_id == user_id)).first()
     if clash is not None and clash != own:
-        errors.append(FieldError("user_id", f"user ID '{user_id}' belongs to another user"))
+        errors.append(FieldError("user_id", f"'{user_id}' belongs to another user"))
 
 
 def _profile(session: Session, clock: Clock, profile_id: int | None,
@@ -282,8 +283,9 @@ class ImportRefused(Refused):
 
     def __init__(self, plan: ImportPlan, unresolved: Sequence[Conflict] = (), *,
                  keep: bool = False) -> None:
-        super().__init__(f"{len(plan.issues)} issue(s), {len(unresolved)} unresolved "
-                         "conflict(s)", 409 if plan.ok else 422, keep=keep)
+        super().__init__(f"{plural(len(plan.issues), 'issue', 'issues')} in the file, "
+                         f"{plural(len(unresolved), 'conflict', 'conflicts')} without a choice",
+                         409 if plan.ok else 422, keep=keep)
         self.plan = plan
         self.unresolved = list(unresolved)
 
@@ -351,7 +353,8 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     plan = plan_import(session, clock, parsed)
     if plan.issues:
         record(session, clock, actor=actor, action="user.import", outcome="failure",
-               detail=f"{len(plan.issues)} issue(s) in the file", source=source)
+               detail=f"{plural(len(plan.issues), 'issue', 'issues')} in the file",
+               source=source)
         raise ImportRefused(plan, keep=True)
 
     def choice(c: Conflict) -> str | None:
