@@ -117,6 +117,8 @@ def make_templates(names: dict[str, Any] | None = None) -> Jinja2Templates:
     env.globals["main_nav"] = MAIN_NAV
     env.globals["nav_current"] = nav_current
     env.filters["local"] = page_time
+    env.globals["size"] = display.size
+    env.globals["duration"] = display.duration
     env.globals.update(names or {})
     return Jinja2Templates(env=env)
 

@@ -128,6 +128,29 @@ def labelled(field: str, message: str, gettext: Callable[[str], str] = str) -> s
     return f"{label}: {message}" if label else message
 
 
+def size(n: int | None) -> str:
+    """Bytes as people read them: 950 B, 160 kB, 15.8 MB, 2.1 GB (powers of 1000)."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else (
+                f"{value:.1f} {unit}")
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop returns at GB
+
+
+def duration(start: datetime | None, stop: datetime | None) -> str:
+    """How long from start to stop: 3:05, 1:02:03 ("" when either is unknown)."""
+    if start is None or stop is None or stop < start:
+        return ""
+    seconds = round((stop - start).total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
 def zone_of(name: str) -> ZoneInfo:
     """The zone of an IANA name; UTC when the name is unknown (never fails a page)."""
     try:
