@@ -15,6 +15,7 @@ from bodyworn.devices.camera import DEFAULT_FIRMWARE
 from bodyworn.domain.led import FLASHING_RED
 from tests.controller.conftest import PASSPHRASE
 from tests.controller.device_rig import Rig
+from tests.controller.visible import visible_text
 
 CAM = "B8A44F000001"
 
@@ -69,6 +70,22 @@ def test_the_page_of_a_docked_camera_that_does_not_answer_says_so(rig: Rig) -> N
     assert "out of the dock" in page and "did not answer" not in page
     # When it last reported, in the system's zone (the manual clock starts in winter).
     assert " CET" in page
+
+
+def test_the_users_list_shows_each_users_camera_and_counts_in_words(rig: Rig) -> None:
+    rig.add(CAM)
+    anna = rig.user("Anna Berg", "officer-1")
+    rig.user("Bo Ek", "officer-2")
+    listed = rig.client.get("/cameras").text
+    assert f'id="no-user-{CAM}"' in listed  # an added camera without a user is flagged
+    assert rig.api("PUT", f"/api/v1/cameras/{CAM}/user", json={"user_uuid": anna}).is_success
+    assert f'id="no-user-{CAM}"' not in rig.client.get("/cameras").text
+    page = rig.client.get("/users").text
+    row = page.split(f'id="user-{anna}"', 1)[1].split("</tr>", 1)[0]
+    assert CAM in row and 'id="search-users"' in page
+    assert "2 users" in visible_text(page)
+    one = rig.client.get("/users", params={"q": "Bo"}).text
+    assert "1 user" in visible_text(one) and "1 users" not in visible_text(one)
 
 
 def test_detail_reads_live_when_docked_and_last_known_when_not(rig: Rig) -> None:

@@ -51,8 +51,10 @@ async def users_page(request: Request, q: str = Query("", max_length=64),
                      offset: OffsetQuery = 0) -> Response:
     """Users: a page of users, searchable by name or user ID."""
     users, total = await run(request).read(service.list_users, q, PAGE, offset)
+    cameras = await run(request).read(service.cameras_of, [u.uuid for u in users])
     return render(request, "users/list.html", {
         "users": users, "total": total, "q": q, "offset": offset, "page": PAGE,
+        "cameras": cameras,
         "imported": {k: request.query_params.get(k) for k in
                      ("created", "updated", "skipped", "unchanged")},
         "removed": request.query_params.get("removed", ""),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import column, func, insert, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
@@ -98,6 +98,24 @@ def list_users(session: Session, query: str = "", limit: int = 200, offset: int 
     names = profiles.names_by_id(session)
     return ([_view(u, names.get(u.profile_id, "")) for u in session.scalars(stmt)],
             session.scalar(count) or 0)
+
+
+# Cameras point at their user (cameras/models.py); the users list shows each user's
+# cameras by reading that key, as profiles count their users: the cameras folder depends
+# on this one, so this one cannot import it.
+_CAMERAS = table("camera", column("serial"), column("user_uuid"))
+
+
+def cameras_of(session: Session, user_uuids: Sequence[str]) -> dict[str, list[str]]:
+    """The serial numbers of the cameras each of these users holds."""
+    found: dict[str, list[str]] = {}
+    for i in range(0, len(user_uuids), _IN_CHUNK):
+        chunk = list(user_uuids[i:i + _IN_CHUNK])
+        for serial, uuid in session.execute(
+                select(_CAMERAS.c.serial, _CAMERAS.c.user_uuid)
+                .where(_CAMERAS.c.user_uuid.in_(chunk)).order_by(_CAMERAS.c.serial)):
+            found.setdefault(uuid, []).append(serial)
+    return found
 
 
 def count(session: Session) -> int:
