@@ -95,7 +95,7 @@ FIELD_LABELS: dict[str, str] = {
     "max_clip_length": "Maximum clip length",
 }
 # Fields whose message is a whole sentence of its own: shown without a label.
-STANDALONE = frozenset({"confirm"})
+STANDALONE = frozenset({"confirm", "ntp_unreachable"})
 # A problem with the connection file as a whole (domain/connection_file.py's FILE).
 CONNECTION_FILE_PREFIX = "connection_file."
 WHOLE_FILE = "file"
