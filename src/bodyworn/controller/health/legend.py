@@ -45,7 +45,7 @@ class Meaning:
 
 CONTROLLER: tuple[Meaning, ...] = (
     Meaning(GREEN, "Ready"),
-    Meaning(AMBER, "Storage warning: less than 8 % of its storage is free"),
+    Meaning(AMBER, "Storage warning: less than 8 percent of its storage is free"),
     Meaning(RED, "The connection to the content destination failed, or a storage error"),
 )
 STATION: tuple[Meaning, ...] = (

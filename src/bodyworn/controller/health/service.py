@@ -23,6 +23,18 @@ from bodyworn.domain.led import AMBER, FLASHING_AMBER, GREEN, OFF, RED, LedState
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
 
+# What the issues say (msgids: %(name)s places are filled once translated).
+LOW_STORAGE = "System controller storage space is low: %(free)s %% free"
+CD_FAILED = "Lost connection to the content destination"
+CD_FAILED_DETAIL = "Lost connection to the content destination: %(detail)s"
+CAMERA_LOCKED = "Camera %(serial)s is locked: unlock it"
+CAMERA_REMOVING = "Camera %(serial)s will be removed at its next docking"
+NOT_ADDED = ("%(n)s docked camera is not added to this system: %(serials)s",
+             "%(n)s docked cameras are not added to this system: %(serials)s")
+NO_USER = ("%(n)s camera has no user: %(serials)s", "%(n)s cameras have no user: %(serials)s")
+MESSAGES = (LOW_STORAGE, CD_FAILED, CD_FAILED_DETAIL, CAMERA_LOCKED, CAMERA_REMOVING)
+PLURALS = (NOT_ADDED, NO_USER)
+
 # Replaceable in tests: how full the data directory's disk is.
 disk_usage: Callable[[Path], Any] = shutil.disk_usage
 
@@ -133,13 +145,12 @@ def _controller(ctx: ControllerContext, board: Dashboard, free: float) -> None:
     if free < LOW_STORAGE_FRACTION:
         state = AMBER
         board.issues.append(Issue(
-            "low_storage", "System controller storage space is low: %(free)s %% free",
+            "low_storage", LOW_STORAGE,
             "/support/restore-key", params={"free": round(free * 100)}))
     if not cd.ok:
         state = RED
         board.issues.append(Issue(
-            "cd_failed", "Lost connection to the content destination: %(detail)s"
-            if cd.detail else "Lost connection to the content destination",
+            "cd_failed", CD_FAILED_DETAIL if cd.detail else CD_FAILED,
             "/settings/destination", params={"detail": cd.detail} if cd.detail else {}))
     board.controllers.append({
         "name": board.system_name, "role": "primary", "free_fraction": free,
@@ -166,7 +177,7 @@ def _cameras(board: Dashboard, views: list[cameras.CameraView], mode: Mode) -> N
                               "station": view.station_serial, "bay": view.bay,
                               "locked": view.locked, "lamp": camera_lamp(view)})
         if view.locked:
-            board.issues.append(Issue("camera_locked", "Camera %(serial)s is locked: unlock it",
+            board.issues.append(Issue("camera_locked", CAMERA_LOCKED,
                                       f"/cameras/{view.serial}", params={"serial": view.serial}))
         if view.state == CameraState.NEW and view.docked and not view.reclaim:
             new.append(view.serial)
@@ -174,19 +185,18 @@ def _cameras(board: Dashboard, views: list[cameras.CameraView], mode: Mode) -> N
             unassigned.append(view.serial)
         if view.state == CameraState.REMOVING:
             board.issues.append(Issue(
-                "camera_removing", "Camera %(serial)s will be removed at its next docking",
+                "camera_removing", CAMERA_REMOVING,
                 f"/cameras/{view.serial}", params={"serial": view.serial}))
     if new:
         board.issues.append(Issue(
-            "camera_new", "%(n)s docked camera is not added to this system: %(serials)s",
-            "/devices/new", plural="%(n)s docked cameras are not added to this system:"
-            " %(serials)s", n=len(new), params={"serials": _some(new)}))
+            "camera_new", NOT_ADDED[0], "/devices/new", plural=NOT_ADDED[1], n=len(new),
+            params={"serials": _some(new)}))
     if unassigned:
         first = unassigned[0]
         board.issues.append(Issue(
-            "camera_unassigned", "%(n)s camera has no user: %(serials)s",
+            "camera_unassigned", NO_USER[0],
             f"/cameras/{first}" if len(unassigned) == 1 else "/cameras",
-            plural="%(n)s cameras have no user: %(serials)s", n=len(unassigned),
+            plural=NO_USER[1], n=len(unassigned),
             params={"serials": _some(unassigned)}))
 
 
