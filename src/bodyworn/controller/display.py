@@ -93,6 +93,8 @@ FIELD_LABELS: dict[str, str] = {
     "disable_front_button_with_mini_cube": "Mini cube sensor",
     "allow_assistant_access": "Assistant",
     "max_clip_length": "Maximum clip length",
+    "copy_of": "Start from",
+    "is_default": "Default profile",
 }
 # Fields whose message is a whole sentence of its own: shown without a label.
 STANDALONE = frozenset({"confirm", "ntp_unreachable"})
