@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from bodyworn.controller.display import FIELD_LABELS, STANDALONE, field_label, labelled
 from bodyworn.controller.refusals import FieldError, FieldsRefused
@@ -163,3 +164,30 @@ def test_no_api_error_message_shows_an_internal_name(rig: Rig,
                         said.append(message)
                         assert not leaks(message), (method, url, message)
     assert len(said) > 40 and any("belongs to another user" in m for m in said)
+
+
+def test_no_setup_wizard_page_shows_an_internal_name(client: TestClient) -> None:
+    from bodyworn.controller.setup.wizard import STEPS
+    from tests.controller.setup.test_wizard import post, walk_to
+    from tests.domain.connection_factory import connection_file_bytes
+
+    walk_to(client, "summary")
+    # Last step first: a step sent wrong closes the steps after it.
+    for slug, _title in reversed(STEPS):
+        page = client.get(f"/setup/{slug}")
+        assert page.status_code == 200, slug
+        assert not leaks(visible_text(page.text)), (slug, leaks(visible_text(page.text)))
+        if slug in ("restore-key", "summary"):
+            continue
+        # Each step sent wrong: empty, or with what a person gets wrong there.
+        wrong = {"time": {"timezone": "Mars/Olympus", "time_mode": "ntp",
+                          "ntp_server": "bad host!"},
+                 "network": {"listen_host": "not a host!", "listen_port": "0"}}.get(slug, {})
+        files = ({"connection_file": ("cd.json", connection_file_bytes(
+            ConnectionFileVersion="2.0", BlobAPIUserName="u" * 65), "application/json")}
+            if slug == "destination" else None)
+        refused = post(client, slug, wrong, files)
+        text = visible_text(refused.text)
+        assert not leaks(text), (slug, leaks(text))
+        if slug == "destination":
+            assert "Connection file, BlobAPIUserName" in text
