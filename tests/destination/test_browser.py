@@ -123,6 +123,9 @@ def test_password_file_and_generation(tmp_path: Path) -> None:
 async def test_login_required_and_csrf(cd: tuple[Site, dict[str, str]]) -> None:
     site, names = cd
     async with browser(site) as http:
+        # Browsers ask for the site's icon by themselves, before any login.
+        icon = await http.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
         for path in ("/browser/", "/browser/rejected", f"/browser/recordings/{names['plain']}"):
             r = await http.get(path)
             assert r.status_code == 303 and r.headers["location"] == "/browser/login"
