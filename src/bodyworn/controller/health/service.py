@@ -32,7 +32,9 @@ CAMERA_REMOVING = "Camera %(serial)s will be removed at its next docking"
 NOT_ADDED = ("%(n)s docked camera is not added to this system: %(serials)s",
              "%(n)s docked cameras are not added to this system: %(serials)s")
 NO_USER = ("%(n)s camera has no user: %(serials)s", "%(n)s cameras have no user: %(serials)s")
-MESSAGES = (LOW_STORAGE, CD_FAILED, CD_FAILED_DETAIL, CAMERA_LOCKED, CAMERA_REMOVING)
+BACKUP_FAILED = "The system backup failed: %(detail)s"
+MESSAGES = (LOW_STORAGE, CD_FAILED, CD_FAILED_DETAIL, CAMERA_LOCKED, CAMERA_REMOVING,
+            BACKUP_FAILED)
 PLURALS = (NOT_ADDED, NO_USER)
 
 # Replaceable in tests: how full the data directory's disk is.
@@ -130,7 +132,7 @@ def build(ctx: ControllerContext) -> Dashboard:
         backup_failed = backup.problem(session)
     _controller(ctx, board, free)
     if backup_failed is not None:
-        board.issues.append(Issue("backup_failed", "The system backup failed: %(detail)s",
+        board.issues.append(Issue("backup_failed", BACKUP_FAILED,
                                   "/settings/backup", params={"detail": backup_failed}))
     for kind, message, link in integrity.issues(ctx):
         board.issues.append(Issue(kind, message, link))
