@@ -93,6 +93,10 @@ FIELD_LABELS: dict[str, str] = {
     "disable_front_button_with_mini_cube": "Mini cube sensor",
     "allow_assistant_access": "Assistant",
     "max_clip_length": "Maximum clip length",
+    # System backup (backup/).
+    "target": "Backup to",
+    "folder": "Folder",
+    "interval_hours": "Back up every (hours)",
     "copy_of": "Start from",
     "is_default": "Default profile",
 }

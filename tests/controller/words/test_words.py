@@ -25,7 +25,7 @@ CAM = "B8A44F000001"
 FIELD_ERRORS = {"FieldError": 0, "SettingError": 0, "Issue": 1}
 # Fields named by the answers file of unattended setup (its own keys, printed by the CLI)
 # and a connection file's attributes (the specification's names, said as such).
-NOT_ON_PAGES = {"restore_key_path", "answers"}
+NOT_ON_PAGES = {"restore_key_path", "answers", "restore_backup"}
 
 
 def _refused_fields() -> set[str]:
