@@ -9,8 +9,12 @@ zone, with the zone named.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+
+# Written the same way in the evidence browser (webui/ holds them for both apps).
+from bodyworn.webui import duration, local_time, size, zone_abbreviation, zone_of
+
+__all__ = ["duration", "local_time", "size", "zone_abbreviation", "zone_label", "zone_of"]
 
 # Form field (the name the code and the API use) -> the label people see next to it.
 # Every FieldError's field is here (tests/controller/test_words.py checks the sources), so
@@ -132,59 +136,6 @@ def labelled(field: str, message: str, gettext: Callable[[str], str] = str) -> s
     """One field's problem as a sentence people read: "Label: message"."""
     label = field_label(field, gettext)
     return f"{label}: {message}" if label else message
-
-
-def size(n: int | None) -> str:
-    """Bytes as people read them: 950 B, 160 kB, 15.8 MB, 2.1 GB (powers of 1000)."""
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else (
-                f"{value:.1f} {unit}")
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover - the loop returns at GB
-
-
-def duration(start: datetime | None, stop: datetime | None) -> str:
-    """How long from start to stop: 3:05, 1:02:03 ("" when either is unknown)."""
-    if start is None or stop is None or stop < start:
-        return ""
-    seconds = round((stop - start).total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-def zone_of(name: str) -> ZoneInfo:
-    """The zone of an IANA name; UTC when the name is unknown (never fails a page)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_time(moment: datetime | None, zone: str, *, seconds: bool = False,
-               date: bool = True) -> str:
-    """A stored (UTC) time in the system's zone, with the zone's abbreviation: 2026-12-03
-    13:58 CET. Naive times are taken as UTC (the database gives aware ones)."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    shown = moment.astimezone(zone_of(zone))
-    pattern = ("%Y-%m-%d " if date else "") + ("%H:%M:%S" if seconds else "%H:%M")
-    return f"{shown.strftime(pattern)} {zone_abbreviation(shown)}"
-
-
-def zone_abbreviation(moment: datetime) -> str:
-    """The zone's short name at that moment (CET, CEST), or its UTC offset when it has none."""
-    name = moment.strftime("%Z")
-    if name and not name.startswith(("+", "-")):
-        return name
-    offset = moment.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
 
 
 def zone_label(zone: str, now: datetime) -> str:
