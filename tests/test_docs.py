@@ -48,17 +48,20 @@ def test_readme_keeps_exactly_the_two_setup_commands() -> None:
 
 
 def test_every_field_of_the_operations_pages_is_documented() -> None:
-    """Each form field of Settings → Email notifications, Certificates, API tokens and System
-    backup, and of Support → System reset."""
+    """Each form field of Settings → Email notifications, Certificates, API tokens, System
+    backup and Firmware, of Support → System reset, of Remote pairing, and the language
+    after setup."""
     import re
 
     controller = ROOT / "src" / "bodyworn" / "controller"
     fields: set[str] = set()
-    for folder in ("notifications", "certificates", "tokens", "backup", "reset"):
+    for folder in ("notifications", "certificates", "tokens", "backup", "reset", "firmware",
+                   "assistant_pairing"):
         for template in (controller / folder / "templates").rglob("*.html"):
             fields |= set(re.findall(r'name="([a-z_]+)"', template.read_text()))
-    fields -= {"csrf_token", "download"}
+    fields -= {"csrf_token", "download", "viewport"}  # viewport: a meta tag, not a field
+    fields.add("language")
     assert {"smtp_host", "smtp_password", "key_type", "access", "certificate",
-            "interval_hours", "confirm"} <= fields
+            "interval_hours", "confirm", "firmware", "email"} <= fields
     for name in sorted(fields):
         assert f"`{name}`" in DOCS, f"the setting {name} is not explained in docs/"

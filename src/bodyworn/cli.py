@@ -13,6 +13,7 @@ from bodyworn.controller.settings import ControllerSettings
 from bodyworn.destination.cli import destination_app
 from bodyworn.destination.evidence_cli import evidence_app
 from bodyworn.devices.simulate import simulate
+from bodyworn.firmware.cli import firmware_app
 from bodyworn.logs import configure_logging
 
 app = typer.Typer(help="bodyworn: an open body worn camera system.", no_args_is_help=True)
@@ -23,6 +24,7 @@ app.add_typer(restore_key_app, name="restore-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(destination_app, name="destination")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(firmware_app, name="firmware")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

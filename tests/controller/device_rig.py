@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,9 @@ from bodyworn.controller.app import create_app
 from bodyworn.controller.cameras.service import cancel_removal_watches
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docking.orchestrator import Docking
+from bodyworn.controller.docking.sync import ReadyWait
 from bodyworn.controller.docks.service import ensure_token
+from bodyworn.controller.offload.engine import OffloadEngine
 from bodyworn.controller.setup.service import Identity
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera import Camera
@@ -29,6 +32,7 @@ from bodyworn.devices.docking import DockingStation, DockModel
 from bodyworn.devices.docklink_server import DockLinkServer, EventReporter
 from bodyworn.domain.clock import ManualClock
 from tests.controller.conftest import login, set_up
+from tests.firmware_factory import write_trusted_key
 
 SERIALS = ("B8A44F000001", "B8A44F000002", "B8A44F000003")
 
@@ -142,3 +146,31 @@ def rig(ctx: ControllerContext, clock: ManualClock) -> Iterator[Rig]:
 def self_assign_rig(ctx: ControllerContext, clock: ManualClock) -> Iterator[Rig]:
     """A self-assign system with a station and three boxed cameras."""
     yield from make_rig(ctx, clock, "self-assign")
+
+
+@pytest.fixture
+def synced_rig(ctx: ControllerContext, clock: ManualClock, tmp_path: Path) -> Iterator[Rig]:
+    """Like device_rig's, but docked added cameras are synced (firmware too) and ingested."""
+    ctx.settings.firmware_key_file = write_trusted_key(tmp_path / "keys")
+    set_up(ctx)
+    sim_clock = ManualClock(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    station = DockingStation("DOCK0001", DockModel.W701)
+    server = DockLinkServer(station, link_clock=clock).start()
+    ctx.offload = OffloadEngine(ctx, autostart=False)
+    ctx.docking = Docking(ctx, ctx.offload, ready=ReadyWait(timeout_s=20, poll_s=0.05))
+    app = create_app(ctx)
+    with TestClient(app, base_url="https://testserver") as client:
+        csrf = login(client)
+        reporter = EventReporter(station, server, "https://testserver", client=client,
+                                 attempts=1, token=ensure_token(ctx.data_dir))
+        station.connect("https://testserver")
+        rig = Rig(ctx, client, csrf, sim_clock, station, server, reporter)
+        for serial in SERIALS:
+            rig.cameras[serial] = Camera(serial, sim_clock, battery=Battery(1.0))
+        try:
+            yield rig
+        finally:
+            cancel_removal_watches(ctx)
+            reporter.close()
+            ctx.docking.wait()
+            server.stop()

@@ -535,3 +535,44 @@ def test_a_station_server_stopped_from_two_threads_at_once_stops_once() -> None:
         t.join(10)
     server.stop()
     assert errors == []
+
+
+def test_the_cameras_log_is_read_over_the_link(rig: Rig) -> None:
+    anyone = rig.client(identity=None)
+    client = _added(rig)
+    _refused(lambda: anyone.log(), 403, "unsigned")
+    rig.record(seconds=15)
+    client.lock()
+    log = client.log()
+    assert log.serial == rig.camera.serial
+    messages = [e.message for e in log.entries]
+    assert messages[0].startswith("started: AXIS W100, firmware")
+    assert f"added to system {SYSTEM_ID}" in messages
+    assert any(m.startswith("recording ") and m.endswith("started (button)") for m in messages)
+    assert "locked by the controller" in messages
+    assert [e.level for e in log.entries if e.message == "locked by the controller"] == ["warning"]
+    times = [e.at for e in log.entries]
+    assert times == sorted(times)
+    assert [e.message for e in client.log(limit=2).entries] == messages[-2:]
+    # What the camera sends is what the typed message writes back.
+    raw = client.send("GET", "/log?limit=500").json()
+    assert type(log).from_json(raw).to_json() == raw
+    _refused(lambda: client.send("GET", "/log?limit=x"), 400, "bad_limit")
+
+
+def test_the_power_line_frequency_is_recorded_in_the_clip_metadata(rig: Rig) -> None:
+    client = _added(rig)
+    assert rig.camera.power_line_frequency == 50
+    client.configure(power_line_frequency=60)
+    _refused(lambda: client.configure(power_line_frequency=55), 400,
+             "bad_power_line_frequency")
+    rig.record(seconds=15)
+    (recording,) = client.manifest().recordings
+    assert recording.power_line_frequency == 60
+    import av
+
+    for clip in rig.camera.recordings[0].clips:
+        assert clip.path is not None
+        with av.open(str(clip.path)) as media:
+            tags = {k.lower(): v for k, v in media.metadata.items()}
+        assert tags["power_line_frequency"] == "60"

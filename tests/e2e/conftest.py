@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.firmware_factory import write_trusted_key
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,7 +79,9 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
     data_dir = tmp_path / "data"
     port = free_port()
     log = tmp_path / "controller.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Firmware signed by the test run's key is trusted (tests/firmware_factory.py).
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "BODYWORN_FIRMWARE_KEY_FILE": str(write_trusted_key(tmp_path / "keys"))}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*bodyworn_command(), "controller", "--data-dir", str(data_dir),
@@ -138,28 +142,34 @@ def set_up_process(tmp_path: Path) -> Iterator[Callable[..., Controller]]:
 
     started: list[Controller] = []
 
-    def start(*, cloud: bool = True, env: dict[str, str] | None = None) -> Controller:
-        (tmp_path / "cd.json").write_bytes(connection_file_bytes())
+    def start(*, cloud: bool = True, env: dict[str, str] | None = None,
+              connection_file: bytes | None = None, manual_time: str | None = "true",
+              extra_answers: tuple[str, ...] = ()) -> Controller:
+        (tmp_path / "cd.json").write_bytes(connection_file or connection_file_bytes())
         answers = tmp_path / "answers.toml"
         lines = [f'root_password = "{OPS_PASSWORD}"',
                  f'super_admin_passphrase = "{OPS_PASSPHRASE}"',
                  'restore_key_path = "restore.json"', 'system_name = "Harbour"',
-                 'timezone = "Europe/Stockholm"', "manual_time = true",
-                 'connection_file = "cd.json"', 'camera_assignment = "fixed"']
+                 'timezone = "Europe/Stockholm"', 'connection_file = "cd.json"',
+                 'camera_assignment = "fixed"', *extra_answers]
+        if manual_time is not None:
+            lines.append(f"manual_time = {manual_time}")
         if cloud:
             lines += ["cloud_extensions = true", 'cloud_location = "eu-de"']
         answers.write_text("\n".join(lines) + "\n")
         data_dir = tmp_path / "data"
+        key_env = {**os.environ,
+                   "BODYWORN_FIRMWARE_KEY_FILE": str(write_trusted_key(tmp_path / "keys"))}
         subprocess.run([*bodyworn_command(), "controller", "setup", "--answers", str(answers),
                         "--data-dir", str(data_dir)], check=True, capture_output=True,
-                       cwd=tmp_path)
+                       cwd=tmp_path, env=key_env)
         port, log = free_port(), tmp_path / "controller.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [*bodyworn_command(), "controller", "--data-dir", str(data_dir),
                  "--host", "127.0.0.1", "--port", str(port)],
                 stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                env={**key_env, "PYTHONUNBUFFERED": "1", **(env or {})},
                 start_new_session=True)
         controller = Controller(f"https://127.0.0.1:{port}", data_dir, process, log)
         started.append(controller)

@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from bodyworn.i18n.catalog import translations
 from tests.domain.connection_factory import connection_file_bytes
 from tests.e2e.conftest import Controller, bodyworn_command
+from tests.firmware_factory import make_bundle
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +75,17 @@ def test_whole_wizard_then_login_password_and_restore_key(
     expect(page.locator("h1")).to_have_text("Create or extend")
     page.check("input[name=mode][value=create]")
     page.select_option("#language", "en")
+    # A firmware file goes with the new system (any version: this is how to go back to an
+    # older one); a damaged one is refused with the reason.
+    broken = tmp_path / "broken.bwfw"
+    broken.write_bytes(make_bundle("9.8.0.0")[:-300])
+    page.set_input_files("#firmware", str(broken))
+    _next(page)
+    _step(page, controller, "start")
+    expect(page.locator("#firmware-error")).to_contain_text("incomplete or not a firmware file")
+    older = tmp_path / "bodyworn-9.8.0.0.bwfw"
+    older.write_bytes(make_bundle("9.8.0.0"))
+    page.set_input_files("#firmware", str(older))
     _next(page)
 
     # 2. Administrator account: a common password is refused, then a good one.
@@ -169,6 +181,7 @@ def test_whole_wizard_then_login_password_and_restore_key(
     expect(page.locator("#summary-name")).to_have_text(SYSTEM_NAME)
     expect(page.locator("table")).to_contain_text(TIME_ZONE)
     expect(page.locator("table")).to_contain_text("connection.json")
+    expect(page.locator("#summary-firmware")).to_have_text("9.8.0.0 (bodyworn-9.8.0.0.bwfw)")
     page.click("#finish")
 
     # The login page says the system is set up.
@@ -179,6 +192,10 @@ def test_whole_wizard_then_login_password_and_restore_key(
     expect(page.locator("#dash-name")).to_have_text(SYSTEM_NAME)
     expect(page.locator("main")).to_contain_text(system_id)
     assert abs(_dashboard_time_error(page)) < 120
+    page.goto(controller.url + "/settings/firmware")
+    expect(page.locator("#system-firmware")).to_have_text("9.8.0.0")
+    expect(page.locator("#firmware-history")).to_contain_text("root (setup)")
+    page.goto(controller.url + "/")
     screenshot = tmp_path / "dashboard.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 0
@@ -202,6 +219,8 @@ def test_whole_wizard_then_login_password_and_restore_key(
 
     # Support → System restore key: a wrong passphrase is refused, the right one downloads.
     page.click("aside nav >> text=Support")
+    expect(page).to_have_url(f"{controller.url}/support/system-report")
+    page.click("main nav >> text=System restore key")
     expect(page).to_have_url(f"{controller.url}/support/restore-key")
     page.fill("#passphrase", "not the passphrase at all")
     page.click("#download-restore-key")

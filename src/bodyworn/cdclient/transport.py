@@ -143,8 +143,12 @@ class CDTransport:
         transport: httpx.AsyncBaseTransport | None = None,
         on_clip_bytes: Callable[[int], None] | None = None,
         clip_uploads: int = 3,
+        on_answer: Callable[[int | None, str | None], None] | None = None,
     ) -> None:
         self.connection = connection
+        # Told of every attempt: the HTTP status and the answer's Date header, or (None,
+        # None) when no answer came. The controller counts failures and compares clocks.
+        self._on_answer = on_answer
         # Clips of one recording sent at once (a CD is many disks behind one endpoint).
         self._clip_uploads = max(1, clip_uploads)
         # Called with each chunk's size as clip bytes are sent (progress bars); a retried
@@ -161,6 +165,7 @@ class CDTransport:
             timeout=httpx.Timeout(timeout),
             transport=transport,
             follow_redirects=False,
+            event_hooks={"response": [self._answered]} if on_answer else None,
         )
         self._public_key = (
             load_public_key(connection.public_key_pem)
@@ -184,6 +189,16 @@ class CDTransport:
 
     async def __aenter__(self) -> Self:
         return self
+
+    async def _answered(self, response: httpx.Response) -> None:
+        self._tell(response.status_code, response.headers.get("date"))
+
+    def _tell(self, status: int | None, date: str | None) -> None:
+        if self._on_answer is not None:
+            try:
+                self._on_answer(status, date)
+            except Exception:  # an observer must never break a request
+                log.exception("cd.observer_failed")
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
@@ -223,6 +238,7 @@ class CDTransport:
                     uri, headers={"X-Auth-User": conn.user, "X-Auth-Key": conn.key}
                 )
             except httpx.HTTPError as exc:
+                self._tell(None, None)
                 if _cert_failure(exc):
                     raise CDTLSError(f"{uri}: certificate not trusted: {exc}", url=uri) from exc
                 problems.append(f"{uri}: {exc!r}")
@@ -323,6 +339,7 @@ class CDTransport:
                     method, url, headers=send, content=body.stream() if body else None
                 )
             except httpx.HTTPError as exc:
+                self._tell(None, None)
                 if _cert_failure(exc):
                     raise CDTLSError(f"{url}: certificate not trusted: {exc}", url=url) from exc
                 # A connection that broke mid-request may have been a rejected token the
@@ -461,6 +478,22 @@ class CDTransport:
         except (CDNotFound, CDForbidden, ContentRejected, CDProtocolError) as exc:
             log.info("cd.object_unreadable", object=f"{container}/{name}", error=str(exc))
             return None
+
+    async def probe(self, container: str) -> None:
+        """Ask the CD one cheap question (HEAD of `container`), once, not retried.
+
+        Returns when its storage answers at all: a missing container (404) or a refused
+        HEAD (403, 405) is an answer. Raises CDUnavailable when it is busy (5xx, 429) or
+        does not answer, InsufficientStorage on 507, and what logging in raises.
+        """
+        try:
+            await self._attempt("HEAD", _object_path(container), frozenset({200, 204}), {}, None)
+        except _Retryable as exc:
+            raise CDUnavailable(f"HEAD /{container}: {exc}", status=exc.status) from exc
+        except (CDNotFound, CDForbidden, ContentRejected, CDProtocolError) as exc:
+            if exc.url is None:
+                raise  # logging in failed: not an answer of the storage
+            log.debug("cd.probe_answered", container=container, status=exc.status)
 
     async def object_metadata(
         self, container: str, name: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -46,8 +45,12 @@ from bodyworn.controller.destinations.service import ConnectionFileClients, curr
 from bodyworn.controller.docking.orchestrator import Docking
 from bodyworn.controller.docks import api as docks_api
 from bodyworn.controller.docks import pages as docks_pages
+from bodyworn.controller.docks import service as docks_service
 from bodyworn.controller.docks.service import ensure_token
-from bodyworn.controller.events import SettingsChanged
+from bodyworn.controller.events import FirmwareInstalled, SettingsChanged
+from bodyworn.controller.firmware import api as firmware_api
+from bodyworn.controller.firmware import pages as firmware_pages
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.health import api as health_api
 from bodyworn.controller.health import pages as health_pages
 from bodyworn.controller.identity import service as identity
@@ -64,7 +67,7 @@ from bodyworn.controller.offload import api as offload_api
 from bodyworn.controller.offload import pages as offload_pages
 from bodyworn.controller.offload.base import OffloadConfig
 from bodyworn.controller.offload.engine import OffloadEngine
-from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.ports import CameraOffload, NtpMeasurer
 from bodyworn.controller.profiles import api as profiles_api
 from bodyworn.controller.profiles import pages as profiles_pages
 from bodyworn.controller.refusals import Refused
@@ -73,9 +76,12 @@ from bodyworn.controller.reset import pages as reset_pages
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.setup import pages as setup_pages
 from bodyworn.controller.setup.wizard import DraftStore
+from bodyworn.controller.support import api as support_api
+from bodyworn.controller.support import pages as support_pages
 from bodyworn.controller.system import api as system_api
 from bodyworn.controller.system import pages as system_pages
 from bodyworn.controller.system import service as system
+from bodyworn.controller.system.timekeeping import remeasure
 from bodyworn.controller.tokens import api as tokens_api
 from bodyworn.controller.tokens import pages as tokens_pages
 from bodyworn.controller.users import api as users_api
@@ -87,6 +93,7 @@ from bodyworn.controller.web.bodies import (
     upload_limits,
 )
 from bodyworn.controller.web.routes import answer_refusal
+from bodyworn.controller.workers import Service, Workers
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.store.db import make_engine, session_factory, upgrade
 from bodyworn.store.private import secure_data_dir
@@ -152,6 +159,10 @@ ROUTERS = (
     backup_api.router,
     reset_pages.router,
     reset_api.router,
+    firmware_pages.router,
+    firmware_api.router,
+    support_pages.router,
+    support_api.router,
 )
 
 
@@ -220,6 +231,7 @@ def build_context(
             settings.secrets_key_path.unlink(missing_ok=True)
         raise
     clock = clock or SystemClock()
+    cd_clients = ConnectionFileClients(factory, clock)
     ctx = ControllerContext(
         settings=settings,
         engine=engine,
@@ -227,18 +239,24 @@ def build_context(
         clock=clock,
         templates=make_templates(TEMPLATE_NAMES),
         docklinks=SigningDockLinks(factory, clock),
-        cd_clients=ConnectionFileClients(factory, clock),
+        cd_clients=cd_clients,
         wizard=DraftStore(clock),
         ntp=ntp,
+        firmware=firmware.Installer(settings),
     )
+    # Every answer of the CD tells its clock (the dashboard compares it with ours).
+    cd_clients.on_answer = ctx.health.cd_answered
     with ctx.factory() as session, session.begin():
         # The certificate the manager is served with (older versions kept it as files).
         ensure_default(session, ctx.clock, settings.data_dir / "tls")
     ctx.events.subscribe(SettingsChanged, partial(_take_over_settings, ctx))
+    ctx.events.subscribe(FirmwareInstalled, partial(_take_over_firmware, ctx))
     with ctx.factory() as session:
         row = system.settings_if_set_up(session)
         if row is not None:
             ctx.apply_system(row)
+        install = firmware.installed(session)
+        ctx.firmware_installed = install.version if install is not None else None
     return ctx
 
 
@@ -259,6 +277,11 @@ def check_secrets(factory: sessionmaker[Session], made_now: Path | None) -> None
             "Without it, set a new data directory up from the System restore key.") from exc
 
 
+def _take_over_firmware(ctx: ControllerContext, event: FirmwareInstalled) -> None:
+    """Pages show the firmware in force from memory."""
+    ctx.firmware_installed = event.version
+
+
 def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
     """What pages show from memory follows a change of the settings (name, language, zone)."""
     if not event.keys & {"system_name", "language", "timezone"}:
@@ -269,10 +292,30 @@ def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
         ctx.system_name, ctx.language, ctx.timezone = row.system_name, row.language, row.timezone
 
 
-def _resync_in_background(ctx: ControllerContext) -> None:
-    # Cameras left docked while the controller was down carry on where they were.
-    if ctx.docking is not None:
-        threading.Thread(target=ctx.docking.resync, name="dock-resync", daemon=True).start()
+class _Listening:
+    """The notifier as a restartable service: a restart keeps its subscriptions, so a
+    critical event published meanwhile is kept for the loop."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def start(self) -> None:
+        self.notifier.start()
+
+    async def stop(self) -> None:
+        await self.notifier.stop(keep_listening=True)
+
+
+def _workers(ctx: ControllerContext, offload: CameraOffload,
+             loops: list[tuple[str, Service]], backups: Service) -> Workers:
+    """The background services as one (ctx.services): the offload engine, the loops, and
+    the backup schedule unless a test drives the engine by hand."""
+    services: list[tuple[str, Service]] = [("offload", offload), *loops]
+    if offload.autostart:
+        services.append(("system-backup", backups))
+    workers = Workers(ctx, services)
+    ctx.services = workers
+    return workers
 
 
 def create_app(ctx: ControllerContext) -> FastAPI:
@@ -289,28 +332,32 @@ def create_app(ctx: ControllerContext) -> FastAPI:
         ctx.docking = Docking(ctx, offload)
     windows = Repeating("self-assign-windows", WINDOW_CHECK_S, partial(expire_windows, ctx))
     backups = Repeating("system-backup", BACKUP_CHECK_S, partial(run_if_due, ctx))
+    stations = Repeating("station-checks", docks_service.STATION_CHECK_S,
+                         partial(docks_service.check_stations, ctx))
+    # NTP measured again on a schedule (and once at the start).
+    time_loop = Repeating("ntp", ctx.settings.ntp_interval_s, partial(remeasure, ctx))
     # Subscribed now, so critical events published before the loop starts are kept.
     notifier = Notifier(ctx)
     notifier.subscribe()
     metrics = Metrics(ctx)
     metrics.subscribe()
 
+    workers = _workers(ctx, offload, [
+        ("notifications", _Listening(notifier)), ("self-assign-windows", windows),
+        ("station-checks", stations), ("ntp", time_loop)], backups)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Background loops live as long as the server: started here, stopped cleanly.
-        offload.start()
-        notifier.start()
-        windows.start()
+        workers.start()
         if offload.autostart:
-            _resync_in_background(ctx)
-            backups.start()
+            # Cameras left docked while the controller was down carry on where they were.
+            workers.resync()
         try:
             yield
         finally:
-            await backups.stop()
-            await windows.stop()
-            await notifier.stop()
-            await offload.stop()
+            await workers.stop()
+            notifier.unsubscribe()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -333,6 +380,7 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.tls = None
     app.state.windows = windows
     app.state.backups = backups
+    app.state.workers = workers
     # Added first, so it runs after the gate: only requests let through are parsed.
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(AuthGate)

@@ -27,8 +27,10 @@ from bodyworn.controller.ports import (
     CdClientFactory,
     DockEvents,
     DockLinkFactory,
+    FirmwareInstaller,
     Mailer,
     NtpMeasurer,
+    Services,
     WizardDrafts,
 )
 from bodyworn.controller.refusals import Refused
@@ -90,7 +92,7 @@ MAIN_NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/transfers", "Transfers", ("/transfers",)),
     ("/audit", "Audit log", ("/audit",)),
     ("/settings/password", "Settings", ("/settings",)),
-    ("/support/restore-key", "Support", ("/support",)),
+    ("/support/system-report", "Support", ("/support",)),
 )
 
 
@@ -152,11 +154,16 @@ class ControllerContext:
     # The setup wizard's drafts (setup/wizard.py).
     wizard: WizardDrafts
     ntp: NtpMeasurer | None = None
+    # Firmware checks and installs for setup (firmware/ Installer, given by app.py).
+    firmware: FirmwareInstaller | None = None
     set_up: bool = False
     language: str = DEFAULT_LANGUAGE
     system_name: str = ""
     # The system's time zone (pages show times in it; storage and the API keep UTC).
     timezone: str = "UTC"
+    # The system firmware installed (firmware/; app.py keeps it current), for the pages;
+    # None while the system runs the firmware it shipped with (SHIPPED_VERSION).
+    firmware_installed: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Named domain events (controller/events.py): services raise, features subscribe.
     events: EventBus = field(default_factory=EventBus)
@@ -168,6 +175,9 @@ class ControllerContext:
     docking: DockEvents | None = None
     # E-mail for notifications (to come): None until there is a mailer.
     mailer: Mailer | None = None
+    # The background services as one, for a restart (app.py's Workers; None in tests
+    # that run no app).
+    services: Services | None = None
     # Set when the controller shuts down: background threads (removal watches) stop.
     closing: threading.Event = field(default_factory=threading.Event)
     # What the background work found (CD, spool, disk), for the pages.

@@ -44,6 +44,8 @@ FIELD_LABELS: dict[str, str] = {
     "connection_file": "Connection file",
     "power_line_frequency": "Power line frequency",
     "camera_assignment": "Camera assignment",
+    "firmware": "Firmware file",
+    "firmware_file": "Firmware file",
     "name": "Name",
     "user_id": "User ID",
     "cd_username": "User name at the content destination",

@@ -103,6 +103,20 @@ class CdHealthChanged(Event):
 
 
 @dataclass(frozen=True)
+class StationHealthChanged(Event):
+    """A docking station stopped answering the controller, or answers again.
+
+    Published by health_state.py on a change only, from docks/' check of every known
+    station (its listing read over the dock link).
+    """
+
+    serial: str
+    answering: bool
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class StorageLow(Event):
     """This controller's storage crossed the low mark (low=False when it recovered).
 
@@ -171,11 +185,30 @@ class UserChanged(Event):
 class SettingsChanged(Event):
     """System settings changed; `keys` names which (e.g. {"timezone"}).
 
-    Emitted by setup (every key), system/ (name, time, privacy, cloud), destinations/
+    Emitted by setup (every key), system/ (name, time, language, privacy, cloud), destinations/
     ("connection_file") and assignment/ ("self_assign_readiness").
     """
 
     keys: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class FirmwareInstalled(Event):
+    """A signed firmware bundle was verified and installed on this controller (firmware/).
+
+    Emitted in the install's transaction, so subscribers hear of it once it is recorded.
+    `bundle_path` is the bundle as verified, kept in the data directory: what a cluster
+    replicates to its extension controllers, which verify its signature and version
+    themselves and install it the same way. `during_setup`: installed by the setup
+    wizard (a new system, where an older version is allowed).
+    """
+
+    version: str
+    bundle_sha256: str
+    bundle_path: str
+    camera_models: tuple[str, ...]
+    at: datetime
+    during_setup: bool = False
 
 
 E = TypeVar("E", bound=Event)

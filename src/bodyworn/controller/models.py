@@ -14,6 +14,7 @@ from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.certificates.models import CertificateRow
 from bodyworn.controller.destinations.models import ContentDestination
 from bodyworn.controller.docks.models import DockingStationRow
+from bodyworn.controller.firmware.models import FirmwareInstall
 from bodyworn.controller.identity.models import SystemIdentity
 from bodyworn.controller.integrity.models import AuditAnchor, CameraCertificate, IntegrityState
 from bodyworn.controller.metrics.models import MetricTotal
@@ -46,6 +47,7 @@ __all__ = [
     "CertificateRow",
     "ContentDestination",
     "DockingStationRow",
+    "FirmwareInstall",
     "HolsterPairing",
     "IntegrityState",
     "MetricTotal",

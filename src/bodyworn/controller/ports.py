@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from bodyworn.cdclient.client import CDClient, RetryPolicy
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.docklink.messages import CameraInfo, StationEvent
+from bodyworn.domain.clock import Clock
+from bodyworn.firmware.bundle import Bundle
 
 # Measures the host clock's offset (seconds) against an NTP server and its fallback.
 NtpMeasurer = Callable[[str, str | None], float]
@@ -45,6 +49,28 @@ class Mailer(Protocol):
 
     async def send(self, to: Sequence[str], subject: str, body: str) -> None:
         """Send one message."""
+        ...
+
+
+class FirmwareInstaller(Protocol):
+    """What setup needs of firmware/ (which sits above it): check a file, install it with
+    the new system."""
+
+    def verify(self, data: bytes) -> Bundle:
+        """The bundle verified whole; a Refused says what is wrong with the file."""
+        ...
+
+    def install_in_setup(self, session: Session, clock: Clock, bundle: Bundle, *,
+                         actor: str, source: str) -> None:
+        """Keep the bundle and record its install in the setup's transaction."""
+        ...
+
+
+class Services(Protocol):
+    """The controller's background services as one (app.py's Workers)."""
+
+    async def restart(self, reason: str) -> None:
+        """Stop every background service and start it again (after a firmware install)."""
         ...
 
 

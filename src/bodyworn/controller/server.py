@@ -12,6 +12,7 @@ from bodyworn.controller.certificates.service import active_pair
 from bodyworn.controller.certificates.serving import CertificateSwitch
 from bodyworn.controller.settings import ControllerSettings
 from bodyworn.controller.system.service import settings_if_set_up
+from bodyworn.logs import LOG_DIR, log_to_file
 
 
 def serve(
@@ -25,6 +26,7 @@ def serve(
     # Whatever this process creates (a library's temporary file included) is its own only.
     os.umask(0o077)
     ctx = build_context(settings, ntp=default_ntp())
+    log_to_file(settings.data_dir / LOG_DIR, settings.log_file_bytes, settings.log_file_backups)
     host, port = settings.host, settings.port
     if ctx.set_up:
         with ctx.factory() as session:
@@ -44,5 +46,7 @@ def serve(
         state = "ready" if ctx.set_up else "not set up yet: open it to run the setup wizard"
         console.print(f"Controller on {scheme}://{host}:{port}/ ({state})", markup=False)
     # A browser holding keep-alive connections must not keep the controller from stopping.
-    uvicorn.run(app, host=host, port=port, log_level="warning",
+    # log_config=None: uvicorn's loggers stay as logs.py set them (JSON lines on stderr and
+    # in the log file) instead of getting handlers of their own that bypass the file.
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None,
                 proxy_headers=False, timeout_graceful_shutdown=10, **ssl)  # type: ignore[arg-type]

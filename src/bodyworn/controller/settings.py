@@ -35,6 +35,17 @@ class ControllerSettings(BaseSettings):
     offload_ingests_per_camera: int = Field(default=4, ge=1, le=8)
     offload_max_deliveries: int = Field(default=4, ge=1, le=64)
     offload_early_uploads: int = Field(default=2, ge=0, le=16)
+    # The Ed25519 public key (PEM) firmware must be signed with, instead of the release
+    # key that ships with the code (test systems, organisations that build their own).
+    firmware_key_file: Path | None = None
+    # How often the clock is measured against the NTP server again (seconds).
+    ntp_interval_s: float = Field(default=3600.0, ge=0.1, le=7 * 24 * 3600)
+    # The dashboard warns when the content destination's clock (its Date header) and this
+    # controller's differ by more than this (seconds).
+    clock_skew_warn_s: float = Field(default=10.0, ge=2, le=3600)
+    # Rotating log files in <data>/logs: size of one file, and how many older ones to keep.
+    log_file_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
+    log_file_backups: int = Field(default=5, ge=1, le=100)
 
     @property
     def db_url(self) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bodyworn.controller.app import build_context
 from bodyworn.controller.backup import service as backup
 from bodyworn.controller.backup.format import BackupFileError
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.identity.restore_key import RestoreKeyError, open_restore_key
 from bodyworn.controller.ports import NtpMeasurer
 from bodyworn.controller.settings import ControllerSettings
@@ -24,6 +25,8 @@ from bodyworn.controller.setup.answers import LoadedAnswers, load_answers
 from bodyworn.controller.setup.service import FieldError, Identity, SetupInvalid
 from bodyworn.controller.setup.steps import RESTORED_FROM_KEY
 from bodyworn.domain.clock import Clock, utcnow
+from bodyworn.domain.user_files import UserFileError, read_user_file
+from bodyworn.firmware.bundle import MAX_BUNDLE_BYTES, Bundle
 from bodyworn.store.files import write_file_atomic
 
 Then = Callable[[Session, Clock], None]
@@ -50,6 +53,19 @@ def _restored(loaded: LoadedAnswers) -> tuple[Identity | None, Then | None, str]
     return None, None, ""
 
 
+def _firmware(settings: ControllerSettings, path: Path | None) -> Bundle | None:
+    """The answers' firmware file, verified whole (SetupInvalid says why not)."""
+    if path is None:
+        return None
+    try:
+        data = read_user_file(path, limit=MAX_BUNDLE_BYTES, what="firmware file")
+        return firmware.verify(settings, data)
+    except UserFileError as exc:
+        raise SetupInvalid([FieldError("firmware_file", str(exc))]) from None
+    except firmware.FirmwareRefused as exc:
+        raise SetupInvalid([FieldError("firmware_file", exc.message)]) from None
+
+
 def run_unattended(
     settings: ControllerSettings, answers_path: Path, clock: Clock, ntp: NtpMeasurer | None
 ) -> service.UnattendedResult:
@@ -68,13 +84,16 @@ def run_unattended(
         offset = service.clock_offset(loaded.answers, utcnow(), ntp)
     except Exception as exc:  # the NTP client's error names both servers
         raise SetupInvalid([FieldError("ntp_server", f"no answer: {exc}")]) from None
+    # Checked before the data directory is touched: a bad file writes nothing.
+    bundle = _firmware(settings, loaded.firmware_path)
     ctx = build_context(settings, clock=clock, ntp=ntp)
     try:
         if ctx.set_up:
             raise service.AlreadySetUp()
         if restored is not None:
             service.commit(ctx.factory, clock, loaded.answers, restored, offset_seconds=offset,
-                           source="unattended", then=then, restored=source)
+                           source="unattended", then=then, restored=source, firmware=bundle,
+                           installer=ctx.firmware)
             return service.UnattendedResult(restored.system_id, None, restored_from=source)
         assert loaded.restore_key_path is not None
         identity = Identity.generate()
@@ -84,7 +103,8 @@ def run_unattended(
         write_file_atomic(loaded.restore_key_path, key_file)
         try:
             service.commit(ctx.factory, clock, loaded.answers, identity,
-                           offset_seconds=offset, source="unattended")
+                           offset_seconds=offset, source="unattended", firmware=bundle,
+                           installer=ctx.firmware)
         except BaseException:
             loaded.restore_key_path.unlink(missing_ok=True)
             raise

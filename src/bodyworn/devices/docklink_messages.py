@@ -77,6 +77,7 @@ def recording_entry(recording: Recording) -> RecordingEntry:
         notes=tuple(recording.notes),
         clips=tuple(clip_entry(clip) for clip in offloadable_clips(recording)),
         signature=recording.signature,
+        power_line_frequency=recording.power_line_frequency,
     )
 
 
@@ -126,4 +127,5 @@ def info_of(camera: Camera, *, time: datetime, time_offset: timedelta) -> Camera
         device_key=camera.device_public_pem,
         device_certificate=pem(camera.device_chain[0]).decode("ascii")
         if camera.device_chain else None,
+        power_line_frequency=camera.power_line_frequency,
     )

@@ -34,9 +34,11 @@ from bodyworn.docklink import wire as proto
 from bodyworn.docklink.errors import MessageError
 from bodyworn.docklink.messages import (
     AssistantConfig,
+    CameraLog,
     DeleteChallenge,
     DeleteResult,
     FirmwareAccepted,
+    LogEntry,
     StationBay,
     StationEvent,
     StationListing,
@@ -216,6 +218,7 @@ class ConfigChange:
     categories: list[str] | None = None
     user_id: str | None = None
     holster: str | None = None
+    power_line_frequency: int | None = None
 
 
 def parse_config(data: dict[str, Any]) -> ConfigChange:
@@ -223,7 +226,8 @@ def parse_config(data: dict[str, Any]) -> ConfigChange:
     def bad(reason: str, message: str) -> LinkError:
         return LinkError(HTTPStatus.BAD_REQUEST, reason, message)
 
-    known = {"profile", "user_id", "time", "timezone", "categories", "holster"}
+    known = {"profile", "user_id", "time", "timezone", "categories", "holster",
+             "power_line_frequency"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise bad("bad_config", f"unknown settings: {', '.join(unknown)}")
@@ -259,8 +263,22 @@ def parse_config(data: dict[str, Any]) -> ConfigChange:
     if holster is not None and not (isinstance(holster, str) and HOLSTER_SERIAL.fullmatch(
             holster)):
         raise bad("bad_holster", "holster: 6 digits or null")
+    frequency = data.get("power_line_frequency")
+    if frequency is not None and frequency not in (50, 60):
+        raise bad("bad_power_line_frequency", "power_line_frequency: 50 or 60")
     return ConfigChange(frozenset(data), profile, pushed_time, timezone, categories, user_id,
-                        holster)
+                        holster, frequency)
+
+
+def log_reply(camera: Camera, request: _Request) -> _Reply:
+    """`GET /log?limit=N`: the camera's newest log lines (at most 500)."""
+    limits = request.query.get("limit", ["500"])
+    if len(limits) != 1 or not limits[0].isdigit():
+        raise LinkError(HTTPStatus.BAD_REQUEST, "bad_limit", "give ?limit=N once")
+    lines = camera.log_lines(min(int(limits[0]), 500))
+    log = CameraLog(camera.serial, tuple(LogEntry(at, level, message)
+                                         for at, level, message in lines))
+    return _json_reply(HTTPStatus.OK, log.to_json())
 
 
 class DockLinkServer:
@@ -409,6 +427,7 @@ class DockLinkServer:
             ("POST", ("factory-reset",), 1): lambda: self._factory_reset(camera),
             ("POST", ("self-assign",), 1): lambda: self._self_assign(camera, request),
             ("GET", ("assistant",), 1): lambda: self._assistant(camera),
+            ("GET", ("log",), 1): lambda: log_reply(camera, request),
             ("PUT", ("assistant",), 1): lambda: self._configure_assistant(camera, request),
         }
         if key == ("POST", ("clips",), 3) and rest[2] == "challenge":
@@ -558,7 +577,8 @@ class DockLinkServer:
         if camera.locked:
             raise LinkError(HTTPStatus.LOCKED, "locked", "the camera is locked; unlock it first")
         change = parse_config(request.json())
-        camera.configure(change.profile, timezone=change.timezone, categories=change.categories)
+        camera.configure(change.profile, timezone=change.timezone, categories=change.categories,
+                         power_line_frequency=change.power_line_frequency)
         if "holster" in change.given:
             camera.expect_holster(change.holster)
         if "user_id" in change.given:

@@ -46,6 +46,7 @@ FULL_AUDIO_RATE = 48_000
 TONE_HZ = 500
 TONE_LEVEL = 0.1
 METADATA_KEY = "comment"
+POWER_LINE_KEY = "power_line_frequency"
 # A filler-data NAL unit (type 12): start code, header, 0xFF payload, stop bit.
 FILLER_HEADER = b"\x00\x00\x00\x01\x0c"
 FILLER_TRAILER = b"\x80"
@@ -89,6 +90,8 @@ class ClipSpec:
     fidelity: Fidelity = Fidelity.FAST
     title: str = ""
     silences: tuple[tuple[float, float], ...] = ()
+    # The mains frequency the camera was set to (written to the file's metadata).
+    power_line_frequency: int | None = None
 
     def __post_init__(self) -> None:
         if self.duration <= timedelta(0):
@@ -194,6 +197,8 @@ class ClipWriter:
         self._container.metadata[METADATA_KEY] = fidelity_label(spec.fidelity)
         if spec.title:
             self._container.metadata["title"] = spec.title
+        if spec.power_line_frequency is not None:
+            self._container.metadata[POWER_LINE_KEY] = str(spec.power_line_frequency)
         self._frames = _frame_times(spec)
         self._next_frame = 0
         self._durations = dict(self._frames)
@@ -217,7 +222,8 @@ class ClipWriter:
         if self.spec.container is ContainerType.MKV:
             options["cluster_time_limit"] = "1000"
         else:
-            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+            # use_metadata_tags: keys of our own (power_line_frequency) are kept too.
+            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof+use_metadata_tags"
             # An edit list absorbs the AAC priming instead of shifting the picture late.
             options["use_editlist"] = "1"
         return options
@@ -530,6 +536,7 @@ class ClipRenderer:
             timezone=self.timezone or ZoneInfo(recording.timezone),
             silences=silences(recording, clip),
             location=str(recording.start_position) if recording.start_position else None,
+            power_line_frequency=recording.power_line_frequency,
         )
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / clip_name(clip.start, recording.id, self.container)

@@ -31,6 +31,7 @@ from bodyworn.docklink.messages import (
     AssistantConfig,
     AssistantReport,
     CameraInfo,
+    CameraLog,
     DeleteChallenge,
     DeleteResult,
     FirmwareAccepted,
@@ -278,6 +279,7 @@ class DockLinkClient:
         timezone: str | None = None,
         categories: list[str] | None = None,
         holster: str | None = _UNSET,
+        power_line_frequency: int | None = None,
     ) -> CameraInfo:
         """Push settings; only those given change (user_id=None takes the user away)."""
         data: dict[str, Any] = {}
@@ -293,7 +295,13 @@ class DockLinkClient:
             data["categories"] = categories
         if holster is not _UNSET:
             data["holster"] = holster
+        if power_line_frequency is not None:
+            data["power_line_frequency"] = power_line_frequency
         return CameraInfo.from_json(self._json("PUT", "/config", data))
+
+    def log(self, limit: int = 500) -> CameraLog:
+        """The newest `limit` lines of the camera's own log."""
+        return CameraLog.from_json(self._json("GET", f"/log?limit={int(limit)}"))
 
     def assistant(self) -> AssistantReport:
         """The camera's wireless key and the Assistant pairings completed or blocked on it."""

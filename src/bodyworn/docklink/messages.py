@@ -32,11 +32,13 @@ __all__ = [
     "AssistantReport",
     "BatteryLevel",
     "CameraInfo",
+    "CameraLog",
     "ClipEntry",
     "DeleteChallenge",
     "DeleteResult",
     "FirmwareAccepted",
     "HolsterLink",
+    "LogEntry",
     "Manifest",
     "MessageError",
     "Position",
@@ -88,6 +90,12 @@ class _Fields:
         value = self.raw(name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self._wrong(name, "a whole number")
+        return value
+
+    def opt_integer(self, name: str) -> int | None:
+        value = self.optional(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise self._wrong(name, "a whole number or null")
         return value
 
     def number(self, name: str) -> float:
@@ -236,6 +244,8 @@ class RecordingEntry:
     clips: tuple[ClipEntry, ...] = ()
     # The camera's signed recording statement (a compact JWS), or None.
     signature: str | None = None
+    # The mains frequency the camera recorded at (50 or 60 Hz; None from older cameras).
+    power_line_frequency: int | None = None
 
     def to_json(self, *, clips: bool = True) -> dict[str, Any]:
         """The manifest's entry (`clips=False`: the metadata alone, as the controller keeps it)."""
@@ -261,6 +271,7 @@ class RecordingEntry:
             "categories": list(self.categories),
             "notes": list(self.notes),
             "signature": self.signature,
+            "power_line_frequency": self.power_line_frequency,
         }
         if clips:
             data["clips"] = [clip.to_json() for clip in self.clips]
@@ -291,6 +302,7 @@ class RecordingEntry:
             signature=f.opt_text("signature"),
             clips=tuple(ClipEntry.from_json(clip, f"{what}.clips")
                         for clip in f.items("clips")) if clips else (),
+            power_line_frequency=f.opt_integer("power_line_frequency"),
         )
 
 
@@ -412,6 +424,8 @@ class CameraInfo:
     # (PEM; None until the system certified it).
     device_key: str | None = None
     device_certificate: str | None = None
+    # The mains frequency the camera is set to (None from cameras that do not say).
+    power_line_frequency: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -438,6 +452,7 @@ class CameraInfo:
             "leds": {name: str(state) for name, state in self.leds.items()},
             "device_key": self.device_key,
             "device_certificate": self.device_certificate,
+            "power_line_frequency": self.power_line_frequency,
         }
 
     @classmethod
@@ -461,6 +476,7 @@ class CameraInfo:
             faults=f.texts("faults"), leds=_leds(f.child("leds")),
             device_key=f.opt_text("device_key"),
             device_certificate=f.opt_text("device_certificate"),
+            power_line_frequency=f.opt_integer("power_line_frequency"),
         )
 
 
@@ -530,6 +546,41 @@ class FirmwareAccepted:
     def from_json(cls, data: object) -> FirmwareAccepted:
         f = _Fields(data, "firmware")
         return cls(f.text("firmware"), f.text("image_sha256"), f.number("install_seconds"))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of a camera's log."""
+
+    at: datetime
+    level: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": format_time(self.at), "level": self.level, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: object, what: str = "log.entries") -> LogEntry:
+        f = _Fields(data, what)
+        return cls(f.time("at"), f.text("level"), f.text("message"))
+
+
+@dataclass(frozen=True)
+class CameraLog:
+    """`GET /log`: the newest lines of the camera's own log, oldest first (what support
+    reads in a system report)."""
+
+    serial: str
+    entries: tuple[LogEntry, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"serial": self.serial, "entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: object) -> CameraLog:
+        f = _Fields(data, "log")
+        return cls(f.text("serial"), tuple(LogEntry.from_json(item)
+                                           for item in f.items("entries")))
 
 
 # ---- the Assistant (the camera's wireless side) -----------------------------------------

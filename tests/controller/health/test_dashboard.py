@@ -24,7 +24,7 @@ def test_dashboard_shows_devices_in_led_colours_with_details_on_hover(rig: Rig) 
     assert "led led-green" in page  # the controller and the station
     assert "led led-amber led-flashing" in page  # the new camera flashes amber
     text = visible_text(page)
-    assert "2 of 8 in use" in text
+    assert "2 of 8 bays in use" in text
     assert "1 docked camera is not added to this system: B8A44F000002" in text
     assert 'href="/devices/new"' in page
     # Every lamp says what it means, in the legend's words.

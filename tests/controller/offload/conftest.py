@@ -83,7 +83,8 @@ class Rig:
 
     def new_engine(self, cd_factory: CDFactory | None = None, **config: Any) -> OffloadEngine:
         """A fresh engine over the same database and spool: a restarted controller."""
-        settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0}
+        settings: dict[str, Any] = {"retry": FAST, "interval_s": 0.01, "backoff_initial_s": 1.0,
+                                    "probe_interval_s": 1.0}
         cfg = OffloadConfig(**{**settings, **config})
         return self.use_engine(OffloadEngine(
             self.ctx, config=cfg, cd_factory=cd_factory or self.cd_client, autostart=False))
@@ -297,12 +298,13 @@ def crash_once(monkeypatch: pytest.MonkeyPatch, target: object, name: str,
 
 @pytest.fixture(scope="session")
 def offload_swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftInstance]:
-    """A real OpenStack Swift for the offload tests (account `bwoffload`)."""
+    """A real OpenStack Swift for the offload tests (accounts `bwoffload`, `bwrecovery`:
+    one per test that lists what its account holds)."""
     if not available():
         pytest.skip(f"no Swift start script in {swift_dir()} (set BODYWORN_SWIFT_DIR)")
     folders = (tmp_path_factory.mktemp("swift-offload") for _ in itertools.count())
     try:
-        with running_swift(folders, ("bwoffload",)) as instance:
+        with running_swift(folders, ("bwoffload", "bwrecovery")) as instance:
             yield instance
     except RuntimeError as exc:
         pytest.fail(str(exc))

@@ -37,6 +37,9 @@ SLOW_S = 1.0
 # Two passes per simulated second: the engine's back-off (1 s, doubling) spans passes.
 STEP = timedelta(seconds=0.5)
 STORM_PASSES = 120  # a simulated minute
+# While the CD is down the engine probes it this often: five passes apart, as the
+# controller's defaults are (a pass every 2 s, a probe every 10 s).
+PROBE_S = 5 * STEP.total_seconds()
 MAX_DELIVERIES = 4
 PUT, POST, HEAD = frozenset({"PUT"}), frozenset({"POST"}), frozenset({"HEAD"})
 QUIET = "B8A44F000002"  # the camera whose recordings the CD refuses all storm long
@@ -141,7 +144,7 @@ def test_a_fault_storm_backs_off_then_everything_is_delivered_exactly_once(
                             clock=rig.clock)
 
         monkeypatch.setattr(rig, "cd_client", live_client)
-        engine = rig.new_engine(max_deliveries=MAX_DELIVERIES)
+        engine = rig.new_engine(max_deliveries=MAX_DELIVERIES, probe_interval_s=PROBE_S)
         for cam in cams:
             rig.dock(cam)
         assert all(not camera_clips(c) for c in cams), "all held by the controller"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bodyworn.cdclient.client import CDClient
+from bodyworn.controller.events import CdHealthChanged, CdState
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.ingest import Ingester
 from bodyworn.destination.swift import FaultRule
@@ -225,7 +226,8 @@ def test_507_pauses_delivery_and_raises_the_flag_until_space_returns(rig: Rig) -
     rig.dock(cam2)
     rig.deliver()
     assert rig.engine is not None and rig.ctx.health.cd_storage_full
-    assert not rig.ctx.health.cd.ok and "out of storage" in rig.ctx.health.cd.detail
+    cd = rig.ctx.health.cd
+    assert cd.state is CdState.OUT_OF_STORAGE and "HTTP 507" in cd.detail
     assert len(rig.at_cd()) == 3  # the first camera's clips, delivered before the fault
     assert rig.engine.spool.names(cam2.serial), "spool files stay until the CD takes them"
     rig.cd.faults.remove(rule)
@@ -261,8 +263,6 @@ def test_503_is_retried_with_back_off(rig: Rig) -> None:
 def test_cd_health_returns_once_the_cd_answers_even_with_nothing_to_deliver(
     rig: Rig,
 ) -> None:
-    from bodyworn.controller.events import CdHealthChanged, CdState
-
     changes: list[CdState] = []
     rig.ctx.events.subscribe(CdHealthChanged, lambda e: changes.append(e.state))
     # No recordings at all: only the login, users, devices and categories show the CD is

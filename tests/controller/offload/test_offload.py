@@ -6,9 +6,13 @@ from typing import Any
 
 import pytest
 
+from bodyworn.controller.audit import service as audit
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.offload import service, states
+from bodyworn.controller.system import service as system
 from bodyworn.destination.swift import CDMode
 from tests.controller.offload.conftest import BOTH_CDS, Rig, camera_clips, sha256_of
+from tests.firmware_factory import make_bundle, write_trusted_key
 
 
 @BOTH_CDS
@@ -84,11 +88,10 @@ def test_the_recording_carries_track_bookmarks_and_metadata(rig: Rig) -> None:
 
 def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> None:
     cam = rig.camera()
-    firmware = rig.ctx.data_dir / "firmware"
-    firmware.mkdir()
-    (firmware / "10.9.0.1.bin").write_bytes(b"image 10.9.0.1")
-    (firmware / "9.0.0.0.bin").write_bytes(b"older")
-    (firmware / "notes.txt").write_text("not an image")
+    rig.ctx.settings.firmware_key_file = write_trusted_key(rig.tmp / "keys")
+    firmware.install(rig.ctx, make_bundle("10.9.0.1"), actor="root", source="test")
+    with rig.ctx.factory() as session, session.begin():
+        system.current(session).power_line_frequency = 60
     rig.record(cam)
     rig.deliver()  # the deliver loop reads the CD's categories; docking cameras get them
     rig.dock(cam)
@@ -96,12 +99,15 @@ def test_docking_syncs_time_zone_categories_profile_and_firmware(rig: Rig) -> No
         info = link.info()
     assert info.firmware == "10.9.0.1"
     assert info.timezone == "Europe/Stockholm"
+    assert info.power_line_frequency == 60 and cam.power_line_frequency == 60
     assert "Use of force" in info.categories  # the CD's list, not the test's two
     assert info.profile.name == "Default"
     assert camera_clips(cam) == {}
     # Up to date: the next dock pushes no firmware again.
-    (firmware / "10.9.0.1.bin").unlink()
     rig.dock(cam)
+    with rig.ctx.factory() as session:
+        pushes = [e.detail for e in audit.latest(session) if e.action == "firmware.camera"]
+    assert pushes == [f"{cam.serial}: 10.2.0.3 -> 10.9.0.1"]
 
 
 def test_pending_evidence_is_listed_until_it_is_at_the_cd(rig: Rig) -> None:

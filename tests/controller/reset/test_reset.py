@@ -17,6 +17,8 @@ from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.certificates.models import CertificateRow
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import ResetAsked
+from bodyworn.controller.firmware import service as firmware
+from bodyworn.controller.firmware.models import FirmwareInstall
 from bodyworn.controller.models import Base
 from bodyworn.controller.offload.models import OffloadRecording
 from bodyworn.controller.outbox.models import CdPendingObject
@@ -107,6 +109,12 @@ def test_reset_forgets_the_system_keeps_the_audit_log_and_opens_the_wizard(
         session.execute(CameraRow.__table__.delete().where(
             CameraRow.state == CameraState.ADDED))
     _clear_outbox(ctx)
+    # Firmware installed before the reset stays installed (the new system starts from it).
+    with ctx.factory() as session, session.begin():
+        session.add(FirmwareInstall(version="10.4.0.0", file_name="10.4.0.0-x.bwfw",
+                                    bundle_sha256="0" * 64, manifest_json="{}",
+                                    key_id="0" * 16, installed_at=ctx.clock.now(),
+                                    installed_by="root", during_setup=False))
     (ctx.data_dir / "backups").mkdir(exist_ok=True)
     (ctx.data_dir / "backups" / "bodyworn-20261101T000000Z.db").write_bytes(b"old copy")
     assert client.get("/api/v1/system/reset").json() == {"allowed": True, "pending": []}
@@ -125,6 +133,7 @@ def test_reset_forgets_the_system_keeps_the_audit_log_and_opens_the_wizard(
         assert actions[-1] == "system.reset" and "setup.completed" in actions
         assert session.scalar(select(func.count()).select_from(CertificateRow)) >= 1
         assert verify_chain(session).ok
+        assert firmware.system_version(session) == "10.4.0.0"
     assert not list((ctx.data_dir / "backups").glob("*.db"))
     # A new system, with the other camera assignment mode: what a reset is for.
     set_up(ctx, camera_assignment="self-assign")

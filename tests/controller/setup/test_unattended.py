@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bodyworn.cli import app
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.identity.restore_key import open_restore_key
+from bodyworn.controller.settings import ControllerSettings
+from bodyworn.store.db import make_engine, session_factory
 from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
 from tests.domain.connection_factory import OMIT, connection_file_bytes
+from tests.firmware_factory import make_bundle, write_trusted_key
 
 runner = CliRunner()
 
@@ -124,3 +129,27 @@ def test_an_answers_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
                                  "--answers", "/dev/zero"])
     assert result.exit_code != 0
     assert "not a regular file" in result.output
+
+
+def test_the_answers_file_installs_a_firmware_file(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BODYWORN_FIRMWARE_KEY_FILE", str(write_trusted_key(tmp_path / "keys")))
+    data = tmp_path / "data"
+    (tmp_path / "broken.bwfw").write_bytes(make_bundle("9.9.0.0")[:-50])
+    bad = runner.invoke(app, ["controller", "setup", "--data-dir", str(data), "--answers",
+                              str(write_answers(tmp_path, firmware_file='"broken.bwfw"'))])
+    assert bad.exit_code == 2 and "firmware_file" in bad.output
+    assert "incomplete" in bad.output and not data.exists()
+    (tmp_path / "fw.bwfw").write_bytes(make_bundle("9.9.0.0"))
+    good = runner.invoke(app, ["controller", "setup", "--data-dir", str(data), "--answers",
+                               str(write_answers(tmp_path, firmware_file='"fw.bwfw"'))])
+    assert good.exit_code == 0, good.output
+    settings = ControllerSettings(data_dir=data)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            row = firmware.installed(session)
+            assert row is not None and row.version == "9.9.0.0" and row.during_setup
+    finally:
+        engine.dispose()
+    assert (data / "firmware" / row.file_name).is_file()

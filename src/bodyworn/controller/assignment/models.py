@@ -68,5 +68,6 @@ class AssignmentSettings(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shift_hours: Mapped[float] = mapped_column(Float)
-    # None: the newest firmware among the system's cameras (until firmware/ manages it).
+    # None: the system's firmware once one is installed (firmware/), before that the
+    # newest among the system's cameras.
     firmware: Mapped[str | None] = mapped_column(String(32))

@@ -26,6 +26,7 @@ from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import SettingsChanged, emit
+from bodyworn.controller.firmware import service as firmware_service
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
 from bodyworn.controller.refusals import Refused
@@ -70,6 +71,8 @@ def policy(session: Session) -> rules.ReadinessPolicy:
     row = session.get(AssignmentSettings, 1)
     shift = row.shift_hours if row else rules.DEFAULT_SHIFT_HOURS
     firmware = row.firmware if row else None
+    if firmware is None and (installed := firmware_service.installed(session)) is not None:
+        firmware = installed.version  # the system's firmware, which docking gives cameras
     if firmware is None:
         versions = [c.firmware for c in cameras.list_cameras(session, CameraState.ADDED)
                     if c.firmware]

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from bodyworn.controller.assistant_pairing import service
+from bodyworn.controller.assistant_pairing.pages import sheet_renderer
 from bodyworn.controller.context import ctx_of
 from bodyworn.controller.users import service as users
 from bodyworn.controller.web.routes import run, who
@@ -33,6 +34,7 @@ class PairingOut(BaseModel):
     device: str | None
     paired_at: datetime | None
     paired_camera: str | None
+    mailed_to: str | None = None
 
 
 class NewPairingOut(PairingOut):
@@ -43,10 +45,12 @@ class NewPairingOut(PairingOut):
 
 
 class PairingBody(BaseModel):
-    """How the QR code reaches the user: "local" or "remote"."""
+    """How the QR code reaches the user: "local" or "remote"; a Remote pairing with an
+    `email` is mailed there (QR code and instructions, never the PIN)."""
 
     model_config = ConfigDict(extra="forbid")
     mode: str = "local"
+    email: str | None = Field(default=None, max_length=254)
 
 
 def _out(view: service.PairingView) -> dict[str, object]:
@@ -54,7 +58,7 @@ def _out(view: service.PairingView) -> dict[str, object]:
             "blocked_reason": view.blocked_reason.value if view.blocked_reason else None,
             "issued_at": view.issued_at, "expires_at": view.expires_at,
             "expired": view.expired, "device": view.device, "paired_at": view.paired_at,
-            "paired_camera": view.paired_camera}
+            "paired_camera": view.paired_camera, "mailed_to": view.mailed_to}
 
 
 @router.get("/users/{user_uuid}/assistant-pairings")
@@ -69,9 +73,15 @@ async def list_pairings(request: Request, user_uuid: str) -> list[PairingOut]:
 @router.post("/users/{user_uuid}/assistant-pairings", status_code=201)
 async def create_pairing(request: Request, user_uuid: str, body: PairingBody) -> NewPairingOut:
     """Issue a pairing; the answer holds its QR code's text and PIN."""
-    clock = ctx_of(request).clock
-    pairing_id = await run(request, NO_USER).write(service.start, user_uuid, body.mode,
-                                                   **who(request))
+    ctx = ctx_of(request)
+    clock = ctx.clock
+    if body.mode == "remote" and body.email:
+        pairing_id = await run(request, NO_USER).write(
+            service.start_by_mail, user_uuid, body.email, render=sheet_renderer(request),
+            system_name=ctx.system_name, language=ctx.language, **who(request))
+    else:
+        pairing_id = await run(request, NO_USER).write(service.start, user_uuid, body.mode,
+                                                       **who(request))
     await run(request).call(service.push_to_user, user_uuid)
     code = await run(request, NO_PAIRING).read(service.code_of, clock, user_uuid, pairing_id)
     assert code is not None

@@ -53,3 +53,5 @@ class AssistantPairingRow(Base):
     paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paired_camera: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(64))
+    # A Remote pairing sent by mail: the address it went to.
+    mailed_to: Mapped[str | None] = mapped_column(String(254))

@@ -11,6 +11,7 @@ docked camera of the user at once).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,8 @@ import structlog
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from bodyworn.controller.assistant_pairing import delivery
+from bodyworn.controller.assistant_pairing.delivery import PairingSheet
 from bodyworn.controller.assistant_pairing.models import (
     PIN_PURPOSE,
     SECRET_PURPOSE,
@@ -78,6 +81,7 @@ class PairingView:
     device: str | None
     paired_at: datetime | None
     paired_camera: str | None
+    mailed_to: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -104,7 +108,7 @@ def _view(row: AssistantPairingRow, now: datetime) -> PairingView:
         issued_at=row.issued_at, expires_at=row.expires_at,
         expired=row.state == PairingState.PENDING and now > row.expires_at,
         device=row.device_fingerprint[:16] if row.device_fingerprint else None,
-        paired_at=row.paired_at, paired_camera=row.paired_camera,
+        paired_at=row.paired_at, paired_camera=row.paired_camera, mailed_to=row.mailed_to,
     )
 
 
@@ -168,6 +172,23 @@ def start(session: Session, clock: Clock, user_uuid: str, mode: str, *, actor: s
     return code.pairing_id
 
 
+def start_by_mail(session: Session, clock: Clock, user_uuid: str, address: str, *,
+                  render: Callable[[PairingSheet], bytes], system_name: str, language: str,
+                  actor: str, source: str) -> str:
+    """Issue a Remote pairing and mail its QR code and instructions to `address`, in one
+    transaction (refused whole when the address or the mail server is not right)."""
+    pairing_id = start(session, clock, user_uuid, PairingMode.REMOTE, actor=actor,
+                       source=source)
+    session.flush()
+    code = code_of(session, clock, user_uuid, pairing_id)
+    assert code is not None, "a pairing just issued is usable"
+    sheet = PairingSheet(code.user.name, code.user.user_id, system_name, code.qr_svg,
+                         code.text, code.pairing.expires_at)
+    delivery.mail_pairing(session, clock, _row(session, user_uuid, pairing_id), sheet, address,
+                          render=render, language=language, actor=actor, source=source)
+    return pairing_id
+
+
 def code_of(session: Session, clock: Clock, user_uuid: str, pairing_id: str
             ) -> PairingCodeView | None:
     """The QR code and PIN of a pending pairing still valid (None once used or expired)."""
@@ -181,6 +202,23 @@ def code_of(session: Session, clock: Clock, user_uuid: str, pairing_id: str
     fingerprint = public_key_fingerprint(public_key_pem(session).encode("ascii"))
     text = PairingCode(row.pairing_id, fingerprint, secret).to_text()
     return PairingCodeView(view, users.get(session, user_uuid), text, pin, qr_svg(text))
+
+
+def pending_secrets(session: Session) -> list[str]:
+    """The one-time secrets and PINs of pairings still pending (what a system report must
+    not carry: support/ removes each from the text it packs)."""
+    box = box_of(session)
+    found = []
+    for row in session.scalars(select(AssistantPairingRow).where(
+            AssistantPairingRow.state == PairingState.PENDING)):
+        if row.secret_sealed is not None:
+            secret = box.open(row.secret_sealed, SECRET_PURPOSE)
+            fingerprint = public_key_fingerprint(public_key_pem(session).encode("ascii"))
+            code = PairingCode(row.pairing_id, fingerprint, secret)
+            found += [code.to_text(), code.secret_text, secret.hex()]
+        if row.pin_sealed is not None:
+            found.append(box.open(row.pin_sealed, PIN_PURPOSE).decode("ascii"))
+    return found
 
 
 def remove(session: Session, clock: Clock, user_uuid: str, pairing_id: str, *, actor: str,

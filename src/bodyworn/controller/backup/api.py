@@ -35,7 +35,7 @@ class ConfigureBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     target: str = Field(max_length=1024)
-    interval_hours: float = 24.0
+    interval_hours: float = Field(default=24.0, ge=1, le=168)
     passphrase: str = Field(max_length=4096)
 
 

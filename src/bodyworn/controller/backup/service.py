@@ -170,6 +170,13 @@ def _stored_key(session: Session, row: BackupSettings) -> BackupKey:
     return BackupKey(box_of(session).open(row.key_sealed, BACKUP_KEY_PURPOSE), row.salt, kdf)
 
 
+def key_in_force(session: Session) -> bytes | None:
+    """The backup key (derived from the passphrase) when a backup is configured: a secret
+    the system report removes wherever it would appear (support/)."""
+    row = session.get(BackupSettings, 1)
+    return _stored_key(session, row).key if row is not None else None
+
+
 def build_backup(session: Session, now: datetime) -> bytes:
     """The bytes of a backup of this system now, read in the caller's one transaction."""
     row = session.get(BackupSettings, 1)

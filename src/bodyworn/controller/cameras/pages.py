@@ -7,10 +7,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from bodyworn import __version__
 from bodyworn.controller.cameras import service
-from bodyworn.controller.context import render
+from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.web.routes import run, who
 from bodyworn.domain import assignment as rules
+from bodyworn.firmware.bundle import SHIPPED_VERSION
 
 router = APIRouter(include_in_schema=False)
 USER_CHOICES = 2000
@@ -29,8 +31,13 @@ async def cameras_page(request: Request) -> Response:
     cams = await run(request).read(service.registered)
     new = await run(request).read(service.docked_new)
     mode = await run(request).read(service.assignment_mode)
+    ctx = ctx_of(request)
+    controllers = [{"name": ctx.system_name, "role": "primary",
+                    "firmware": ctx.firmware_installed or SHIPPED_VERSION,
+                    "software": __version__}]
     return render(request, "cameras/list.html", {
         "cameras": cams, "new_count": len(new), "mode": mode.value,
+        "controllers": controllers, "system_firmware": ctx.firmware_installed,
         "added": request.query_params.get("added", "").replace(",", ", ")[:400],
         "removed": request.query_params.get("removed", "")[:64]})
 

@@ -7,10 +7,12 @@ must not hold SQLite's one writer.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,9 +32,11 @@ from bodyworn.controller.refusals import Refused
 from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
 from bodyworn.docklink.client import DockLinkClient, DockLinkError
-from bodyworn.docklink.messages import CameraInfo, StationEvent
+from bodyworn.docklink.messages import CameraInfo, CameraLog, StationEvent
 from bodyworn.domain import assignment as rules
 from bodyworn.domain.clock import Clock
+from bodyworn.logs import LOG_DIR
+from bodyworn.store.files import make_dirs_durable, write_file_atomic
 
 log = structlog.get_logger(__name__)
 LINK_ERRORS = (DockLinkError, httpx.HTTPError, ValueError)
@@ -221,6 +225,29 @@ def store_info(session: Session, clock: Clock, serial: str, info: CameraInfo) ->
     row.firmware = (info.firmware or row.firmware)[:32]
     row.locked = info.locked
     row.seen_at = clock.now()
+
+
+# ---- the cameras' own logs ------------------------------------------------------------
+
+
+def log_path(data_dir: Path, serial: str) -> Path:
+    """Where the last log read from a camera is kept: <data>/logs/cameras/<serial>.log."""
+    return data_dir / LOG_DIR / "cameras" / f"{re.sub(r'[^A-Za-z0-9_-]', '_', serial)}.log"
+
+
+def save_log(ctx: ControllerContext, serial: str, client: DockLinkClient) -> CameraLog | None:
+    """Read a docked camera's log and keep it (JSON lines), replacing the last one; what
+    was read, or None when the camera did not give it (logged, never raised)."""
+    try:
+        camera_log = client.log()
+    except LINK_ERRORS as exc:
+        log.info("camera.log_unread", camera=serial, error=str(exc))
+        return None
+    path = log_path(ctx.data_dir, serial)
+    make_dirs_durable(path.parent, ctx.data_dir)
+    lines = "".join(json.dumps(entry.to_json()) + "\n" for entry in camera_log.entries)
+    write_file_atomic(path, lines.encode("utf-8"))
+    return camera_log
 
 
 def client_for(ctx: ControllerContext, serial: str) -> tuple[DockLinkClient, CameraRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,9 @@ class ConnectionFileClients:
     def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
         self._factory = factory
         self._clock = clock
+        # Told of each answer of the CD (status, Date header): app.py gives the health
+        # state's, which compares the CD's clock with ours.
+        self.on_answer: Callable[[int | None, str | None], None] | None = None
 
     def _file(self) -> ConnectionFile:
         with self._factory() as session:
@@ -70,7 +74,8 @@ class ConnectionFileClients:
 
     def make(self, retry: RetryPolicy) -> CDClient:
         """A client of the CD the file names; LookupError before setup."""
-        return CDClient(CDConnection.from_parsed(self._file()), retry=retry, clock=self._clock)
+        return CDClient(CDConnection.from_parsed(self._file()), retry=retry, clock=self._clock,
+                        on_answer=self.on_answer)
 
 
 def lock_to(session: Session, connection: ConnectionFile, now: datetime) -> None:

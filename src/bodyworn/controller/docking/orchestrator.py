@@ -56,6 +56,8 @@ class Docking:
         """Record an event and run the camera's dock or undock work."""
         facts = docks.station_facts(event.station_url)
         ctx = self.ctx
+        if facts is not None and facts.station_serial == event.station_serial:
+            ctx.health.note_station(event.station_serial, True)  # it just spoke to us
         with ctx.factory() as session, session.begin():
             docks.record_station(session, ctx.clock, event, facts)
             if not event.docked:

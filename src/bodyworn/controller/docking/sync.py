@@ -1,16 +1,18 @@
-"""Bringing a docked camera up to date: wait for its restart, then time, time zone, the
-user's profile, the CD's categories, and firmware when a newer image is at hand."""
+"""Bringing a docked camera up to date: wait for its restart, then time, time zone, power
+line frequency, the user's profile, the CD's categories, the Assistant's pairings, and
+the system's firmware when the camera runs another version."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 
 from bodyworn.controller.assistant_pairing import service as assistant_pairing
+from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.context import ControllerContext
+from bodyworn.controller.firmware import service as firmware
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.ports import CameraOffload
 from bodyworn.controller.profiles import service as profiles
@@ -44,33 +46,21 @@ def wait_ready(camera: DockLinkClient, wait: ReadyWait) -> CameraInfo | None:
         time.sleep(wait.poll_s)
 
 
-def version_key(text: str) -> tuple[int, ...]:
-    """A dotted firmware version as numbers (empty when it is not one)."""
-    try:
-        return tuple(int(p) for p in text.split("."))
-    except ValueError:
-        return ()
+@dataclass(frozen=True)
+class _Pushed:
+    timezone: str | None
+    power_line_frequency: int | None
+    profile: CameraProfile | None
 
 
-def newest_firmware(folder: Path) -> tuple[str, Path] | None:
-    """The newest image in the firmware folder (`<version>.bin`), if any."""
-    if not folder.is_dir():
-        return None
-    found = [(p.stem, p) for p in folder.glob("*.bin") if version_key(p.stem)]
-    return max(found, key=lambda f: version_key(f[0])) if found else None
-
-
-def _settings_for(ctx: ControllerContext, user_ref: str | None
-                  ) -> tuple[str | None, CameraProfile | None]:
-    """The system's time zone and the profile of the camera's user."""
+def _settings_for(ctx: ControllerContext, user_ref: str | None) -> _Pushed:
+    """The system's time zone and power line frequency, the profile of the camera's user."""
     with ctx.factory() as session:
-        try:
-            timezone: str | None = system.current(session).timezone
-        except LookupError:
-            timezone = None
+        row = system.settings_if_set_up(session)
         user = users.find(session, user_ref)
         profile = profiles.camera_profile(session, user.profile_id) if user else None
-    return timezone, profile
+    return _Pushed(row.timezone if row else None, row.power_line_frequency if row else None,
+                   profile)
 
 
 def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
@@ -86,21 +76,22 @@ def certify(ctx: ControllerContext, serial: str, camera: DockLinkClient,
 
 def sync_camera(ctx: ControllerContext, serial: str, camera: DockLinkClient,
                 info: CameraInfo, offload: CameraOffload) -> CameraInfo:
-    """The camera's certificate when it lacks one; push time, time zone, the user's
-    profile and categories, the Assistant's pairings; firmware when newer."""
+    """The camera's certificate when it lacks one; push time, time zone, power line
+    frequency, the user's profile and categories, the Assistant's pairings; the system's
+    firmware when the camera runs another version."""
     if info.locked:
         return info
     certify(ctx, serial, camera, info)
-    timezone, profile = _settings_for(ctx, info.user_id)
+    pushed = _settings_for(ctx, info.user_id)
     names = offload.category_names()
     info = camera.configure(
-        time=ctx.clock.now(), timezone=timezone, profile=profile, categories=names or None,
+        time=ctx.clock.now(), timezone=pushed.timezone, profile=pushed.profile,
+        categories=names or None, power_line_frequency=pushed.power_line_frequency,
     )
+    # The camera's own log, kept for the system report (support/).
+    cameras.save_log(ctx, serial, camera)
     # The Assistant: the camera's certificate and its user's pairings (one step of its own).
     assistant_pairing.sync_camera(ctx, serial, camera, info,
                                   annotations=offload.stores_bookmarks)
-    newest = newest_firmware(ctx.data_dir / "firmware")
-    if newest is not None and version_key(newest[0]) > version_key(info.firmware):
-        camera.push_firmware(newest[0], newest[1].read_bytes())
-        log.info("offload.firmware_pushed", camera=serial, version=newest[0])
-    return info
+    # The system's firmware (firmware/: a signed bundle installed on Settings → Firmware).
+    return firmware.upgrade_camera(ctx, serial, camera, info)

@@ -66,6 +66,9 @@ class StationOut(BaseModel):
     model: str
     station_url: str
     last_event_at: datetime
+    # Whether it answered when last asked (None: not asked yet), and when that was.
+    answering: bool | None
+    checked_at: datetime | None
     bays: list[BayOut]
 
 
@@ -73,6 +76,10 @@ class StationOut(BaseModel):
 async def list_docks(request: Request) -> list[dict[str, Any]]:
     """Docking stations with their bays and what is docked where."""
     stations = await run(request).read(service.list_stations)
+    health = ctx_of(request).health
+    found = {s.serial: health.station(s.serial) for s in stations}
     return [{"serial": s.serial, "model": s.model, "station_url": s.station_url,
              "last_event_at": s.last_event_at,
+             "answering": h.answering if (h := found[s.serial]) is not None else None,
+             "checked_at": h.checked_at if h is not None else None,
              "bays": [b.__dict__ for b in s.bays]} for s in stations]

@@ -23,9 +23,10 @@ async def docks_page(request: Request) -> Response:
 async def _page(request: Request, token: str = "", error: str = "",
                 status_code: int = 200) -> Response:
     stations = await run(request).read(service.list_stations)
+    ctx = ctx_of(request)
     return render(request, "docks/list.html", {
         "stations": stations, "token": token, "error": error,
-        "events_path": proto.EVENTS_PATH,
+        "events_path": proto.EVENTS_PATH, "health": ctx.health,
     }, status_code=status_code)
 
 

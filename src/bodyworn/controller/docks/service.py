@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
+from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks.models import DockingStationRow
 from bodyworn.controller.identity import service as identity
 from bodyworn.controller.refusals import Refused
@@ -28,6 +29,9 @@ from bodyworn.domain.clock import Clock
 from bodyworn.store.files import write_file_atomic
 
 log = structlog.get_logger(__name__)
+# How often every known station is asked whether it is there, and how long it may take.
+STATION_CHECK_S = 15.0
+CHECK_TIMEOUT_S = 3.0
 TOKEN_FILE = "dock_port_token"  # noqa: S105 - a file name, not a secret
 _token_cache: dict[Path, str] = {}
 _token_lock = threading.Lock()
@@ -83,14 +87,45 @@ def reveal_token(session: Session, clock: Clock, data_dir: Path, passphrase: str
     return ensure_token(data_dir)
 
 
-def station_facts(station_url: str) -> StationListing | None:
-    """The station's own description (model, bays), or None when it does not answer."""
+def read_station(station_url: str, timeout: float = 5.0) -> StationListing | str:
+    """The station's own description (model, bays), or why it gave none."""
     try:
-        response = httpx.get(f"{station_url}{proto.STATION_PATH}", timeout=5)
+        response = httpx.get(f"{station_url}{proto.STATION_PATH}", timeout=timeout)
         response.raise_for_status()
         return StationListing.from_json(response.json())
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
-        return None
+    except httpx.HTTPStatusError as exc:
+        return f"it answered HTTP {exc.response.status_code}"
+    except httpx.TimeoutException:
+        return "no answer in time"
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return f"cannot reach it: {exc}"
+    except ValueError as exc:
+        return f"its answer makes no sense: {exc}"
+
+
+def station_facts(station_url: str) -> StationListing | None:
+    """The station's own description (model, bays), or None when it does not answer."""
+    found = read_station(station_url)
+    return found if isinstance(found, StationListing) else None
+
+
+def check_stations(ctx: ControllerContext, timeout: float = CHECK_TIMEOUT_S) -> None:
+    """Ask every known station for its listing; HealthState says which answer.
+
+    A station that stops answering (power, cable, network) sends no event to say so:
+    only asking finds out. Run by a loop in app.py every STATION_CHECK_S seconds.
+    """
+    with ctx.factory() as session:
+        stations = known_stations(session)
+    for serial, url in stations:
+        found = read_station(url, timeout)
+        if isinstance(found, StationListing) and found.station_serial != serial:
+            found = f"another station ({found.station_serial}) answers at its address"
+        if isinstance(found, str):
+            log.info("docks.station_not_answering", station=serial, url=url, error=found)
+            ctx.health.note_station(serial, False, found)
+        else:
+            ctx.health.note_station(serial, True)
 
 
 def record_station(session: Session, clock: Clock, event: StationEvent,

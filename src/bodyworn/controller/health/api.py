@@ -18,11 +18,13 @@ async def dashboard_api(request: Request) -> dict[str, Any]:
     """The dashboard as JSON: controllers, stations, cameras (with lamps) and issues."""
     board = await run(request).call(service.build)
     answer = asdict(board)
-    # The issues in words (English), their places filled, as the page shows them.
-    answer["issues"] = [{"kind": i.kind, "message": i.text(str, _english_plural),
-                         "link": i.link} for i in board.issues]
+    # The issues and the lamps in words (English), their places filled, as the page
+    # shows them.
+    answer["issues"] = [{"kind": i.kind, "message": i.english(), "link": i.link}
+                        for i in board.issues]
+    for group in ("controllers", "stations", "cameras"):
+        for shown, device in zip(answer[group], getattr(board, group), strict=True):
+            lamp = device["lamp"]
+            shown["lamp"] = {"colour": lamp.colour, "pattern": lamp.pattern,
+                             "title": lamp.said(str)}
     return answer
-
-
-def _english_plural(singular: str, plural: str, n: int) -> str:
-    return singular if n == 1 else plural

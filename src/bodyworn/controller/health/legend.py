@@ -6,6 +6,7 @@ legend from the same rows, so a lamp never shows a state the legend does not exp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bodyworn.domain.led import (
@@ -32,6 +33,10 @@ class Meaning:
         """The state in words ("Pulsing amber")."""
         return WORDS[self.state]
 
+    def said(self, gettext: Callable[[str], str]) -> str:
+        """What it means, in the page's language (as a lamp says it)."""
+        return gettext(self.meaning)
+
     @property
     def colour(self) -> str:
         """The CSS class word of the colour."""
@@ -51,6 +56,7 @@ CONTROLLER: tuple[Meaning, ...] = (
 STATION: tuple[Meaning, ...] = (
     Meaning(GREEN, "Answering; its bays are shown"),
     Meaning(RED, "Not answering: check its power and its network cable"),
+    Meaning(OFF, "Not asked yet since the system controller started"),
 )
 # A docked camera shows its docking status LED.
 CAMERA_DOCKED: tuple[Meaning, ...] = (

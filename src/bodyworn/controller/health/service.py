@@ -1,4 +1,8 @@
-"""The dashboard: controllers, docking stations and cameras in LED colours, and issues."""
+"""The dashboard: controllers, docking stations and cameras in LED colours, and issues.
+
+Every lamp's colour comes from a measured state (the disk, the CD's last answer, the
+clock, each station's last check, each camera's last report), never a constant.
+"""
 
 from __future__ import annotations
 
@@ -13,28 +17,50 @@ from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.cameras.states import CameraState
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks import service as docks
+from bodyworn.controller.events import CdState
 from bodyworn.controller.health import legend
 from bodyworn.controller.health.checklist import Checklist, checklist
+from bodyworn.controller.health_state import CdHealth, StationHealth
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.system import service as system
 from bodyworn.domain.assignment import Mode
 from bodyworn.domain.led import AMBER, FLASHING_AMBER, GREEN, OFF, RED, LedState
+from bodyworn.webui import local_time
 
 # The manual's controller storage warning: amber below 8 % free.
 LOW_STORAGE_FRACTION = 0.08
 
 # What the issues say (msgids: %(name)s places are filled once translated).
 LOW_STORAGE = "System controller storage space is low: %(free)s %% free"
-CD_FAILED = "Lost connection to the content destination"
-CD_FAILED_DETAIL = "Lost connection to the content destination: %(detail)s"
+CD_FAILED = "Lost connection to content destination"
+CD_FAILED_DETAIL = "Lost connection to content destination: %(detail)s"
+CD_FULL = "Content destination is out of storage"
+CD_FULL_DETAIL = "Content destination is out of storage: %(detail)s"
+NEXT_TRY = "(next try at %(time)s)"
+STATION_SILENT = ("Docking station %(serial)s has not answered since %(time)s (%(detail)s)."
+                  " Check that it has power, that its network cable is in, and that it can"
+                  " reach this controller; where its cameras are is unknown until it answers.")
+CLOCK_AHEAD = ("The content destination's clock is %(skew)s s ahead of this controller's"
+               " (more than %(limit)s s): recordings need both to show the same time")
+CLOCK_BEHIND = ("The content destination's clock is %(skew)s s behind this controller's"
+                " (more than %(limit)s s): recordings need both to show the same time")
+NTP_FAILED = "The time server did not answer: %(error)s"
 CAMERA_LOCKED = "Camera %(serial)s is locked: unlock it"
 CAMERA_REMOVING = "Camera %(serial)s will be removed at its next docking"
 NOT_ADDED = ("%(n)s docked camera is not added to this system: %(serials)s",
              "%(n)s docked cameras are not added to this system: %(serials)s")
 NO_USER = ("%(n)s camera has no user: %(serials)s", "%(n)s cameras have no user: %(serials)s")
 BACKUP_FAILED = "The system backup failed: %(detail)s"
-MESSAGES = (LOW_STORAGE, CD_FAILED, CD_FAILED_DETAIL, CAMERA_LOCKED, CAMERA_REMOVING,
-            BACKUP_FAILED)
+# What the lamps say beyond their legend's meaning (msgids too).
+BAYS_IN_USE = "%(used)s of %(total)s bays in use"
+STATION_SINCE = "Not answering since %(time)s"
+DOCK_UNKNOWN = "Dock state unknown: docking station %(station)s does not answer"
+CD_FULL_LAMP = "The content destination is out of storage"
+TIME_LAMP = "The time needs attention"
+MESSAGES = (LOW_STORAGE, CD_FAILED, CD_FAILED_DETAIL, CD_FULL, CD_FULL_DETAIL, NEXT_TRY,
+            STATION_SILENT, CLOCK_AHEAD, CLOCK_BEHIND, NTP_FAILED, CAMERA_LOCKED,
+            CAMERA_REMOVING, BACKUP_FAILED, BAYS_IN_USE, STATION_SINCE, DOCK_UNKNOWN,
+            CD_FULL_LAMP, TIME_LAMP)
 PLURALS = (NOT_ADDED, NO_USER)
 
 # Replaceable in tests: how full the data directory's disk is.
@@ -43,18 +69,24 @@ disk_usage: Callable[[Path], Any] = shutil.disk_usage
 
 @dataclass(frozen=True)
 class Lamp:
-    """A status drawn like an LED: colour, pattern, and what it means (legend.py's words,
-    translated when shown)."""
+    """A status drawn like an LED: colour, pattern, and what it means (legend.py's words
+    or a msgid of its own with `params`, translated when shown)."""
 
     colour: str
     pattern: str
     title: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, state: LedState, table: tuple[legend.Meaning, ...], title: str = "") -> Lamp:
+    def of(cls, state: LedState, table: tuple[legend.Meaning, ...], title: str = "",
+           **params: Any) -> Lamp:
         """A lamp in `state`, titled with what `table` says it means (or `title`)."""
         return cls(state.colour.value, state.pattern.value,
-                   title or legend.meaning_of(table, state))
+                   title or legend.meaning_of(table, state), params)
+
+    def said(self, gettext: Callable[[str], str]) -> str:
+        """What it means, in the page's language."""
+        return gettext(self.title) % self.params if self.params else gettext(self.title)
 
 
 @dataclass(frozen=True)
@@ -62,7 +94,8 @@ class Issue:
     """Something that needs attention, and the page that fixes it.
 
     `message` is a msgid with %(name)s places filled from `params` once translated;
-    with `plural`, the message is chosen by ngettext for `n` (params get n too).
+    with `plural`, the message is chosen by ngettext for `n` (params get n too); `more`
+    is a msgid said after it (with the same params).
     """
 
     kind: str
@@ -71,13 +104,21 @@ class Issue:
     params: dict[str, Any] = field(default_factory=dict)
     plural: str = ""
     n: int = 0
+    more: str = ""
 
     def text(self, gettext: Callable[[str], str],
              ngettext: Callable[[str, str, int], str]) -> str:
         """The message in the page's language, its places filled."""
         if self.plural:
-            return ngettext(self.message, self.plural, self.n) % {"n": self.n, **self.params}
-        return gettext(self.message) % self.params if self.params else gettext(self.message)
+            said = ngettext(self.message, self.plural, self.n) % {"n": self.n, **self.params}
+        else:
+            said = gettext(self.message) % self.params if self.params else gettext(
+                self.message)
+        return f"{said} {gettext(self.more) % self.params}" if self.more else said
+
+    def english(self) -> str:
+        """The message in English (the API's and the system report's words)."""
+        return self.text(str, lambda one, many, n: one if n == 1 else many)
 
 
 @dataclass
@@ -117,6 +158,34 @@ def camera_lamp(view: cameras.CameraView) -> Lamp:
     return Lamp.of(_led(str(leds.get("docking" if view.docked else "operation", "off"))), table)
 
 
+def station_lamp(checked: StationHealth | None, station: docks.StationView, zone: str
+                 ) -> Lamp:
+    """A station's lamp from the last check of it: green while it answers, red when it
+    does not, off until it was first asked."""
+    if checked is None:
+        return Lamp.of(OFF, legend.STATION)
+    if not checked.answering:
+        return Lamp.of(RED, legend.STATION, STATION_SINCE, time=local_time(checked.since, zone))
+    used = sum(1 for bay in station.bays if bay.camera_serial)
+    return Lamp.of(GREEN, legend.STATION, BAYS_IN_USE, used=used, total=len(station.bays))
+
+
+def time_issues(ctx: ControllerContext) -> list[Issue]:
+    """The clock: the CD's differs from ours beyond the threshold, or NTP did not answer."""
+    issues = []
+    seen = ctx.health.cd_clock
+    limit = ctx.settings.clock_skew_warn_s
+    if seen is not None and abs(seen.skew_s) > limit:
+        issues.append(Issue(
+            "clock_skew", CLOCK_AHEAD if seen.skew_s > 0 else CLOCK_BEHIND, "/settings/time",
+            params={"skew": f"{abs(seen.skew_s):.0f}", "limit": f"{limit:.0f}"}))
+    ntp = ctx.health.ntp
+    if ntp is not None and not ntp.ok:
+        issues.append(Issue("ntp_failed", NTP_FAILED, "/settings/time",
+                            params={"error": ntp.error}))
+    return issues
+
+
 def build(ctx: ControllerContext) -> Dashboard:
     """Gather the dashboard (it writes nothing; a storage change goes on the event bus)."""
     usage = disk_usage(ctx.data_dir)
@@ -136,48 +205,87 @@ def build(ctx: ControllerContext) -> Dashboard:
                                   "/settings/backup", params={"detail": backup_failed}))
     for kind, message, link in integrity.issues(ctx):
         board.issues.append(Issue(kind, message, link))
-    _stations(board, stations)
-    _cameras(board, views, Mode(s.camera_assignment))
+    silent = _stations(ctx, board, stations)
+    _cameras(board, views, Mode(s.camera_assignment), silent)
     return board
 
 
 def _controller(ctx: ControllerContext, board: Dashboard, free: float) -> None:
     cd = ctx.health.cd
-    state = GREEN
+    lamp = Lamp.of(GREEN, legend.CONTROLLER)
     if free < LOW_STORAGE_FRACTION:
-        state = AMBER
+        lamp = Lamp.of(AMBER, legend.CONTROLLER)
         board.issues.append(Issue(
             "low_storage", LOW_STORAGE,
             "/support/restore-key", params={"free": round(free * 100)}))
+    for issue in time_issues(ctx):
+        board.issues.append(issue)
+        if lamp.colour == GREEN.colour.value:
+            lamp = Lamp.of(AMBER, legend.CONTROLLER, TIME_LAMP)
     if not cd.ok:
-        state = RED
-        board.issues.append(Issue(
-            "cd_failed", CD_FAILED_DETAIL if cd.detail else CD_FAILED,
-            "/settings/destination", params={"detail": cd.detail} if cd.detail else {}))
+        lamp, issue = _cd_trouble(cd, board.timezone)
+        board.issues.append(issue)
     board.controllers.append({
         "name": board.system_name, "role": "primary", "free_fraction": free,
-        "lamp": Lamp.of(state, legend.CONTROLLER), "cd_ok": cd.ok,
+        "lamp": lamp, "cd_ok": cd.ok,
     })
 
 
-def _stations(board: Dashboard, stations: list[docks.StationView]) -> None:
+def _cd_trouble(cd: CdHealth, zone: str) -> tuple[Lamp, Issue]:
+    """The controller's lamp and the issue while the CD fails: what its last error was
+    (out of storage is not a lost connection), and when it is tried again."""
+    params: dict[str, Any] = {"detail": cd.detail} if cd.detail else {}
+    more = ""
+    if cd.retry_at is not None:
+        params["time"] = local_time(cd.retry_at, zone, date=False)
+        more = NEXT_TRY
+    if cd.state is CdState.OUT_OF_STORAGE:
+        return Lamp.of(RED, legend.CONTROLLER, CD_FULL_LAMP), Issue(
+            "cd_out_of_storage", CD_FULL_DETAIL if cd.detail else CD_FULL, "/transfers",
+            params=params, more=more)
+    return Lamp.of(RED, legend.CONTROLLER), Issue(
+        "cd_failed", CD_FAILED_DETAIL if cd.detail else CD_FAILED, "/settings/destination",
+        params=params, more=more)
+
+
+def _stations(ctx: ControllerContext, board: Dashboard, stations: list[docks.StationView]
+              ) -> set[str]:
+    """The stations' lamps and issues; the serials of those that do not answer."""
+    silent: set[str] = set()
     for station in stations:
-        used = sum(1 for bay in station.bays if bay.camera_serial)
+        checked = ctx.health.station(station.serial)
+        if checked is not None and not checked.answering:
+            silent.add(station.serial)
+            board.issues.append(Issue(
+                "station_not_answering", STATION_SILENT, "/docks", params={
+                    "serial": station.serial, "detail": checked.detail,
+                    "time": local_time(checked.since, board.timezone)}))
         board.stations.append({
             "serial": station.serial, "model": station.model, "bays": station.bays,
-            "lamp": Lamp.of(GREEN, legend.STATION), "used": used,
+            "lamp": station_lamp(checked, station, board.timezone),
+            "used": sum(1 for bay in station.bays if bay.camera_serial),
             "last_event_at": station.last_event_at,
+            "answering": checked.answering if checked is not None else None,
+            "checked_at": checked.checked_at if checked is not None else None,
         })
+    return silent
 
 
-def _cameras(board: Dashboard, views: list[cameras.CameraView], mode: Mode) -> None:
+def _cameras(board: Dashboard, views: list[cameras.CameraView], mode: Mode,
+             silent: set[str]) -> None:
     new: list[str] = []
     unassigned: list[str] = []
     for view in views:
+        lamp, dock_state = camera_lamp(view), "docked" if view.docked else "undocked"
+        if view.docked and view.station_serial in silent:
+            # Its station does not answer: where the camera is, nobody can tell now.
+            dock_state = "unknown"
+            lamp = Lamp.of(OFF, legend.CAMERA_DOCKED, DOCK_UNKNOWN, station=view.station_serial)
         board.cameras.append({"serial": view.serial, "state": view.state,
                               "user_name": view.user_name, "docked": view.docked,
+                              "dock_state": dock_state,
                               "station": view.station_serial, "bay": view.bay,
-                              "locked": view.locked, "lamp": camera_lamp(view)})
+                              "locked": view.locked, "lamp": lamp})
         if view.locked:
             board.issues.append(Issue("camera_locked", CAMERA_LOCKED,
                                       f"/cameras/{view.serial}", params={"serial": view.serial}))

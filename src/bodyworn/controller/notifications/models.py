@@ -12,6 +12,8 @@ from bodyworn.store.types import UTCDateTime
 
 # What the sealed SMTP password is, bound into its seal.
 SMTP_PASSWORD_PURPOSE = "notification_settings.smtp_password"  # noqa: S105 (a label)
+# What a sealed mail's content is (a mail that carries a secret, such as a pairing code).
+MAIL_CONTENT_PURPOSE = "mail_outbox.sealed"
 
 
 class NotificationSettings(Base):
@@ -67,6 +69,9 @@ class QueuedMail(Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    # A mail that carries a secret (an Assistant pairing code): its text and attachments
+    # sealed with the secrets key, `body` a placeholder; emptied once sent or cancelled.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(12), index=True)  # MailState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

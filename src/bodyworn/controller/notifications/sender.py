@@ -138,9 +138,13 @@ class Notifier:
         self.subscribe()
         self._task = asyncio.create_task(self._run(), name="notifications")
 
-    async def stop(self) -> None:
-        """Stop the loop (a mail being handed over finishes or fails first)."""
-        self.unsubscribe()
+    async def stop(self, *, keep_listening: bool = False) -> None:
+        """Stop the loop (a mail being handed over finishes or fails first).
+
+        `keep_listening`: events keep being kept for the next start (a restart).
+        """
+        if not keep_listening:
+            self.unsubscribe()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -206,7 +210,8 @@ class Notifier:
                 if config is None:
                     return None, []
                 mails = service.due(session, self.ctx.clock.now(), self.config.batch)
-                return config, [(m.id, self._message(m, config)) for m in mails]
+                return config, [(m.id, self._message(m, config, service.content_of(session, m)))
+                                for m in mails]
 
         config, mails = await run_in_threadpool(load)
         if config is None:
@@ -226,7 +231,8 @@ class Notifier:
             sent += 1
         return sent
 
-    def _message(self, mail: Any, config: SmtpConfig) -> EmailMessage:
+    def _message(self, mail: Any, config: SmtpConfig,
+                 content: service.MailContent) -> EmailMessage:
         message = EmailMessage()
         message["From"] = config.from_address
         message["To"] = mail.to_address
@@ -234,7 +240,11 @@ class Notifier:
         message["Date"] = format_datetime(mail.created_at)
         message["Message-ID"] = mail.message_id
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(mail.body)
+        message.set_content(content.body)
+        for part in content.attachments:
+            main, _, sub = part.content_type.partition("/")
+            message.add_attachment(part.data, maintype=main, subtype=sub,
+                                   filename=part.filename)
         return message
 
     def _sent(self, mail_id: int) -> None:

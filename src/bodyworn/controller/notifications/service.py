@@ -11,6 +11,8 @@ while they are on (docs/notifications.md says what that means here).
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from bodyworn.controller.events import MailQueued, emit
 from bodyworn.controller.notifications import texts
 from bodyworn.controller.notifications.mailer import DEFAULT_PORTS, SECURITY_MODES, SmtpConfig
 from bodyworn.controller.notifications.models import (
+    MAIL_CONTENT_PURPOSE,
     SMTP_PASSWORD_PURPOSE,
     NotificationProblem,
     NotificationSettings,
@@ -37,8 +40,11 @@ from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
 from bodyworn.store.secrets import box_of
 
-# Mail kinds and states (one vocabulary, STYLE 6).
-PROBLEM, CLEARED, TEST, OTHER = "problem", "cleared", "test", "other"
+# Mail kinds and states (one vocabulary, STYLE 6). PAIRING: an Assistant pairing sent to a
+# user (sealed); the others go to the notification address.
+PROBLEM, CLEARED, TEST, OTHER, PAIRING = "problem", "cleared", "test", "other", "pairing"
+TO_NOTIFICATION_ADDRESS = (PROBLEM, CLEARED, TEST)
+SEALED_BODY = "(sealed: the content is sent once and then removed)"
 PENDING, SENT, CANCELLED = "pending", "sent", "cancelled"
 STATE_LABELS = {PENDING: "Waiting", SENT: "Sent", CANCELLED: "Cancelled"}
 
@@ -126,8 +132,9 @@ def set_address(session: Session, clock: Clock, address: str, send_test: bool, *
     old = row.address
     row.address = address
     row.updated_at = clock.now()
-    # Mail still waiting goes to the address set now.
-    session.execute(update(QueuedMail).where(QueuedMail.state == PENDING)
+    # Notification mail still waiting goes to the address set now (mail to users stays).
+    session.execute(update(QueuedMail).where(QueuedMail.state == PENDING,
+                                             QueuedMail.kind.in_(TO_NOTIFICATION_ADDRESS))
                     .values(to_address=address))
     detail = f"'{old or ''}' -> '{address}'"
     if send_test:
@@ -219,17 +226,67 @@ def _domain(session: Session) -> str:
     return sender.rsplit("@", 1)[-1] if "@" in sender else "bodyworn.invalid"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class MailContent:
+    """A mail's text and attachments (what a sealed mail keeps sealed)."""
+
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"body": self.body, "attachments": [
+            {"filename": a.filename, "content_type": a.content_type,
+             "data": base64.b64encode(a.data).decode("ascii")} for a in self.attachments]}
+        ).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MailContent:
+        doc = json.loads(data)
+        return cls(doc["body"], tuple(Attachment(a["filename"], a["content_type"],
+                                                 base64.b64decode(a["data"]))
+                                      for a in doc["attachments"]))
+
+
+def content_of(session: Session, mail: QueuedMail) -> MailContent:
+    """What a queued mail says (a sealed one opened)."""
+    if mail.sealed is None:
+        return MailContent(mail.body)
+    return MailContent.from_bytes(box_of(session).open(mail.sealed, MAIL_CONTENT_PURPOSE))
+
+
+def can_mail(session: Session) -> bool:
+    """Whether mail can be sent at all: an SMTP server is set and cloud extensions are on
+    (the rule notifications follow; an address for notifications is not needed)."""
+    return smtp_ready(current(session)) and cloud_on(session)
+
+
 def queue_mail(session: Session, clock: Clock, *, to: str, subject: str, body: str,
-               kind: str = OTHER, problem_key: str | None = None) -> QueuedMail:
+               kind: str = OTHER, problem_key: str | None = None,
+               attachments: tuple[Attachment, ...] = (), sealed: bool = False) -> QueuedMail:
     """Queue one mail in the caller's transaction; it is sent after that commits.
 
-    Other features (an assistant pairing mail) send through this too.
+    Other features (an Assistant pairing mail) send through this too. `sealed`: the text
+    and attachments carry a secret: they are kept sealed with the secrets key, and emptied
+    once the mail is sent (or cancelled).
     """
     now = clock.now()
+    content = MailContent(body, attachments)
     mail = QueuedMail(
         message_id=make_msgid(domain=_domain(session)), kind=kind, problem_key=problem_key,
-        to_address=to, subject=_one_line(subject)[:255], body=body, state=PENDING, attempts=0,
+        to_address=to, subject=_one_line(subject)[:255],
+        body=SEALED_BODY if sealed else body, state=PENDING, attempts=0,
         next_attempt_at=now, created_at=now,
+        sealed=box_of(session).seal(content.to_bytes(), MAIL_CONTENT_PURPOSE)
+        if sealed or attachments else None,
     )
     session.add(mail)
     session.flush()
@@ -280,8 +337,10 @@ def active_problems(session: Session) -> list[NotificationProblem]:
 
 
 def _cancel_pending(session: Session) -> int:
-    result = session.execute(update(QueuedMail).where(QueuedMail.state == PENDING)
-                             .values(state=CANCELLED))
+    """Drop notification mail not sent yet (mail to users, such as pairings, stays)."""
+    result = session.execute(update(QueuedMail).where(
+        QueuedMail.state == PENDING, QueuedMail.kind.in_(TO_NOTIFICATION_ADDRESS))
+        .values(state=CANCELLED, sealed=None))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -304,6 +363,7 @@ def mark_sent(session: Session, clock: Clock, mail_id: int) -> None:
     if mail is not None and mail.state == PENDING:
         mail.state, mail.sent_at, mail.last_error = SENT, clock.now(), None
         mail.attempts += 1
+        mail.sealed = None  # a secret it carried is not kept once it left
 
 
 def mark_failed(session: Session, clock: Clock, mail_id: int, error: str,

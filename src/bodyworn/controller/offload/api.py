@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 @router.get("")
 async def list_transfers(request: Request, camera: str | None = None) -> dict[str, Any]:
     """Transfer state per camera, recording and clip (optionally of one camera)."""
-    cameras = await run(request).read(service.transfers, camera)
+    cameras = await run(request).read(service.transfers, camera, ctx_of(request).clock.now())
     return {"cameras": [_camera(c) for c in cameras],
             "cd_storage_full": ctx_of(request).health.cd_storage_full}
 

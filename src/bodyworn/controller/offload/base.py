@@ -29,8 +29,12 @@ class OffloadConfig:
     # (0: none; a recording is then sent once it is whole in the spool).
     early_uploads: int = 2
     interval_s: float = 2.0
+    # A recording's own failures (the CD took others) wait this long, doubling, capped.
     backoff_initial_s: float = 5.0
     backoff_max_s: float = 600.0
+    # While the CD is down as a whole, how long between two probes of it (one cheap
+    # request each): it is used again at most this long after it answers.
+    probe_interval_s: float = 10.0
     categories_max_age: timedelta = timedelta(days=1)
     # How long (real seconds) a docking camera waits for the deliver loop to read the
     # CD's categories when the list it has is too old.
@@ -51,9 +55,9 @@ class OffloadConfig:
         )
 
 
-def backoff(cfg: OffloadConfig, attempts: int) -> timedelta:
-    """How long to wait after `attempts` failures in a row (doubling, capped)."""
-    seconds = cfg.backoff_initial_s * (2 ** max(0, min(attempts - 1, 16)))
+def backoff(cfg: OffloadConfig, failures: int) -> timedelta:
+    """How long to wait after `failures` failures in a row (doubling, capped)."""
+    seconds = cfg.backoff_initial_s * (2 ** max(0, min(failures - 1, 16)))
     return timedelta(seconds=min(seconds, cfg.backoff_max_s))
 
 

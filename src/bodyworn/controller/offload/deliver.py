@@ -7,19 +7,23 @@ then remove the spool files. Each arrow is a commit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 from sqlalchemy.orm import Session
 
 from bodyworn.cdclient.client import CDClient, RejectedAs
+from bodyworn.cdclient.errors import CDError, InsufficientStorage
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.events import RecordingDelivered, RecordingRejected, emit
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service, states
 from bodyworn.controller.offload.base import OffloadConfig, backoff, in_transaction
+from bodyworn.controller.offload.cd_health import is_cd_down
 from bodyworn.controller.offload.early import EarlyUploads
 from bodyworn.controller.offload.models import OffloadRecording
 from bodyworn.evidence.metadata import MetadataError
@@ -30,6 +34,32 @@ _STATES = {"delivered": states.AT_CD, "rejected_content": states.REJECTED,
            "not_transferred": states.NOT_TRANSFERRED}
 _OUTCOMES = {state: outcome for outcome, state in _STATES.items()}
 UploadOf = Callable[[Session, int], RecordingUpload]
+
+
+@dataclass
+class PassResult:
+    """What one pass of deliveries came to."""
+
+    delivered: int = 0
+    # The CD's failures by recording (busy, out of storage, refused, …).
+    failed: dict[int, CDError] = field(default_factory=dict)
+    # Recordings whose spool could not be read.
+    spool: dict[int, str] = field(default_factory=dict)
+    # The first 507, and the deliveries it stopped (not started, or cancelled).
+    full: InsufficientStorage | None = None
+    stopped: list[int] = field(default_factory=list)
+
+    def cd_trouble(self) -> CDError | None:
+        """The CD's failure as a whole that this pass met, if it met one.
+
+        A 507 always is one; a CD busy or unreachable (CD_DOWN) is one when no recording
+        of the pass went through.
+        """
+        if self.full is not None:
+            return self.full
+        if self.delivered:
+            return None
+        return next((e for e in self.failed.values() if is_cd_down(e)), None)
 
 
 def record_outcome(session: Session, ctx: ControllerContext, rec_pk: int, state: str,
@@ -106,16 +136,71 @@ class Deliverer:
             # Metadata the CD API cannot carry: it will never be storable as it is.
             return f"cannot describe the recording to the CD: {exc}"
 
-    async def failed(self, rec_pk: int, error: str, *, retry: bool) -> None:
-        """Note a failed delivery; it waits its back-off (a full CD: the loop's pause)."""
+    async def deliver_pass(self, cd: CDClient, due: list[int], slots: int) -> PassResult:
+        """Deliver `due`, `slots` at a time; what became of each (nothing recorded yet of
+        failures: the loop decides whether they were the recording's or the CD's).
+
+        The first 507 stops the pass: deliveries not started yet are not started, those
+        under way are cancelled (every step is repeatable: the next delivery sends what
+        the CD does not hold), instead of each running into the full CD in turn.
+        """
+        result = PassResult()
+        limit = asyncio.Semaphore(max(1, slots))
+        running: dict[int, asyncio.Task[None]] = {}
+
+        async def one(rec_pk: int) -> None:
+            async with limit:
+                if result.full is not None:
+                    result.stopped.append(rec_pk)
+                    return
+                try:
+                    await self.deliver_recording(cd, rec_pk)
+                    result.delivered += 1
+                except InsufficientStorage as exc:
+                    if result.full is None:
+                        result.full = exc
+                        for pk, task in running.items():
+                            if pk != rec_pk:
+                                task.cancel()
+                    result.failed[rec_pk] = exc
+                except CDError as exc:
+                    result.failed[rec_pk] = exc
+                    log.info("offload.delivery_failed", recording=rec_pk, error=str(exc))
+                except OSError as exc:
+                    # The spool cannot be read (a file gone or a failing disk): this
+                    # recording waits its back-off; the others go on.
+                    result.spool[rec_pk] = f"spool: {exc}"
+                    log.error("offload.spool_unreadable", recording=rec_pk, error=str(exc))
+
+        running.update((pk, asyncio.ensure_future(one(pk))) for pk in due)
+        ended = await asyncio.gather(*running.values(), return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException) and not isinstance(
+                    outcome, asyncio.CancelledError):
+                raise outcome  # not the CD's nor the spool's: the loop's own trouble
+        result.stopped += [pk for pk, task in running.items() if task.cancelled()]
+        return result
+
+    async def failed(self, failures: dict[int, str]) -> None:
+        """Note failures of the recordings' own: each waits its back-off, growing."""
 
         def note(session: Session) -> None:
-            rec = session.get(OffloadRecording, rec_pk)
-            attempts = rec.attempts if rec is not None else 1
-            wait = backoff(self.config, attempts) if retry else timedelta(0)
-            service.mark_failed(session, self.ctx.clock, rec_pk, error, wait)
+            for pk, error in failures.items():
+                service.mark_failed(session, self.ctx.clock, pk, error,
+                                    lambda n: backoff(self.config, n))
 
-        await in_transaction(self.ctx.factory, note)
+        if failures:
+            await in_transaction(self.ctx.factory, note)
+
+    async def wait_for_cd(self, errors: dict[int, str], until: datetime) -> None:
+        """Note deliveries the CD's outage stopped: they wait for it, no back-off."""
+
+        def note(session: Session) -> None:
+            for pk, error in errors.items():
+                service.mark_waiting(session, self.ctx.clock, pk, error, until)
+
+        if errors:
+            await in_transaction(self.ctx.factory, note)
 
     async def remove_delivered_spool(self) -> None:
         """Remove spool files of clips the CD holds (after the outcome was committed)."""

@@ -93,9 +93,9 @@ class EarlyUploads:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, self.config.early_uploads))
         async with self._slots:
-            if self._tracker.storage_full or self._tracker.paused(self.ctx.clock.now()) \
-                    or not integrity.delivery_allowed(self.ctx):
-                return  # the binding too: nothing goes to a CD that holds us elsewhere
+            if self._tracker.down or not integrity.delivery_allowed(self.ctx):
+                # The CD failed as a whole (its probe comes first), or holds us elsewhere.
+                return
             try:
                 sent = await self._store(rec_pk, name)
             except (CDError, MetadataError, ValueError, LookupError, OSError,

@@ -3,7 +3,7 @@
 Its jobs live in their own modules: ingest.py (camera → spool → tables → confirmation),
 deliver.py (a recording whole to the CD, outcome, spool clean-up), early.py (clips of a
 recording still arriving sent ahead), outbox_delivery.py (users and devices first),
-cd_health.py (failures, pause, 507) and categories.py (the CD's categories for docking
+cd_health.py (the CD down, its probe, recovery) and categories.py (the CD's categories for docking
 cameras). This class assembles them and runs the loop.
 """
 
@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from bodyworn.cdclient.capabilities import STORE_BOOKMARKS, Category
 from bodyworn.cdclient.client import CDClient
-from bodyworn.cdclient.errors import CDError, InsufficientStorage
+from bodyworn.cdclient.errors import CDError
 from bodyworn.cdclient.records import RecordingUpload
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.integrity import service as integrity
 from bodyworn.controller.offload import service
 from bodyworn.controller.offload.base import OffloadConfig, in_transaction
 from bodyworn.controller.offload.categories import CategoriesCache
-from bodyworn.controller.offload.cd_health import CdHealthTracker
+from bodyworn.controller.offload.cd_health import CdHealthTracker, is_cd_down
 from bodyworn.controller.offload.cdlink import CdLink, FixedClients
 from bodyworn.controller.offload.deliver import Deliverer
 from bodyworn.controller.offload.early import EarlyUploads
@@ -34,11 +34,14 @@ from bodyworn.controller.offload.outbox_delivery import deliver_outbox
 from bodyworn.controller.offload.upload import build_upload
 from bodyworn.docklink.client import DockLinkClient
 from bodyworn.docklink.messages import CameraInfo
+from bodyworn.evidence.metadata import recording_container_name
 from bodyworn.store.spool import Spool
 
 log = structlog.get_logger(__name__)
 
 CDFactory = Callable[[], CDClient]
+# Probed when the recording that waits cannot be described (its delivery will say why).
+SYSTEM_CONTAINER = "System"
 PruneHook = Callable[[Session, Sequence[int]], None]
 
 __all__ = ["CDFactory", "OffloadConfig", "OffloadEngine"]
@@ -121,28 +124,36 @@ class OffloadEngine:
     # ---- the deliver loop --------------------------------------------------------------
 
     async def run_once(self) -> None:
-        """One pass: outbox, due recordings (fair, limited), spool clean-up, pruning."""
+        """One pass: outbox, due recordings (fair, limited), spool clean-up, pruning.
+
+        While the CD is down (cd_health.py) a pass waits for its probe; when the probe
+        is answered every waiting recording is due again and one goes first.
+        """
         clock = self.ctx.clock
         now = clock.now()
         if self.tracker.paused(now):
             return
+        canary: list[int] | None = None
         try:
             cd = await self.link.client()
             # Nothing, not even users and cameras, goes to a CD that holds this system
             # under another connection (checked at the first pass, then hourly).
             if not await integrity.ensure_bound(self.ctx, cd):
-                self.tracker.answered()
+                self.tracker.answered(waiting=False)  # it answers; integrity says why not
                 return
             await deliver_outbox(self.ctx, cd)
             # Bookmarks name categories by the CD's IDs (the client re-reads them daily).
             await self.categories.refresh()
+            if self.tracker.down:
+                canary = await self._probe(cd)
         except LookupError:
             return  # not set up yet
         except CDError as exc:
-            self.tracker.trouble(exc)
+            await self._cd_down(exc)
             return
-        due = await in_transaction(self.ctx.factory, lambda s: [r.id for r in service.deliverable(
-            s, now, self.config.max_deliveries * 4)])
+        due = canary if canary is not None else await in_transaction(
+            self.ctx.factory, lambda s: [r.id for r in service.deliverable(
+                s, clock.now(), self.config.max_deliveries * 4)])
         await self._deliver_due(cd, due)
         await self.deliverer.remove_delivered_spool()
         await in_transaction(self.ctx.factory, lambda s: service.prune(
@@ -152,40 +163,62 @@ class OffloadEngine:
         except CDError as exc:
             log.info("offload.anchor_deferred", error=str(exc))
 
+    async def _probe(self, cd: CDClient) -> list[int]:
+        """The CD is down: one cheap request where deliveries failed (a CDError: still
+        down). Answered: every waiting recording is due again, its back-off reset, and
+        the one tried least recently goes first (the canary: one recording that keeps
+        failing does not hold the others back)."""
+        target = await in_transaction(self.ctx.factory, self._probe_target)
+        if target is not None:
+            await cd.probe(target[1])
+        reset = await in_transaction(self.ctx.factory, service.reset_backoff)
+        log.info("offload.cd_answers", probed=target, recordings_due_again=reset)
+        return [target[0]] if target is not None else []
+
+    def _probe_target(self, session: Session) -> tuple[int, str] | None:
+        """The recording waiting that was tried least recently, and its container."""
+        rec = service.first_waiting(session)
+        if rec is None:
+            return None
+        try:
+            upload = self.build_upload(session, rec.id)
+        except (LookupError, ValueError):
+            return rec.id, SYSTEM_CONTAINER
+        return rec.id, recording_container_name(upload.user_uuid, upload.bwc_serial,
+                                                upload.trigger_on_time)
+
+    async def _cd_down(self, exc: CDError, *, recordings: bool = False,
+                       stopped: dict[int, str] | None = None) -> None:
+        """The CD failed as a whole: down until the next probe; recordings that were
+        waiting (and those this pass stopped) wait for it, their back-off unchanged."""
+        until = self.tracker.trouble(exc, recordings=recordings)
+        await self.deliverer.wait_for_cd(stopped or {}, until)
+        await in_transaction(self.ctx.factory, lambda s: service.hold_waiting(s, until))
+
     async def _deliver_due(self, cd: CDClient, due: list[int]) -> None:
-        slots = asyncio.Semaphore(self.config.max_deliveries)
-        full: list[InsufficientStorage] = []
-        failures: list[CDError] = []
-
-        async def one(rec_pk: int) -> None:
-            async with slots:
-                if full:
-                    return
-                try:
-                    await self.deliverer.deliver_recording(cd, rec_pk)
-                except InsufficientStorage as exc:
-                    full.append(exc)
-                    await self.deliverer.failed(rec_pk, f"CD out of storage: {exc}",
-                                                retry=False)
-                except CDError as exc:
-                    failures.append(exc)
-                    await self.deliverer.failed(rec_pk, str(exc), retry=True)
-                    log.info("offload.delivery_failed", recording=rec_pk, error=str(exc))
-                except OSError as exc:
-                    # The spool cannot be read (a file gone or a failing disk): this
-                    # recording waits its back-off; the others go on.
-                    await self.deliverer.failed(rec_pk, f"spool: {exc}", retry=True)
-                    log.error("offload.spool_unreadable", recording=rec_pk, error=str(exc))
-
-        await asyncio.gather(*(one(pk) for pk in due))
-        if full:
-            self.tracker.trouble(full[0])
-        elif len(failures) < len(due):
-            self.tracker.accepted()
-        elif failures:
-            self.tracker.failed_all(str(failures[0]))
+        result = await self.deliverer.deliver_pass(cd, due, self.config.max_deliveries)
+        trouble = result.cd_trouble()
+        own = dict(result.spool)
+        if trouble is not None:
+            # Not a failure of each recording: they wait for the CD, back-off unchanged.
+            stopped = {pk: str(e) for pk, e in result.failed.items() if is_cd_down(e)}
+            stopped |= {pk: str(trouble) for pk in result.stopped}
+            own |= {pk: str(e) for pk, e in result.failed.items() if pk not in stopped}
+            await self._cd_down(trouble, recordings=True, stopped=stopped)
         else:
-            self.tracker.answered()
+            own |= {pk: str(e) for pk, e in result.failed.items()}
+        await self.deliverer.failed(own)
+        if result.delivered:
+            if self.tracker.accepted():
+                self.wake()  # it was down: the rest need not wait for the next interval
+        elif trouble is None and result.failed:
+            until = self.tracker.refused(next(iter(result.failed.values())))
+            if until is not None:
+                await in_transaction(self.ctx.factory, lambda s: service.hold_waiting(s, until))
+        elif not due:
+            waiting = self.tracker.recordings_failing and await in_transaction(
+                self.ctx.factory, lambda s: service.first_waiting(s) is not None)
+            self.tracker.answered(waiting=waiting)
 
     def wake(self) -> None:
         """Start the deliver loop's next pass now (safe from any thread)."""

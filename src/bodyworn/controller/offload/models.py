@@ -26,6 +26,10 @@ class OffloadRecording(Base):
     # Where the CD holds it (recording or rejected-content container), once known.
     container: Mapped[str | None] = mapped_column(String(256))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Failed deliveries in a row that were this recording's own (the CD answered others, or
+    # the spool failed): the exponent of its back-off. A failure of the whole CD (down, out
+    # of storage) does not count, and the CD answering again after one sets it back to 0.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,12 +12,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.offload import states
 from bodyworn.controller.offload.models import OffloadClip, OffloadRecording
+from bodyworn.controller.system import service as system
 from bodyworn.controller.users import service as users
 from bodyworn.docklink.messages import RecordingEntry
 from bodyworn.docklink.wire import parse_time
@@ -201,6 +203,7 @@ def mark_outcome(
     now = clock.now()
     rec.state, rec.container, rec.updated_at = state, container, now
     rec.completed_at, rec.next_attempt_at, rec.last_error = now, None, reason
+    rec.failures = 0
     for row in clips_of(session, rec.id):
         row.state, row.updated_at = state, now
         if state in states.DONE:
@@ -210,13 +213,51 @@ def mark_outcome(
 
 
 def mark_failed(
-    session: Session, clock: Clock, recording_pk: int, error: str, retry_in: timedelta
+    session: Session, clock: Clock, recording_pk: int, error: str,
+    backoff: Callable[[int], timedelta],
 ) -> None:
-    """Record a failed delivery and when to try again."""
+    """Record a failure of the recording's own; it waits `backoff(failures in a row)`."""
     rec = session.get(OffloadRecording, recording_pk)
     assert rec is not None
     now = clock.now()
-    rec.last_error, rec.next_attempt_at, rec.updated_at = error[:2000], now + retry_in, now
+    rec.failures += 1
+    rec.last_error, rec.next_attempt_at = error[:2000], now + backoff(rec.failures)
+    rec.updated_at = now
+
+
+def mark_waiting(session: Session, clock: Clock, recording_pk: int, error: str,
+                 until: datetime) -> None:
+    """A delivery the CD's outage stopped: not the recording's failure, it waits for the
+    CD (`until`: the next probe); its back-off does not grow."""
+    rec = session.get(OffloadRecording, recording_pk)
+    if rec is None or rec.state not in states.DELIVERABLE:
+        return  # its outcome was committed meanwhile
+    rec.last_error, rec.next_attempt_at, rec.updated_at = error[:2000], until, clock.now()
+
+
+def hold_waiting(session: Session, until: datetime) -> None:
+    """The CD is down: every recording waiting for it is due at the next probe, not
+    before (those with a later back-off of their own keep it)."""
+    session.execute(update(OffloadRecording).where(
+        OffloadRecording.state.in_(states.DELIVERABLE),
+        OffloadRecording.next_attempt_at.is_(None) | (OffloadRecording.next_attempt_at < until)
+    ).values(next_attempt_at=until))
+
+
+def reset_backoff(session: Session) -> int:
+    """The CD answers again: every waiting recording is due now, its back-off from zero."""
+    result = session.execute(update(OffloadRecording).where(
+        OffloadRecording.state.in_(states.DELIVERABLE),
+        (OffloadRecording.next_attempt_at.is_not(None)) | (OffloadRecording.failures > 0)
+    ).values(next_attempt_at=None, failures=0))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def first_waiting(session: Session) -> OffloadRecording | None:
+    """The recording waiting for delivery (due or not) that was tried least recently."""
+    return session.scalars(
+        select(OffloadRecording).where(OffloadRecording.state.in_(states.DELIVERABLE))
+        .order_by(OffloadRecording.updated_at, OffloadRecording.id).limit(1)).first()
 
 
 def spool_to_remove(session: Session) -> list[OffloadClip]:
@@ -255,7 +296,23 @@ def prune(session: Session, now: datetime,
     return len(gone)
 
 
-def pending_for_camera(session: Session, serial: str) -> list[str]:
+def retry_at(rec: OffloadRecording, now: datetime | None = None) -> datetime | None:
+    """When a recording whose delivery failed is tried again, while it waits for that
+    (None: it is not waiting for a retry; with `now`, not when that time has come)."""
+    if rec.state != states.DELIVERING or rec.next_attempt_at is None or not rec.last_error:
+        return None
+    if now is not None and rec.next_attempt_at <= now:
+        return None
+    return rec.next_attempt_at
+
+
+def local_time(session: Session, moment: datetime) -> str:
+    """A moment as the system's clock shows it: HH:MM and the zone's abbreviation."""
+    return f"{moment.astimezone(ZoneInfo(system.current(session).timezone)):%H:%M %Z}"
+
+
+def pending_for_camera(session: Session, serial: str, now: datetime | None = None
+                       ) -> list[str]:
     """What of a camera's evidence is not at the CD yet, one line each (empty: nothing)."""
     lines: list[str] = []
     recs = session.scalars(select(OffloadRecording).where(
@@ -265,6 +322,9 @@ def pending_for_camera(session: Session, serial: str) -> list[str]:
         clips = clips_of(session, rec.id)
         on_camera = sum(1 for c in clips if c.state == states.ON_CAMERA)
         label = states.LABELS[rec.state].lower()
+        waiting = retry_at(rec, now)
+        if waiting is not None:
+            label = f"{states.WAITING_TO_RETRY.lower()} at {local_time(session, waiting)}"
         line = f"Recording {rec.recording_id}: {label}"
         if on_camera:
             line += f" ({on_camera} of {len(clips)} clips still on the camera)"
@@ -320,6 +380,10 @@ class RecordingView:
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     clips: list[ClipView] = field(default_factory=list)
+    # While its last try failed and it waits for the next: when that is (UTC), and the
+    # same as the system's clock shows it ("14:05 CET").
+    retry_at: datetime | None = None
+    retry_at_local: str | None = None
 
     @property
     def size(self) -> int:
@@ -356,7 +420,8 @@ class CameraTransfers:
     recordings: list[RecordingView] = field(default_factory=list)
 
 
-def transfers(session: Session, serial: str | None = None) -> list[CameraTransfers]:
+def transfers(session: Session, serial: str | None = None, now: datetime | None = None
+              ) -> list[CameraTransfers]:
     """Transfer state per camera, recording and clip (the page and the API show this)."""
     stmt = select(OffloadRecording).order_by(OffloadRecording.camera_serial,
                                              OffloadRecording.id.desc())
@@ -375,6 +440,10 @@ def transfers(session: Session, serial: str | None = None) -> list[CameraTransfe
             rec.last_error, rec.updated_at, rec.completed_at, rec.camera_serial, ref,
             names[ref], _time(doc.get("started_at")), _time(doc.get("stopped_at")),
         )
+        waiting = retry_at(rec, now)
+        if waiting is not None:
+            view.label, view.retry_at = states.WAITING_TO_RETRY, waiting
+            view.retry_at_local = local_time(session, waiting)
         for c in clips_of(session, rec.id):
             view.clips.append(ClipView(
                 c.id, c.name, c.size, c.state, states.LABELS[c.state],

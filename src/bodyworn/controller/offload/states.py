@@ -21,6 +21,10 @@ LABELS: dict[str, str] = {
     NOT_TRANSFERRED: "Not transferred",
 }
 
+# A recording under delivery whose last try failed, until its next one (its time and
+# last error are shown with it).
+WAITING_TO_RETRY = "Waiting to retry"
+
 # Where the evidence no longer needs the controller (the CD holds it).
 DONE = frozenset({AT_CD, REJECTED})
 # Recordings the deliver loop works on.

@@ -1,12 +1,14 @@
 """Support → System reset: refuse while anything is pending, then forget the system.
 
-The reset empties every table but two in one transaction: the audit log (append-only and
-hash-chained, it records the reset and goes on) and the manager's TLS certificates (the
-machine's, so browsers keep trusting it). The SQLite file is then vacuumed, so the deleted
-rows' pages (sealed keys among them) are not left in it, and the copies taken before
-migrations are removed for the same reason. The controller is then not set up: every
-page leads to the first-start wizard, where a new system (a new content destination, a
-new camera assignment mode) can be made, or an old one restored.
+The reset empties every table but three in one transaction: the audit log (append-only
+and hash-chained, it records the reset and goes on), the manager's TLS certificates (the
+machine's, so browsers keep trusting it) and the firmware installs (the firmware stays
+installed: the new system starts from it, and its wizard may install an older one). The
+SQLite file is then vacuumed, so the deleted rows' pages (sealed keys among them) are not
+left in it, and the copies taken before migrations are removed for the same reason. The
+controller is then not set up: every page leads to the first-start wizard, where a new
+system (a new content destination, a new camera assignment mode) can be made, or an old
+one restored.
 
 This folder reaches every table directly, as a reset must; it is the one writer that does.
 """
@@ -37,7 +39,7 @@ from bodyworn.i18n.catalog import DEFAULT_LANGUAGE
 from bodyworn.store.db import Base
 
 log = structlog.get_logger(__name__)
-KEPT_TABLES = frozenset({"audit_entry", "tls_certificate"})
+KEPT_TABLES = frozenset({"audit_entry", "tls_certificate", "firmware_install"})
 MIGRATION_COPIES = "backups"  # store/db.py's copies of the database before a migration
 
 

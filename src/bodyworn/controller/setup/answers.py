@@ -35,6 +35,7 @@ ANSWER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "listen_port": ((int,), "listening port (default 8443)"),
     "restore_key": ((str,), "restore: path of the old system's System restore key"),
     "restore_backup": ((str,), "restore: path of a system backup file (settings come from it)"),
+    "firmware_file": ((str,), "path of a signed firmware file to install with the system"),
 }
 REQUIRED = ("root_password", "super_admin_passphrase", "restore_key_path", "system_name",
             "connection_file")
@@ -55,6 +56,8 @@ class LoadedAnswers:
     # What to restore from (restore_key / restore_backup), as read.
     restore_key: bytes | None = None
     restore_backup: bytes | None = None
+    # A firmware file to install with the system (read and checked by the caller).
+    firmware_path: Path | None = None
 
 
 def _restore_files(data: dict[str, Any], base: Path, errors: list[FieldError]
@@ -152,4 +155,8 @@ def load_answers(path: Path, host_now: datetime | None = None) -> LoadedAnswers:
         if restore_path.exists():
             errors.append(FieldError("restore_key_path", "already exists; will not overwrite"))
     restore_key, restore_backup = _restore_files(data, base, errors)
-    return LoadedAnswers(answers, restore_path, errors, restore_key, restore_backup)
+    fw = get("firmware_file")
+    firmware_path = ((base / fw) if not Path(fw).is_absolute() else Path(fw)) \
+        if isinstance(fw, str) else None
+    return LoadedAnswers(answers, restore_path, errors, restore_key, restore_backup,
+                         firmware_path)

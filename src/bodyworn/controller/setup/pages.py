@@ -16,6 +16,7 @@ from bodyworn.controller.setup import service, steps
 from bodyworn.controller.setup.service import FieldError
 from bodyworn.controller.setup.wizard import SLUGS, STEPS, Draft, DraftStore
 from bodyworn.controller.web.routes import secret_download
+from bodyworn.firmware.bundle import MAX_UPLOAD_BYTES
 from bodyworn.i18n.catalog import LANGUAGES
 
 router = APIRouter(prefix="/setup", include_in_schema=False)
@@ -133,6 +134,7 @@ async def finish(request: Request) -> Response:
             service.commit, ctx.factory, ctx.clock, draft.answers, draft.identity,
             offset_seconds=draft.offset_seconds, source=source_of(request),
             then=draft.then, restored=draft.restored_from,
+            firmware=draft.firmware, installer=ctx.firmware,
         )
     except service.SetupInvalid as exc:
         return step_page(request, draft, "summary", exc.errors, status_code=400)
@@ -149,9 +151,21 @@ async def submitted(request: Request) -> steps.Submitted:
     """The form of a step (files read no further than a step takes)."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    files = {k: (v.filename, await v.read(steps.MAX_CONNECTION_FILE + 1))
+    files = {k: (v.filename, await v.read(steps.FILE_LIMITS.get(k, steps.MAX_CONNECTION_FILE)
+                                          + 1))
              for k, v in form.items() if isinstance(v, UploadFile) and v.filename}
     return steps.Submitted(fields, files)
+
+
+def _tools(request: Request) -> steps.StepTools:
+    ctx = ctx_of(request)
+    return steps.StepTools(ctx.ntp, ctx.firmware.verify if ctx.firmware else None)
+
+
+@router.post("/start", max_body_size=MAX_UPLOAD_BYTES)
+async def submit_start(request: Request) -> Response:
+    """The first step, which may carry a firmware file (the one step with a large body)."""
+    return await submit_step(request, "start")
 
 
 @router.post("/{slug}")
@@ -164,7 +178,7 @@ async def submit_step(request: Request, slug: str) -> Response:
     if not draft.may_open(slug):
         return _resume(draft)
     form = await submitted(request)
-    errors = await run_in_threadpool(steps.apply, step, form, draft, ctx_of(request).ntp)
+    errors = await run_in_threadpool(steps.apply, step, form, draft, _tools(request))
     if errors:
         draft.done.discard(slug)
         return step_page(request, draft, slug, errors, status_code=400)

@@ -26,7 +26,7 @@ from bodyworn.controller.identity.keys import (
     validate_passphrase,
 )
 from bodyworn.controller.identity.restore_key import seal_restore_key
-from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.ports import FirmwareInstaller, NtpMeasurer
 from bodyworn.controller.refusals import FieldError as FieldError  # for setup's callers
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.controller.setup.models import SystemSettings
@@ -38,6 +38,7 @@ from bodyworn.domain.connection_file import (
 )
 from bodyworn.domain.passwords import password_problems
 from bodyworn.domain.text import has_control_characters
+from bodyworn.firmware.bundle import Bundle
 from bodyworn.i18n.catalog import LANGUAGES
 
 # Where cloud extension data may be kept (the manual's three regions).
@@ -334,17 +335,23 @@ def commit(
     source: str,
     then: Callable[[Session, Clock], None] | None = None,
     restored: str = "",
+    firmware: Bundle | None = None,
+    installer: FirmwareInstaller | None = None,
 ) -> SystemSettings:
     """Validate everything again and write the whole system in one transaction.
 
     `then` writes more in the same transaction (what a system backup restores);
-    `restored` says where the identity came from, for the audit log.
+    `restored` says where the identity came from, for the audit log; `firmware`: a
+    verified bundle to install with the system through `installer` (any version: a new
+    system is the way back to an older one).
     """
     errors = validate(answers)
     if errors:
         raise SetupInvalid(errors)
     connection: ConnectionFile = parse_connection_file(answers.connection_file)
     now = clock.now()
+    if firmware is not None and installer is None:
+        raise ValueError("a firmware install needs the installer")
     with factory() as session, session.begin():
         if is_set_up(session):
             raise AlreadySetUp()
@@ -390,6 +397,8 @@ def commit(
         )
         if then is not None:
             then(session, clock)
+        if firmware is not None and installer is not None:
+            installer.install_in_setup(session, clock, firmware, actor=ROOT, source=source)
         emit(session, SettingsChanged(SETUP_KEYS))
     return settings
 

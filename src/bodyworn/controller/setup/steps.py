@@ -2,9 +2,9 @@
 
 A step stores its form in the draft (returning what the form itself got wrong), is
 checked by the rules in service.py, and may then do the slow part once its answers
-hold (a new identity, an NTP measurement). `apply` runs one step; pages.py has one
-handler for every step. The order and the titles are wizard.STEPS; the page is
-`setup/<slug>.html` and the next step is the one after it there.
+hold (a new identity, an NTP measurement, checking a firmware file). `apply` runs one
+step; pages.py has one handler for every step. The order and the titles are
+wizard.STEPS; the page is `setup/<slug>.html` and the next step is the one after it.
 """
 
 from __future__ import annotations
@@ -21,13 +21,17 @@ from bodyworn.controller.identity.restore_key import (
     open_restore_key,
 )
 from bodyworn.controller.ports import NtpMeasurer
+from bodyworn.controller.refusals import Refused
 from bodyworn.controller.setup import service
 from bodyworn.controller.setup.service import FieldError, Identity
 from bodyworn.controller.setup.wizard import SLUGS, Draft
 from bodyworn.controller.web.params import form_int
 from bodyworn.domain.clock import utcnow
+from bodyworn.firmware.bundle import MAX_BUNDLE_BYTES, Bundle
 
 MAX_CONNECTION_FILE = 64 * 1024
+# How much of an uploaded file is read, by form field (others: MAX_CONNECTION_FILE).
+FILE_LIMITS = {"firmware": MAX_BUNDLE_BYTES}
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,22 @@ Errors = list[FieldError]
 
 
 @dataclass(frozen=True)
+class StepTools:
+    """What a step's slow part may use: the NTP measurement and the firmware check (which
+    raises a Refused saying what is wrong with the file)."""
+
+    ntp: NtpMeasurer | None = None
+    verify_firmware: Callable[[bytes], Bundle] | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     """One wizard step."""
 
     slug: str
     store: Callable[[Submitted, Draft], Errors]
     check: Callable[[Draft], Errors]
-    then: Callable[[Draft, NtpMeasurer | None], Errors] | None = None
+    then: Callable[[Draft, StepTools], Errors] | None = None
 
     @property
     def next(self) -> str:
@@ -64,14 +77,14 @@ class Step:
         return SLUGS[SLUGS.index(self.slug) + 1]
 
 
-def apply(step: Step, form: Submitted, draft: Draft, ntp: NtpMeasurer | None) -> Errors:
+def apply(step: Step, form: Submitted, draft: Draft, tools: StepTools) -> Errors:
     """Store and check one step (blocking: run it in a worker thread)."""
     errors = step.store(form, draft)
     given = {e.field for e in errors}
     errors += [e for e in step.check(draft) if e.field not in given]
     if errors or step.then is None:
         return errors
-    return step.then(draft, ntp)
+    return step.then(draft, tools)
 
 
 # ---- start ---------------------------------------------------------------------------
@@ -80,6 +93,28 @@ def apply(step: Step, form: Submitted, draft: Draft, ntp: NtpMeasurer | None) ->
 def _store_start(form: Submitted, draft: Draft) -> Errors:
     draft.mode = form.text("mode")
     draft.answers.language = form.text("language") or "en"
+    upload = form.files.get("firmware")
+    if upload is not None:
+        draft.firmware_upload = upload[1]
+        draft.firmware_name = upload[0][:128]
+    elif form.text("firmware_remove") == "on":
+        draft.firmware, draft.firmware_name = None, ""
+    return []
+
+
+def _check_firmware(draft: Draft, tools: StepTools) -> Errors:
+    """A firmware file given on the first step is checked whole now (any version: this is
+    a new system, the way to an older version)."""
+    data, draft.firmware_upload = draft.firmware_upload, b""
+    if not data:
+        return []
+    if tools.verify_firmware is None:
+        return [FieldError("firmware", "firmware cannot be installed here")]
+    try:
+        draft.firmware = tools.verify_firmware(data)
+    except Refused as exc:
+        draft.firmware, draft.firmware_name = None, ""
+        return [FieldError("firmware", exc.message)]
     return []
 
 
@@ -119,7 +154,7 @@ def _store_passphrase(form: Submitted, draft: Draft) -> Errors:
     return []
 
 
-def _new_identity(draft: Draft, _ntp: NtpMeasurer | None) -> Errors:
+def _new_identity(draft: Draft, _tools: StepTools) -> Errors:
     if draft.identity is None:
         draft.identity = Identity.generate()
     return []
@@ -209,8 +244,8 @@ def _store_time(form: Submitted, draft: Draft) -> Errors:
     return []
 
 
-def _measure_time(draft: Draft, ntp: NtpMeasurer | None) -> Errors:
-    a = draft.answers
+def _measure_time(draft: Draft, tools: StepTools) -> Errors:
+    a, ntp = draft.answers, tools.ntp
     if a.time_mode == "manual":
         draft.offset_seconds = service.clock_offset(a, utcnow(), None)
     elif ntp is not None:
@@ -257,7 +292,7 @@ def _rule(check: Callable[[service.SetupAnswers], Errors]) -> Callable[[Draft], 
 
 
 STEPS: dict[str, Step] = {step.slug: step for step in (
-    Step("start", _store_start, _check_start),
+    Step("start", _store_start, _check_start, _check_firmware),
     Step("admin", _store_admin, _rule(service.check_admin)),
     Step("passphrase", _store_passphrase, _rule(service.check_passphrase), _new_identity),
     Step("restore-key", _store_nothing, _check_downloaded),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.setup.service import Identity, SetupAnswers
 from bodyworn.domain.clock import Clock
+from bodyworn.firmware.bundle import Bundle
 
 # The manual's order. Each step: (slug, title).
 STEPS: tuple[tuple[str, str], ...] = (
@@ -53,6 +54,10 @@ class Draft:
     # restore writes beside setup in its one transaction (a system backup's data).
     restored_from: str = ""
     then: Callable[[Session, Clock], None] | None = None
+    # Firmware to install with the new system (checked whole on the first step).
+    firmware: Bundle | None = None
+    firmware_name: str = ""
+    firmware_upload: bytes = b""
 
     def restore(self, identity: Identity, passphrase: str, source: str) -> None:
         """Take a restored identity, with the passphrase that opened it."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from bodyworn.controller.context import ctx_of
-from bodyworn.controller.system import service
+from bodyworn.controller.system import service, timekeeping
 from bodyworn.controller.web.routes import run, secret_download, who
 
 router = APIRouter(prefix="/api/v1/system", tags=["system"])
@@ -41,6 +41,13 @@ class NameBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     system_name: str = Field(max_length=256)
+
+
+class LanguageBody(BaseModel):
+    """A new language for the manager and notification mail."""
+
+    model_config = ConfigDict(extra="forbid")
+    language: str = Field(max_length=16)
 
 
 class TimeBody(BaseModel):
@@ -88,6 +95,45 @@ async def put_name(request: Request, body: NameBody) -> SystemInfo:
     # The page header follows through SettingsChanged (app.py).
     await run(request).write(service.rename, body.system_name, **who(request))
     return await _info(request)
+
+
+@router.put("/language", response_model=SystemInfo)
+async def put_language(request: Request, body: LanguageBody) -> SystemInfo:
+    """Change the language of the manager and of notification mail."""
+    await run(request).write(service.set_language, body.language, **who(request))
+    return await _info(request)
+
+
+class TimeStatus(BaseModel):
+    """How the clock is kept: the time source, the last NTP measurement, the CD's clock."""
+
+    now: datetime
+    source: str | None
+    source_is_content_destination: bool
+    ntp_measured_at: datetime | None
+    ntp_server: str | None
+    ntp_offset_s: float | None
+    ntp_error: str | None
+    cd_clock_skew_s: float | None
+    cd_clock_seen_at: datetime | None
+    cd_clock_skew_limit_s: float
+
+
+@router.get("/time", response_model=TimeStatus)
+async def get_time(request: Request) -> TimeStatus:
+    """The clock's state (the dashboard warns from the same)."""
+    ctx = ctx_of(request)
+    source = await run(request).call(timekeeping.time_source)
+    ntp, seen = ctx.health.ntp, ctx.health.cd_clock
+    return TimeStatus(
+        now=ctx.clock.now(), source=source.server if source else None,
+        source_is_content_destination=bool(source and source.from_cd),
+        ntp_measured_at=ntp.measured_at if ntp else None,
+        ntp_server=ntp.server if ntp else None, ntp_offset_s=ntp.offset_s if ntp else None,
+        ntp_error=ntp.error if ntp else None,
+        cd_clock_skew_s=seen.skew_s if seen else None,
+        cd_clock_seen_at=seen.seen_at if seen else None,
+        cd_clock_skew_limit_s=ctx.settings.clock_skew_warn_s)
 
 
 @router.put("/time", response_model=SystemInfo)

@@ -1,4 +1,5 @@
-"""Settings → System name, Date and time, Privacy, Cloud; Support → System restore key."""
+"""Settings → System name and language, Date and time, Privacy, Cloud; Support → System
+restore key."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from starlette.responses import Response
 from bodyworn.controller.context import ctx_of, render
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.setup.service import FieldError, SetupInvalid
-from bodyworn.controller.system import service
+from bodyworn.controller.system import service, timekeeping
 from bodyworn.controller.web.routes import run, secret_download, who
+from bodyworn.i18n.catalog import LANGUAGES
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,11 +28,11 @@ async def settings_home(request: Request) -> Response:
 
 @router.get("/settings/system")
 async def system_page(request: Request, errors: list[FieldError] | None = None,
-                      saved: bool = False) -> Response:
-    """Settings → System name."""
+                      saved: str | None = None) -> Response:
+    """Settings → System name and language."""
     row = await run(request).read(service.current)
     return render(request, "system/name.html", {
-        "s": row, "errors": _errors(errors), "saved": saved,
+        "s": row, "errors": _errors(errors), "saved": saved, "languages": LANGUAGES,
     }, status_code=400 if errors else 200)
 
 
@@ -42,7 +44,17 @@ async def system_submit(request: Request, system_name: str = Form("")) -> Respon
         await run(request).write(service.rename, system_name, **who(request))
     except SetupInvalid as exc:
         return await system_page(request, exc.errors)
-    return await system_page(request, saved=True)
+    return await system_page(request, saved="name")
+
+
+@router.post("/settings/language")
+async def language_submit(request: Request, language: str = Form("")) -> Response:
+    """Change the language; the page answers in the new one."""
+    try:
+        await run(request).write(service.set_language, language, **who(request))
+    except SetupInvalid as exc:
+        return await system_page(request, exc.errors)
+    return await system_page(request, saved="language")
 
 
 @router.get("/settings/time")
@@ -50,9 +62,14 @@ async def time_page(request: Request, errors: list[FieldError] | None = None,
                     saved: bool = False) -> Response:
     """Settings → Date and time."""
     row = await run(request).read(service.current)
+    ctx = ctx_of(request)
+    source = await run(request).call(timekeeping.time_source)
     return render(request, "system/time.html", {
         "s": row, "timezones": setup.timezones(), "errors": _errors(errors), "saved": saved,
-        "now": ctx_of(request).clock.now(),
+        "now": ctx.clock.now(),
+        "source": source, "ntp": ctx.health.ntp, "cd_clock": ctx.health.cd_clock,
+        "skew_limit": ctx.settings.clock_skew_warn_s,
+        "interval_min": round(ctx.settings.ntp_interval_s / 60),
     }, status_code=400 if errors else 200)
 
 

@@ -1,4 +1,5 @@
-"""The system's settings after setup: name, date and time, privacy, restore key download."""
+"""The system's settings after setup: name, language, date and time, privacy, restore key
+download."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ def rename(session: Session, clock: Clock, name: str, actor: str, source: str) -
     record(session, clock, actor=actor, action="system.rename",
            detail=f"'{old}' -> '{row.system_name}'", source=source)
     emit(session, SettingsChanged(frozenset({"system_name"})))
+    return row
+
+
+def set_language(session: Session, clock: Clock, language: str, actor: str,
+                 source: str) -> SystemSettings:
+    """Change the language of the manager (and of notification mail)."""
+    errors = setup.check_language(SetupAnswers(language=language))
+    if errors:
+        raise SetupInvalid(errors)
+    row = current(session)
+    old = row.language
+    row.language = language
+    record(session, clock, actor=actor, action="system.language",
+           detail=f"{old} -> {language}", source=source)
+    # The pages follow through SettingsChanged (app.py).
+    emit(session, SettingsChanged(frozenset({"language"})))
     return row
 
 

@@ -70,12 +70,14 @@ class ButtonsPart(DisplayPart):
         self._sync()
         if present:
             self.faults.add(fault)
+            self._note("error", f"fault: {fault.value}")
             if fault in (Fault.SOFTWARE, Fault.STORAGE) and self._running():
                 if self._recording:
                     self._stop(StopReason.FAULT)
                 self._signal("cannot_record", Sound.TWO_SHORT_ONE_LONG, Sound.TWO_SHORT_ONE_LONG)
-        else:
+        elif fault in self.faults:
             self.faults.discard(fault)
+            self._note("info", f"fault cleared: {fault.value}")
 
     def connect_extension(self) -> None:
         """Plug in a camera extension: the camera switches source, then shows it connected."""

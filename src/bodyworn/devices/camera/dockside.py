@@ -50,6 +50,7 @@ class DockPart(RecordingPart):
         self._docked_at = now
         self._undocked_at = None
         self._restart()
+        self._note("info", "docked" + ("" if link_up else " (no controller link)"))
 
     def set_link(self, up: bool) -> None:
         """The dock's connection to a controller came up or went down."""
@@ -86,6 +87,7 @@ class DockPart(RecordingPart):
         self._undocked_at = now
         self._docked_at = None
         self._restart()
+        self._note("info", "undocked")
         if self.system_id is None or self._battery.empty:
             self._power = Power.OFF
             return
@@ -118,6 +120,7 @@ class DockPart(RecordingPart):
             raise CameraError(f"not a usable identity key: {exc}") from exc
         self.system_id = system_id
         self.identity_key_pem = identity_public_key_pem
+        self._note("info", f"added to system {system_id}")
 
     def install_certificate(self, chain: Sequence[x509.Certificate]) -> None:
         """Take the device certificate the system issued, with the system's certificate.
@@ -169,6 +172,7 @@ class DockPart(RecordingPart):
         self.dock_powered = powered
         self._storage.used_bytes = 0.0
         self._storage.error = False
+        self._note("warning", "factory reset: back in shipping mode")
 
     def assign(self, user_id: str, profile: CameraProfile) -> None:
         """Give the camera a user and that user's profile (fixed assignment)."""
@@ -178,6 +182,7 @@ class DockPart(RecordingPart):
             raise CameraError("camera is locked")
         self._user_id = user_id
         self.profile = profile
+        self._note("info", f"assigned to {user_id}, profile {profile.name}")
 
     def self_assign(self, user_id: str, profile: CameraProfile) -> None:
         """Assign after a tag tap: the user must undock within the self-assign window."""
@@ -194,6 +199,7 @@ class DockPart(RecordingPart):
             raise CameraError("cannot unassign while recording")
         self._user_id = None
         self._self_assign_until = None
+        self._note("info", "unassigned")
 
     def configure(
         self,
@@ -201,8 +207,10 @@ class DockPart(RecordingPart):
         *,
         timezone: str | None = None,
         categories: list[str] | None = None,
+        power_line_frequency: int | None = None,
     ) -> None:
-        """Take settings pushed by the controller: profile, overlay time zone, categories."""
+        """Take settings pushed by the controller: profile, overlay time zone, categories,
+        the power line frequency."""
         self._sync()
         if profile is not None:
             if self._recording:
@@ -216,12 +224,19 @@ class DockPart(RecordingPart):
             self.timezone = timezone
         if categories is not None:
             self.categories = list(categories)
+        if power_line_frequency is not None:
+            if power_line_frequency not in (50, 60):
+                raise CameraError("the power line frequency is 50 or 60 Hz")
+            self.power_line_frequency = power_line_frequency
+        self._note("info", f"settings: profile {self.profile.name}, time zone {self.timezone},"
+                           f" {self.power_line_frequency} Hz, {len(self.categories)} categories")
 
     def install_firmware(self, version: str, duration: timedelta) -> None:
         """Take new firmware; the dock shows busy for `duration`."""
         now = self._now()
         if not self.docked:
             raise CameraError("firmware is installed while docked")
+        self._note("info", f"firmware {self.firmware} -> {version}: installing")
         self.firmware = version
         self._firmware_until = now + duration
 
@@ -261,6 +276,7 @@ class DockPart(RecordingPart):
         self._require_added()
         if not self._locked:
             self._lock()
+            self._note("warning", "locked by the controller")
 
     def unlock_challenge(self) -> str:
         """The fresh value a controller must sign to unlock this camera."""
@@ -278,5 +294,6 @@ class DockPart(RecordingPart):
             raise CameraError("unlock refused: not signed by this camera's system")
         self._locked = False
         self._unlock_nonce = None
+        self._note("info", "unlocked")
         if not self.docked:
             self._undocked_at = self._last

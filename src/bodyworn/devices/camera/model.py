@@ -27,6 +27,8 @@ PEEK_TIME = timedelta(seconds=5)
 EXTENSION_SWITCH_TIME = timedelta(seconds=3)
 
 TRACK_STEP = timedelta(seconds=10)
+# Lines the camera keeps in its log (a controller reads them over the dock link).
+LOG_LINES = 500
 
 POWER_OFF_HOLD = 5.0
 STOP_HOLD = 4.0
@@ -123,6 +125,7 @@ class Recording:
     pre_buffer: timedelta
     firmware: str
     timezone: str = "UTC"
+    power_line_frequency: int = 50
     trigger_off: datetime | None = None
     stopped_at: datetime | None = None
     stop_reason: StopReason | None = None

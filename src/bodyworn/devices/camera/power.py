@@ -95,6 +95,7 @@ class PowerPart(DockPart):
             and now >= self._undocked_at + LOCK_AFTER_UNDOCKED
         ):
             self._lock()
+            self._note("warning", "locked: undocked for eight weeks")
         while self._recording:
             boundary = self._recording.clips[-1].start + self.profile.max_clip_length
             if now < boundary:
@@ -122,6 +123,7 @@ class PowerPart(DockPart):
     def _power_off(self, reason: StopReason) -> None:
         if self._recording:
             self._stop(reason)
+        self._note("info", f"powered off ({reason.value})")
         self._power = Power.OFF
         self.gnss.switch_off()
         self._ready_at = None

@@ -70,6 +70,7 @@ class RecordingPart(CameraState):
             pre_buffer=pre,
             firmware=self.firmware,
             timezone=self.timezone,
+            power_line_frequency=self.power_line_frequency,
         )
         first = Clip(recording.id, 0, recording.started_at)
         # The pre-buffer already sits in its own reserved space; it now becomes recording data.
@@ -85,6 +86,7 @@ class RecordingPart(CameraState):
         interval = self.profile.periodic_reminder
         self._next_reminder = now + interval if interval else None
         self._notify("recording_start")
+        self._note("info", f"recording {recording.id} started ({trigger.value})")
         return recording
 
     def stop_recording(self) -> Recording | None:
@@ -144,6 +146,7 @@ class RecordingPart(CameraState):
         self._buffer_since = now
         self._sign_recording(recording)
         self._notify("recording_stop")
+        self._note("info", f"recording {recording.id} stopped ({reason.value})")
         return recording
 
     def _close_clip(self, recording: Recording, clip: Clip) -> None:

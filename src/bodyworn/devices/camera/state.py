@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from datetime import datetime
 
 from cryptography import x509
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bodyworn.devices.battery import Battery
 from bodyworn.devices.camera.model import (
     DEFAULT_FIRMWARE,
+    LOG_LINES,
     MODEL,
     CameraError,
     ClipSink,
@@ -66,7 +68,11 @@ class CameraState(ABC):
         self._signals: list[tuple[datetime, Signal]] = []
         self.recordings: list[Recording] = []
         self._last = clock.now()
+        # What the camera writes to its log (kept across a factory reset, as a real one
+        # keeps its system log): (time, level, message), the oldest dropped first.
+        self._log: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LINES)
         self._factory_state()
+        self._note("info", f"started: {model}, firmware {firmware}")
 
     def _factory_state(self) -> None:
         self.system_id: str | None = None
@@ -80,6 +86,8 @@ class CameraState(ABC):
         self.dock_powered = False
         self.expected_holster: str | None = None
         self.timezone = "UTC"
+        # The mains frequency the image sensor avoids flicker at (the system's setting).
+        self.power_line_frequency = 50
         self.categories: list[str] = []
         self._power = Power.OFF
         self._locked = False
@@ -207,6 +215,17 @@ class CameraState(ABC):
             self._integrate(self._last, step_to)
             self._last = step_to
         raise RuntimeError("camera model did not settle")  # pragma: no cover
+
+    # ---- the camera's log -----------------------------------------------------------
+
+    def _note(self, level: str, message: str) -> None:
+        self._log.append((self._last, level, message))
+
+    def log_lines(self, limit: int = LOG_LINES) -> list[tuple[datetime, str, str]]:
+        """The newest `limit` lines of the camera's log, oldest first."""
+        self._sync()
+        lines = list(self._log)
+        return lines[-limit:] if limit > 0 else []
 
     # ---- one-shot signals ---------------------------------------------------------
 

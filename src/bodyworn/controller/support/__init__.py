@@ -1,0 +1,1 @@
+"""Support → System report: what an administrator hands support, secrets removed."""

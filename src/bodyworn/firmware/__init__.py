@@ -1,0 +1,1 @@
+"""Signed firmware bundles: the file format, the release key, building and verifying."""

@@ -1,0 +1,3 @@
+"""Fixtures: a set-up controller whose docking runs the whole on-dock sequence."""
+
+from tests.controller.device_rig import synced_rig as fw_rig  # noqa: F401
