@@ -4,11 +4,10 @@ A fresh system: the setup wizard, then the manual's "Getting started" (a camera 
 a user, docked cameras added and assigned) with the dashboard's checklist ticking as it
 goes. Then the demo: every manager page with its shift's recordings, and the evidence
 browser. On every page: no script or console error, times in the system's zone with the
-zone named, and no internal name in anything shown (tests/internal_names.py). Screenshots
-of each page go to $BODYWORN_SCREENSHOTS (a folder of the test's own otherwise).
-
-A station that stops answering turning red with an issue is checked where station health
-is measured (not yet on this branch).
+zone named, and no internal name in anything shown (tests/internal_names.py). When the
+docking station stops answering, the dashboard turns its lamp red, says what to check and
+marks its cameras' dock state unknown. Screenshots of each page go to
+$BODYWORN_SCREENSHOTS (a folder of the test's own otherwise).
 """
 
 from __future__ import annotations
@@ -44,6 +43,8 @@ ZONE = "Europe/Stockholm"
 # The zone's abbreviations: a time on a page ends with one of them.
 LOCAL = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? (CET|CEST)\b")
 FIRST_COMPLETE_S = 20.0
+# A station is asked every 15 s; the dashboard asks for itself every few seconds.
+STATION_RED_S = 45
 
 
 @dataclass
@@ -225,6 +226,25 @@ def test_getting_started_on_a_fresh_system(controller: Controller, browser_page:
         page.click("#show-token")
         expect(page.locator("#dock-token")).to_have_text(dock.token)
         walk.look("docks-token")
+
+        # The station stops answering (its power, its cable): nothing tells the
+        # controller, its checks find out. Red, an issue saying what to check, and where
+        # its cameras are is unknown.
+        page.goto(controller.url + "/")
+        expect(page.locator("#dash-station-DOCK0001 .led-green")).to_have_count(1)
+        dock.close()
+        expect(page.locator("#dash-station-DOCK0001 .led-red")).to_have_count(
+            1, timeout=STATION_RED_S * 1000)
+        issue = page.locator("#issues .issue-station_not_answering")
+        expect(issue).to_contain_text("Docking station DOCK0001 has not answered since")
+        expect(issue).to_contain_text("power")
+        assert LOCAL.search(issue.inner_text()), "the time it went silent, in the zone"
+        for serial in ("B8A44F000001", "B8A44F000002"):
+            expect(page.locator(f"#dash-camera-{serial}")).to_contain_text(
+                "Dock state unknown (DOCK0001)")
+        walk.look("dashboard-station-red")
+        text = walk.go(controller.url + "/docks", "docks-station-red")
+        assert "Not answering since" in text
     finally:
         dock.close()
 
@@ -241,8 +261,9 @@ def test_getting_started_on_a_fresh_system(controller: Controller, browser_page:
     assert [r["action"] for r in rows] == ["camera.add", "camera.add"]
     assert all(r["time_utc"].endswith("Z") and LOCAL.match(r["time_local"]) for r in rows)
     walk.go(controller.url + "/transfers", "transfers", times=False)
-    for tab in ("time", "system", "certificates", "api-tokens", "notifications"):
+    for tab in ("time", "system", "certificates", "api-tokens", "notifications", "firmware"):
         walk.go(f"{controller.url}/settings/{tab}", f"settings-{tab}", times=tab == "time")
+    walk.go(controller.url + "/support/system-report", "support-system-report", times=False)
     assert not walk.errors
 
 
