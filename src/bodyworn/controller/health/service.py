@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,20 @@ class Dashboard:
     cameras: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     checklist: Checklist | None = None
+
+
+def in_words(board: Dashboard) -> dict[str, Any]:
+    """The dashboard as plain data, its issues and lamps said in English with their places
+    filled (the API's answer and the system report's dashboard.json)."""
+    shown = asdict(board)
+    shown["issues"] = [{"kind": i.kind, "message": i.english(), "link": i.link}
+                       for i in board.issues]
+    for group in ("controllers", "stations", "cameras"):
+        for row, device in zip(shown[group], getattr(board, group), strict=True):
+            lamp = device["lamp"]
+            row["lamp"] = {"colour": lamp.colour, "pattern": lamp.pattern,
+                           "title": lamp.said(str)}
+    return shown
 
 
 def _led(text: str) -> LedState:
