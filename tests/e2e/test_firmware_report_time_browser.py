@@ -114,7 +114,9 @@ def test_time_page_shows_ntp_measured_on_a_schedule_and_language_changes(
         page.wait_for_timeout(2000)
         assert ntp.queries >= before + 2  # measured again, not once
         page.reload()
-        expect(page.locator("#ntp-status")).to_contain_text("corrected by 5.0")
+        # 5 s, give or take what a loaded machine's round trips make of it (4.996 seen).
+        expect(page.locator("#ntp-status")).to_contain_text(
+            re.compile(r"corrected by (4\.9[5-9]\d|5\.0[0-4]\d) s"))
         shot(page, "date-and-time")
     page.goto(controller.url + "/settings/system")
     page.select_option("#language", "sv")
