@@ -56,10 +56,14 @@ def api_client() -> Iterator[tuple[TestClient, str]]:
 
 def _schema(client: TestClient) -> Any:
     schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").json())
-    # Logging out or changing the password would end the shared session; they have their
-    # own tests.
+    # Logging out or changing the password would end the shared session, and a system
+    # reset the fuzzer gets right ({"confirm": true} on a system with nothing pending) ends
+    # the system itself: every later request is then a 503 "setup has not been finished"
+    # (a random `make fuzz` did exactly that). They have their own tests, the reset's
+    # refusals of every malformed body among them (tests/controller/reset).
     return (schema.exclude(method="DELETE", path="/api/v1/session")
-            .exclude(method="POST", path="/api/v1/account/password"))
+            .exclude(method="POST", path="/api/v1/account/password")
+            .exclude(method="POST", path="/api/v1/system/reset"))
 
 
 def _send(client: TestClient, csrf: str, case: schemathesis.Case) -> Any:

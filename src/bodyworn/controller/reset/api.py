@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from bodyworn.controller.reset import service
 from bodyworn.controller.web.routes import run, who
@@ -24,7 +22,16 @@ class ResetBody(BaseModel):
     """The reset must be asked for in so many words."""
 
     model_config = ConfigDict(extra="forbid")
-    confirm: Literal[True]
+    # A strict boolean that must be true: Literal[True] took {"confirm": 1} for yes (1 ==
+    # True to its lookup) and reset the system.
+    confirm: StrictBool = Field(json_schema_extra={"const": True})
+
+    @field_validator("confirm")
+    @classmethod
+    def _said_yes(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("confirm the reset with true")
+        return value
 
 
 @router.get("", response_model=ResetOut)
