@@ -389,7 +389,8 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     limits: dict[tuple[str, str], int] = {}
     app.add_middleware(DeclaredSizes, limits=limits)
     app.mount("/static", StaticFiles(directory=webui.STATIC_DIR), name="static")
-    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+    # A plain route: it takes no body, so it declares no body limit of its own.
+    app.add_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
     for router in ROUTERS:
         app.include_router(router)
     limits.update(upload_limits(app.routes))
