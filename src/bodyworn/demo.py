@@ -52,9 +52,15 @@ OFFICERS = (
     ("Officer Olsson", "officer-15"), ("Officer Persson", "officer-16"),
 )
 
+# The officers' camera profile: where a recording happened is kept (GNSS track, start and
+# stop places) and burned in beside the user ID and the time.
+PROFILE_NAME = "Patrol"
+PROFILE_SETTINGS = {"location_data": True, "overlay": ["date_time", "location", "user_id"]}
+
 # Four officers on a short shift (simulated time runs 60 times faster than real time): the
-# first docks again after about ten simulated minutes, so its recording reaches the CD
-# within the first minute of the demo.
+# first records two minutes, tags the recording with a category and a note and docks again
+# within three simulated minutes, so a recording with both (and its GNSS track) is at the
+# CD within the demo's first 20 seconds.
 SHIFT = """\
 name: demo-shift
 description: A short shift for the demo; four officers record, tag and dock.
@@ -73,11 +79,11 @@ officers:
       - take
       - environment: {{outdoor: true, scene: medium}}
       - walk: harbour
-      - wait: 1m
-      - record: {{for: 3m, trigger: button}}
+      - wait: 10s
+      - record: {{for: 2m, trigger: button}}
       - category: Incident
       - note: Stopped a car for speeding at the harbour gate.
-      - wait: 2m
+      - wait: 30s
       - dock
   - camera: 2
     name: Officer Berg
@@ -114,6 +120,10 @@ officers:
       - wait: 2m
       - dock
 """
+
+
+# The cameras the shift takes out (camera: N of SHIFT), by serial.
+ON_SHIFT = frozenset(f"B8A44F{n:06d}" for n in (1, 2, 9, 10))
 
 
 @dataclass
@@ -249,19 +259,34 @@ def _set_up_controller(settings: ControllerSettings, connection: bytes, state: D
         ctx.engine.dispose()
 
 
+def _ensure_profile(session: Any, clock: Any) -> int:
+    """The demo's camera profile (location data on, so recordings carry a GNSS track), made
+    the default on the first run; its id."""
+    from bodyworn.controller.profiles import service as profiles
+    from bodyworn.domain.text import fold
+
+    found = profiles.by_name(session, clock).get(fold(PROFILE_NAME))
+    if found is not None:
+        return int(found.id)
+    view = profiles.create(session, clock, PROFILE_NAME, PROFILE_SETTINGS, make_default=True,
+                           actor="demo", source="demo")
+    return view.id
+
+
 def _ensure_users(ctx: ControllerContext) -> dict[str, str]:
-    """The demo's officers as body worn users: user ID → uuid."""
+    """The demo's officers as body worn users with the demo's profile: user ID → uuid."""
     from bodyworn.controller.users import service as users
 
     found: dict[str, str] = {}
     with ctx.factory() as session, session.begin():
+        profile_id = _ensure_profile(session, ctx.clock)
         existing = {u.user_id: u.uuid for u in users.list_users(session, limit=1000)[0]}
         for name, user_id in OFFICERS:
             if user_id in existing:
                 found[user_id] = existing[user_id]
                 continue
             view = users.create(session, ctx.clock, name=name, user_id=user_id,
-                                actor="demo", source="demo")
+                                profile_id=profile_id, actor="demo", source="demo")
             found[user_id] = view.uuid
     return found
 
@@ -278,7 +303,9 @@ def _administrator(ctx: ControllerContext, users: dict[str, str], stop: threadin
     failures: dict[str, int] = {}
     while not stop.is_set():
         with ctx.factory() as session:
-            views = cameras.list_cameras(session)
+            # The shift's cameras first: their officers wait for them before they go out.
+            views = sorted(cameras.list_cameras(session),
+                           key=lambda v: (v.serial not in ON_SHIFT, v.serial))
         for view in views:
             if not view.docked or view.serial in done or view.serial not in serial_to_user:
                 continue

@@ -26,6 +26,8 @@ from bodyworn.destination.config import Site, build_site, connection_file_for, i
 from bodyworn.destination.recordings import (
     EvidenceReader,
     Filters,
+    Person,
+    draw_track,
     svg_polyline,
     track_from_json,
 )
@@ -123,6 +125,9 @@ def test_password_file_and_generation(tmp_path: Path) -> None:
 async def test_login_required_and_csrf(cd: tuple[Site, dict[str, str]]) -> None:
     site, names = cd
     async with browser(site) as http:
+        # Browsers ask for the site's icon by themselves, before any login.
+        icon = await http.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
         for path in ("/browser/", "/browser/rejected", f"/browser/recordings/{names['plain']}"):
             r = await http.get(path)
             assert r.status_code == 303 and r.headers["location"] == "/browser/login"
@@ -156,6 +161,10 @@ async def test_list_and_filters(cd: tuple[Site, dict[str, str]]) -> None:
         page = (await http.get("/browser/")).text
         assert names["plain"] in page and names["enc"] in page
         assert "Åsa Berg (A-17)" in page and "Cam 1 (ACCC8E000001)" in page
+        # When, in the zone the camera recorded in (named), how long, and its categories.
+        assert "2026-03-01 09:30 CET" in page and ">10:00<" in page
+        assert '<span class="badge">Traffic</span>' in page
+        assert f'href="/browser/recordings/{names["plain"]}"' in page
         by_camera = (await http.get("/browser/", params={"camera": "cam 2"})).text
         assert names["enc"] in by_camera and names["plain"] not in by_camera
         assert names["plain"] in (await http.get("/browser/", params={"user": "a-17"})).text
@@ -169,6 +178,7 @@ async def test_list_and_filters(cd: tuple[Site, dict[str, str]]) -> None:
         rejected = (await http.get("/browser/rejected")).text
         assert names["rejected"] in rejected and "unknown device" in rejected
         assert "ACCC8E00DEAD" in rejected
+        assert f'href="/browser/recordings/{names["rejected"]}"' in rejected
         detail = await http.get(f"/browser/recordings/{names['rejected']}")
         assert detail.status_code == 200 and "Rejected because" in detail.text
         assert detail.text.count("<video ") == 2
@@ -183,7 +193,14 @@ async def test_recording_page(cd: tuple[Site, dict[str, str]]) -> None:
         for obj in store.list_objects("bodyworn", container):
             assert obj.md5 in page and obj.sha256 in page
         assert "BWCSerialNumber" in page and "Complete" in page
-        assert "Traffic (5)" in page and "Unit: B12" in page
+        # Named by whose and when (the container name is a detail), in the recording's zone.
+        assert "<h1>Åsa Berg (A-17), 2026-03-01 09:30 CET</h1>" in page
+        assert "2026-03-01 09:30:00 CET to 2026-03-01 09:40:00 CET" in page
+        assert ">Traffic</span>" in page and 'title="Category 5"' in page
+        assert "Traffic (5)" not in page and "Unit: B12" in page
+        # The track: start and end marked, a grid and a scale bar, no map service.
+        assert 'class="track-start"' in page and 'class="track-end"' in page
+        assert 'class="track-grid"' in page and re.search(r">\d+ m</text>", page)
         assert "driver calm. Åäö ✓" in page
         assert page.count("<video ") == 2
         svg = re.search(r'<polyline points="([^"]+)"', page)
@@ -224,6 +241,43 @@ async def test_encrypted_clip_is_decrypted_and_playable(cd: tuple[Site, dict[str
         assert len(re.search(r'<polyline points="([^"]+)"', page).group(1).split()) == 5  # type: ignore[union-attr]
         r = await http.get(f"/browser/recordings/{names['enc']}/play/{clip}")
         assert r.status_code == 200 and frames_in(r.content) == FRAMES
+
+
+async def test_opening_a_recording_prepares_its_clips_for_playback(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    site, names = await _make_cd(tmp_path_factory)
+    browser_app = site.browser
+    clips = [o for o in site.swift.store.list_objects("bodyworn", names["enc"])
+             if o.name.endswith(".mkv")]
+    assert not any(browser_app.cache.ready(c.sha256) for c in clips)
+    async with browser(site) as http:
+        await log_in(http)
+        page = (await http.get(f"/browser/recordings/{names['enc']}")).text
+        assert "Being prepared for playback" in page and 'class="player preparing"' in page
+        # Decrypted and remuxed in the background, before anyone presses Play.
+        for _ in range(300):
+            if all(browser_app.cache.ready(c.sha256) for c in clips):
+                break
+            await asyncio.sleep(0.05)
+        assert all(browser_app.cache.ready(c.sha256) for c in clips)
+        again = (await http.get(f"/browser/recordings/{names['enc']}")).text
+        assert "Being prepared" not in again and "preparing" not in again
+
+
+def test_a_camera_named_by_its_serial_is_not_named_twice() -> None:
+    assert Person("B8A44F000010", "B8A44F000010").label == "B8A44F000010"
+    assert Person("ACCC8E000001", "Cam 1").label == "Cam 1 (ACCC8E000001)"
+    assert Person("u1", "Åsa Berg", "A-17").label == "Åsa Berg (A-17)"
+    assert Person("u2", "").label == "u2"
+
+
+def test_a_track_is_drawn_with_its_length_a_grid_and_a_scale() -> None:
+    points = [(18.0686, 59.3293), (18.0670, 59.3310), (18.0649, 59.3326)]
+    drawing = draw_track(points, 480, 320)
+    assert 380 < drawing.distance_m < 470 and drawing.distance_label.endswith(" m")
+    assert drawing.grid_m == 100 and drawing.scale_label == "100 m" and drawing.grid
+    (x0, y0), (x1, y1) = drawing.start, drawing.end
+    assert x1 < x0 and y1 < y0  # the track goes north-west: left and up
 
 
 def test_track_parsing_and_svg() -> None:

@@ -7,16 +7,20 @@ import multiprocessing
 import os
 import signal
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 import pytest
 
+from bodyworn.devices import video
 from bodyworn.devices.feedback import Button
 from bodyworn.devices.video import (
     FAST_SIZE,
+    ClipFile,
     ClipRenderer,
     ClipSpec,
     ClipWriter,
@@ -237,3 +241,41 @@ def test_context_manager_finishes_the_clip(tmp_path: Path) -> None:
     with ClipWriter(path, _spec(container=ContainerType.MP4)) as writer:
         writer.write_until(10)
     assert probe(path).duration == pytest.approx(37.5, abs=TOLERANCE)
+
+
+def _overlay_picture(path: Path) -> bytes:
+    """The top left of the first picture, where the overlay's lines are."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        image = frame.to_image()  # type: ignore[no-untyped-call]
+        return bytes(image.crop((0, 0, 420, 140)).tobytes())
+
+
+def test_the_camera_burns_in_the_zone_it_was_given(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    specs: list[ClipSpec] = []
+    real_write = video.write_clip
+
+    def spying(path: Path, spec: ClipSpec) -> ClipFile:
+        specs.append(spec)
+        return real_write(path, spec)
+
+    monkeypatch.setattr(video, "write_clip", spying)
+    profile = CameraProfile(overlay=frozenset({OverlayField.DATE_TIME}))
+    camera, clock = ready(profile, clip_sink=ClipRenderer(tmp_path / "media"))
+    camera.configure(timezone="Europe/Stockholm")  # as the controller pushes it
+    recording = camera.start_recording()
+    assert recording is not None and recording.timezone == "Europe/Stockholm"
+    clock.advance(timedelta(seconds=2))
+    camera.stop_recording()
+    (clip,) = recording.clips
+    assert clip.path is not None
+    (spec,) = specs
+    # The overlay's time line is the local time with the zone named, not UTC.
+    local = clip.start.astimezone(ZoneInfo("Europe/Stockholm"))
+    assert spec.timezone == ZoneInfo("Europe/Stockholm")
+    assert f"{local:%Y-%m-%d %H:%M:%S} CET" in video.overlay_lines(spec, 0.0)
+    # And so it is in the picture: decoded, it differs from the same clip in UTC.
+    in_utc = tmp_path / "utc.mkv"
+    real_write(in_utc, replace(spec, timezone=UTC))
+    assert _overlay_picture(clip.path) != _overlay_picture(in_utc)

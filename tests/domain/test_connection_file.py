@@ -188,7 +188,7 @@ def test_http_uris_allowed_without_certificates() -> None:
 
 def test_file_larger_than_64_kib_is_refused() -> None:
     raw = connection_file_bytes(Padding="x" * 70_000)
-    assert errors_of(raw) == [("file", "at most 65536 bytes")]
+    assert errors_of(raw) == [("file", "must be at most 65536 bytes")]
 
 
 def test_file_of_exactly_64_kib_is_accepted() -> None:
@@ -200,19 +200,19 @@ def test_file_of_exactly_64_kib_is_accepted() -> None:
 
 def test_non_utf8_is_refused() -> None:
     raw = connection_file_bytes(SiteName="Malmö").decode().encode("latin-1")
-    assert errors_of(raw) == [("file", "UTF-8 text")]
+    assert errors_of(raw) == [("file", "must be UTF-8 text")]
 
 
 @pytest.mark.parametrize(
     "raw", [b"", b"{", b"{'a': 1}", b'{"a": NaN}', b"[" * 5000 + b"]" * 5000, b'{"a": 1} x']
 )
 def test_invalid_json_is_refused(raw: bytes) -> None:
-    assert errors_of(raw) == [("file", "valid JSON")]
+    assert errors_of(raw) == [("file", "must be valid JSON")]
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"text"', b"1", b"null", b"true"])
 def test_non_object_is_refused(raw: bytes) -> None:
-    assert errors_of(raw) == [("file", "a JSON object")]
+    assert errors_of(raw) == [("file", "must be a JSON object")]
 
 
 def test_repeated_attribute_is_refused() -> None:

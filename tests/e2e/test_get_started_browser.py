@@ -185,7 +185,7 @@ def test_get_started_fixed_assignment(set_up_controller: Callable[[str], Control
         assert not first.shipping_mode and not second.shipping_mode
 
         # 5. Assign one of them.
-        page.click("text=B8A44F000001")
+        page.click("#camera-B8A44F000001 >> a >> text=B8A44F000001")
         page.select_option("#user_uuid", label="Anna Lind (officer-1)")
         page.click("#assign")
         expect(page.locator("#camera-notice")).to_contain_text("Saved")

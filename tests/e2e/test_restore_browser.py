@@ -195,7 +195,7 @@ def test_system_reset_is_refused_then_done_in_the_browser(
     held.parent.mkdir()
     held.write_bytes(b"a backup kept for the main controller")
     browser_login(page, controller)
-    page.click("header nav >> text=Support")
+    page.click("aside nav >> text=Support")
     page.click("text=System reset")
     expect(page.locator("#reset-blockers")).to_contain_text("backup extension cannot be reset")
     page.check("#confirm")

@@ -159,7 +159,8 @@ def test_whole_wizard_then_login_password_and_restore_key(
     _step(page, controller, "destination")
     field_errors = page.locator("form p.error")
     expect(field_errors.first).to_be_visible()
-    expect(field_errors.first).to_have_text('connection_file.ConnectionFileVersion: must be "1.0"')
+    expect(field_errors.first).to_have_text(
+        'Connection file, ConnectionFileVersion: must be "1.0"')
     good = tmp_path / "connection.json"
     good.write_bytes(connection_file_bytes())
     page.set_input_files("#connection_file", str(good))
@@ -200,7 +201,7 @@ def test_whole_wizard_then_login_password_and_restore_key(
     assert screenshot.stat().st_size > 0
 
     # Settings → Password: change root's password.
-    page.click("header nav >> text=Settings")
+    page.click("aside nav >> text=Settings")
     expect(page).to_have_url(f"{controller.url}/settings/password")
     page.fill("#current_password", ROOT_PASSWORD)
     page.fill("#new_password", NEW_ROOT_PASSWORD)
@@ -217,7 +218,7 @@ def test_whole_wizard_then_login_password_and_restore_key(
     expect(page).to_have_url(f"{controller.url}/")
 
     # Support → System restore key: a wrong passphrase is refused, the right one downloads.
-    page.click("header nav >> text=Support")
+    page.click("aside nav >> text=Support")
     expect(page).to_have_url(f"{controller.url}/support/system-report")
     page.click("main nav >> text=System restore key")
     expect(page).to_have_url(f"{controller.url}/support/restore-key")

@@ -47,6 +47,19 @@ def _babel_msgids() -> set[str]:
     return found
 
 
+def plural_msgids() -> set[tuple[str, str]]:
+    """Every (singular, plural) the pages put through ngettext."""
+    method_map = [("*/templates/**.html", "jinja2")]
+    options = {"*/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
+    found: set[tuple[str, str]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(CONTROLLER), method_map, options
+    ):
+        if isinstance(message, tuple) and len(message) >= 2:
+            found.add((str(message[0]), str(message[1])))
+    return found
+
+
 def used_msgids() -> set[str]:
     """Every msgid the pages translate: literal _() calls plus the wizard's step titles."""
     return _regex_msgids() | _babel_msgids() | {title for _slug, title in STEPS}
@@ -93,7 +106,8 @@ def test_template_lists_every_used_string() -> None:
     template = _read(POT)
     missing = sorted(m for m in used_msgids() if m not in template)
     assert not missing, f"regenerate {POT.name}: missing {missing}"
-    assert all(not m.string for m in template if m.id)
+    assert all(not (any(m.string) if isinstance(m.string, tuple) else m.string)
+               for m in template if m.id)
 
 
 def test_catalog_module_translates_to_swedish() -> None:
@@ -104,3 +118,18 @@ def test_catalog_module_translates_to_swedish() -> None:
     assert sv.gettext("Next") == "Nästa"
     # English is the source language: no catalog, msgids come back unchanged.
     assert translations("en").gettext("Log in") == "Log in"
+
+
+def test_extraction_finds_the_templates_plurals() -> None:
+    assert ("%(n)s user", "%(n)s users") in plural_msgids()
+
+
+@pytest.mark.parametrize("pair", sorted(plural_msgids()))
+def test_every_plural_has_both_swedish_forms(pair: tuple[str, str]) -> None:
+    message = _read(SV_PO, "sv").get(pair[0])
+    assert message is not None and message.id == pair, f"{pair!r} is missing from {SV_PO.name}"
+    assert isinstance(message.string, tuple) and all(f.strip() for f in message.string)
+    assert _read(POT).get(pair[0]) is not None, f"{pair!r} is missing from {POT.name}"
+    sv = translations("sv")
+    for n in (1, 2):
+        assert sv.ngettext(*pair, n) == message.string[0 if n == 1 else 1]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from bodyworn import __version__
+from bodyworn import __version__, webui
 from bodyworn.controller.accounts import api as accounts_api
 from bodyworn.controller.accounts import pages as accounts_pages
 from bodyworn.controller.accounts.guard import AuthGate, csrf_guard
@@ -100,7 +100,6 @@ from bodyworn.store.private import secure_data_dir
 from bodyworn.store.secrets import SecretsUnavailable, load_or_create_key
 
 log = structlog.get_logger(__name__)
-STATIC_DIR = Path(__file__).parent / "web" / "static"
 # State vocabularies for templates (they compare with CameraState.NEW rather than "new").
 TEMPLATE_NAMES = {"CameraState": CameraState, "HolsterState": HolsterState}
 # How often (real seconds) self-assign windows are checked: a window lapses 15 s after
@@ -177,6 +176,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
                             headers=getattr(exc, "headers", None))
     return render(request, "error.html", {"status_code": exc.status_code,
                                           "message": exc.detail}, exc.status_code)
+
+
+async def favicon(request: Request) -> Response:
+    """The icon browsers ask for by themselves (the pages name the SVG one)."""
+    return Response(webui.favicon_ico(), media_type="image/x-icon",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def invalid(request: Request, exc: Exception) -> Response:
@@ -278,13 +283,13 @@ def _take_over_firmware(ctx: ControllerContext, event: FirmwareInstalled) -> Non
 
 
 def _take_over_settings(ctx: ControllerContext, event: SettingsChanged) -> None:
-    """What pages show from memory follows a change of the settings (name, language)."""
-    if not event.keys & {"system_name", "language"}:
+    """What pages show from memory follows a change of the settings (name, language, zone)."""
+    if not event.keys & {"system_name", "language", "timezone"}:
         return
     with ctx.factory() as session:
         row = system.settings_if_set_up(session)
     if row is not None:
-        ctx.system_name, ctx.language = row.system_name, row.language
+        ctx.system_name, ctx.language, ctx.timezone = row.system_name, row.language, row.timezone
 
 
 class _Listening:
@@ -311,6 +316,28 @@ def _workers(ctx: ControllerContext, offload: CameraOffload,
     workers = Workers(ctx, services)
     ctx.services = workers
     return workers
+
+
+def _guard_and_route(app: FastAPI) -> None:
+    """The middleware (the innermost first), the static files, the routers and the
+    answers to errors."""
+    # Added first, so it runs after the gate: only requests let through are parsed.
+    app.add_middleware(StrictJsonBodies)
+    app.add_middleware(AuthGate)
+    # Outside the gate: a body declared too large is refused before anything looks at it
+    # (against the upload routes' own limits, known once the routers are in).
+    limits: dict[tuple[str, str], int] = {}
+    app.add_middleware(DeclaredSizes, limits=limits)
+    app.mount("/static", StaticFiles(directory=webui.STATIC_DIR), name="static")
+    # A plain route: it takes no body, so it declares no body limit of its own.
+    app.add_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+    for router in ROUTERS:
+        app.include_router(router)
+    limits.update(upload_limits(app.routes))
+    app.add_exception_handler(Refused, answer_refusal)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.middleware("http")(security_headers)
 
 
 def create_app(ctx: ControllerContext) -> FastAPI:
@@ -376,19 +403,5 @@ def create_app(ctx: ControllerContext) -> FastAPI:
     app.state.windows = windows
     app.state.backups = backups
     app.state.workers = workers
-    # Added first, so it runs after the gate: only requests let through are parsed.
-    app.add_middleware(StrictJsonBodies)
-    app.add_middleware(AuthGate)
-    # Outside the gate: a body declared too large is refused before anything looks at it
-    # (against the upload routes' own limits, known once the routers are in).
-    limits: dict[tuple[str, str], int] = {}
-    app.add_middleware(DeclaredSizes, limits=limits)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in ROUTERS:
-        app.include_router(router)
-    limits.update(upload_limits(app.routes))
-    app.add_exception_handler(Refused, answer_refusal)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.middleware("http")(security_headers)
+    _guard_and_route(app)
     return app

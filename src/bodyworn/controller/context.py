@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from bodyworn import webui
+from bodyworn.controller import display
 from bodyworn.controller.events import EventBus
 from bodyworn.controller.health_state import HealthState
 from bodyworn.controller.ports import (
@@ -44,41 +46,17 @@ T = TypeVar("T")
 
 
 def _template_dirs() -> list[str]:
-    # Each domain folder keeps its own templates/; the shared layout lives in web/.
-    return [str(p) for p in sorted(CONTROLLER_DIR.glob("*/templates")) if p.is_dir()]
+    # Each domain folder keeps its own templates/; the manager's layout lives in web/, the
+    # frame it shares with the evidence browser in webui/.
+    found = [str(p) for p in sorted(CONTROLLER_DIR.glob("*/templates")) if p.is_dir()]
+    return [*found, str(webui.TEMPLATE_DIR)]
 
 
 # The language of the page being rendered, so that macros (which do not see the page's
 # context) translate too. Set by render(); rendering happens inside TemplateResponse.
 _page_language: ContextVar[str] = ContextVar("page_language", default=DEFAULT_LANGUAGE)
-
-# Form field -> the label shown next to it, for error summaries (translated on display).
-FIELD_LABELS: dict[str, str] = {
-    "mode": "System",
-    "language": "Language",
-    "root_password": "Password",
-    "root_password_confirm": "Repeat password",
-    "super_admin_passphrase": "Super admin passphrase",
-    "super_admin_passphrase_confirm": "Repeat passphrase",
-    "restore_key": "System restore key",
-    "restore_passphrase": "Super admin passphrase",
-    "restore_key_file": "System restore key file",
-    "backup_passphrase": "Super admin passphrase",
-    "backup_file": "System backup file",
-    "system_name": "System name",
-    "listen_host": "Listening address",
-    "listen_port": "Port",
-    "timezone": "Time zone",
-    "time_mode": "Time source",
-    "ntp_server": "NTP server",
-    "ntp_fallback_server": "Fallback NTP server",
-    "manual_time": "Manual time",
-    "cloud_location": "Cloud server location",
-    "connection_file": "Connection file",
-    "power_line_frequency": "Power line frequency",
-    "camera_assignment": "Camera assignment",
-    "firmware": "Firmware file",
-}
+# The system's time zone, likewise, for the `local` filter.
+_page_zone: ContextVar[str] = ContextVar("page_zone", default="UTC")
 
 
 def page_gettext(message: str) -> str:
@@ -86,11 +64,41 @@ def page_gettext(message: str) -> str:
     return translations(_page_language.get()).gettext(message)
 
 
+def page_ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for `n`, translated into the page's language (the
+    caller formats the number in: ngettext("%(n)s user", "%(n)s users", n)|format(n=n))."""
+    return translations(_page_language.get()).ngettext(singular, plural, n)
+
+
 def field_label(field: str) -> str:
-    """The translated label of a form field (connection file fields keep their spec name)."""
-    if field.startswith("connection_file."):
-        return page_gettext("Connection file") + " " + field.split(".", 1)[1]
-    return page_gettext(FIELD_LABELS.get(field, field))
+    """The translated label of a form field ("" for one without a label)."""
+    return display.field_label(field, page_gettext)
+
+
+def page_time(moment: datetime | None, seconds: bool = False, date: bool = True,
+              zone: str | None = None) -> str:
+    """A stored time in the system's zone (or `zone`), with the zone named (the `local`
+    filter)."""
+    return display.local_time(moment, zone or _page_zone.get(), seconds=seconds, date=date)
+
+
+# The manager's main menu: (address, label, the paths that belong to it).
+MAIN_NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/", "Dashboard", ()),
+    ("/users", "Users", ("/users",)),
+    ("/profiles", "Camera profiles", ("/profiles",)),
+    ("/cameras", "Devices", ("/cameras", "/devices")),
+    ("/docks", "Docking stations", ("/docks",)),
+    ("/transfers", "Transfers", ("/transfers",)),
+    ("/audit", "Audit log", ("/audit",)),
+    ("/settings/password", "Settings", ("/settings",)),
+    ("/support/system-report", "Support", ("/support",)),
+)
+
+
+def nav_current(here: str, href: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether the page at `here` belongs to the menu entry."""
+    return here == href or any(here == p or here.startswith(p + "/") for p in prefixes)
 
 
 def make_templates(names: dict[str, Any] | None = None) -> Jinja2Templates:
@@ -106,7 +114,13 @@ def make_templates(names: dict[str, Any] | None = None) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["_"] = page_gettext
+    env.globals["ngettext"] = page_ngettext
     env.globals["field_label"] = field_label
+    env.globals["main_nav"] = MAIN_NAV
+    env.globals["nav_current"] = nav_current
+    env.filters["local"] = page_time
+    env.globals["size"] = display.size
+    env.globals["duration"] = display.duration
     env.globals.update(names or {})
     return Jinja2Templates(env=env)
 
@@ -116,6 +130,7 @@ class SystemFacts(Protocol):
 
     language: str
     system_name: str
+    timezone: str
     manual_offset_seconds: float
 
 
@@ -144,6 +159,8 @@ class ControllerContext:
     set_up: bool = False
     language: str = DEFAULT_LANGUAGE
     system_name: str = ""
+    # The system's time zone (pages show times in it; storage and the API keep UTC).
+    timezone: str = "UTC"
     # The system firmware installed (firmware/; app.py keeps it current), for the pages;
     # None while the system runs the firmware it shipped with (SHIPPED_VERSION).
     firmware_installed: str | None = None
@@ -211,6 +228,7 @@ class ControllerContext:
         self.set_up = True
         self.language = settings.language
         self.system_name = settings.system_name
+        self.timezone = settings.timezone
         self.apply_offset(settings.manual_offset_seconds)
 
     def apply_offset(self, seconds: float) -> None:
@@ -253,15 +271,20 @@ def render(
     tr = translations(lang)
     full: dict[str, Any] = {
         "_": tr.gettext,
+        "ngettext": tr.ngettext,
         "lang": lang,
         "csrf_token": getattr(request.state, "csrf_expected", ""),
         "account": getattr(request.state, "account", None),
         "system_name": ctx.system_name,
         "set_up": ctx.set_up,
+        "timezone": ctx.timezone,
+        "zone_label": display.zone_label(ctx.timezone, ctx.clock.now()),
     }
     full.update(context or {})
     token = _page_language.set(lang)
+    zone = _page_zone.set(ctx.timezone)
     try:
         return ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
     finally:
+        _page_zone.reset(zone)
         _page_language.reset(token)

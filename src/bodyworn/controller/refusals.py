@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bodyworn.controller.display import labelled
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -59,8 +61,9 @@ class FieldsRefused(Refused):
 
     def __init__(self, errors: Sequence[Any], status: int | None = None, *,
                  keep: bool = False) -> None:
-        super().__init__("; ".join(f"{e.field}: {self.describe(e)}" for e in errors), status,
-                         keep=keep)
+        # The one-line message names each field by its label, never by its internal name.
+        super().__init__("; ".join(labelled(e.field, self.describe(e)) for e in errors),
+                         status, keep=keep)
         self.errors = list(errors)
 
     @staticmethod

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from datetime import date
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bodyworn import webui
 from bodyworn.destination.browser_auth import (
     LOGIN_THRESHOLD,
     Sessions,
@@ -33,7 +36,7 @@ from bodyworn.destination.browser_auth import (
 )
 from bodyworn.destination.export import Exporter, ExportRefused
 from bodyworn.destination.playback import PlaybackCache, PlaybackError
-from bodyworn.destination.recordings import EvidenceReader, Filters
+from bodyworn.destination.recordings import EvidenceReader, Filters, ObjectRow
 from bodyworn.destination.store import BadName, NotFound
 from bodyworn.domain.clock import Clock, SystemClock
 from bodyworn.domain.throttle import GuessThrottle
@@ -41,6 +44,7 @@ from bodyworn.evidence.crypto import EvidenceCryptoError
 from bodyworn.store.files import make_dirs_durable
 
 HERE = Path(__file__).parent
+log = structlog.get_logger(__name__)
 # Where the site mounts the browser; cookies are scoped to it.
 BASE = "/browser"
 SESSION_COOKIE = "bw_cd_session"
@@ -86,15 +90,31 @@ class SecurityHeaders:
 
 
 def _environment() -> Environment:
+    # The browser's own pages, in the frame the manager uses too (webui/).
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
+        loader=ChoiceLoader([FileSystemLoader(HERE / "templates"),
+                             FileSystemLoader(webui.TEMPLATE_DIR)]),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["q"] = lambda s: quote(str(s), safe="")
     env.filters["qpath"] = lambda s: quote(str(s), safe="/")
+    # Times in the zone the recording was made in (its TimeZone), with the zone named.
+    env.filters["local"] = lambda moment, zone="UTC", seconds=True: webui.local_time(
+        moment, zone, seconds=seconds)
+    # A time the CD itself wrote (ISO 8601, UTC): said in UTC, named.
+    env.filters["iso_utc"] = lambda text: webui.local_time(_iso(str(text)), "UTC", seconds=True)
+    env.globals["size"] = webui.size
+    env.globals["duration"] = webui.duration
     return env
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _day(text: str) -> date | None:
@@ -125,6 +145,8 @@ class EvidenceBrowser:
         # Wrong passwords lock the browser's one login (in memory, like the sessions).
         self.throttle = GuessThrottle()
         self.templates = Jinja2Templates(env=_environment())
+        # Clips made playable ahead of Play, one at a time (each is a lock in the cache).
+        self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-prepare")
         routes = [
             Route("/", self.index, methods=["GET"]),
             Route("/login", self.login_page, methods=["GET"]),
@@ -135,7 +157,7 @@ class EvidenceBrowser:
             Route("/recordings/{container}/play/{name:path}", self.play, methods=["GET"]),
             Route("/export", self.export, methods=["POST"]),
             Route("/exports", self.exports, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Mount("/static", StaticFiles(directory=webui.STATIC_DIR), name="static"),
         ]
         self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes, max_body_size=MAX_BODY))
 
@@ -258,9 +280,29 @@ class EvidenceBrowser:
             view = await run_in_threadpool(self.reader.recording, container)
         except NotFound:
             return self._render(request, "missing.html", 404, what=container)
+        ready = {clip.name: self._prepare(container, clip) for clip in view.clips}
         return self._render(
-            request, "recording.html", view=view, can_decrypt=self.private_key is not None
+            request, "recording.html", view=view, can_decrypt=self.private_key is not None,
+            ready=ready,
         )
+
+    def _prepare(self, container: str, clip: ObjectRow) -> bool:
+        """Whether a clip plays at once; if not, start making it playable now, so the
+        decryption and remux run while the page is read, not after Play."""
+        if self.cache.ready(clip.sha256):
+            return True
+        if clip.encrypted and self.private_key is None:
+            return False
+        self.preparer.submit(self._warm, container, clip.name)
+        return False
+
+    def _warm(self, container: str, name: str) -> None:
+        try:
+            obj = self.reader.store.get_object(self.reader.account, container, name)
+            key_file = self.reader.content_key_for(container, name)
+            self.cache.playable(obj.path, obj.sha256, key_file, self.private_key)
+        except (NotFound, PlaybackError, EvidenceCryptoError) as exc:
+            log.info("clip not prepared", container=container, clip=name, error=str(exc))
 
     async def export(self, request: Request) -> Response:
         """One recording or a case of several as an evidence archive (CSRF-checked, logged)."""

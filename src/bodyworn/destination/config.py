@@ -19,10 +19,11 @@ from typing import Any, Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.applications import Starlette
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from bodyworn import webui
 from bodyworn.cdclient.capabilities import (
     DEFAULT_CATEGORIES,
     KNOWN_CAPABILITIES,
@@ -204,9 +205,15 @@ async def build_site(
     async def to_browser(_request: object) -> RedirectResponse:
         return RedirectResponse(f"{BASE}/", status_code=307)
 
+    async def favicon(_request: object) -> Response:
+        return Response(webui.favicon_ico(), media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     app = Starlette(
         routes=[
             Route(BASE, to_browser, methods=["GET"]),
+            # Browsers ask the site for its icon by themselves.
+            Route("/favicon.ico", favicon, methods=["GET"]),
             Mount(BASE, app=browser.app),
             # Everything else is the Swift subset, which answers its own 404s.
             Mount("", app=swift.app),

@@ -37,6 +37,10 @@ class PlaybackCache:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def ready(self, sha256: str) -> bool:
+        """Whether the clip with this sha256 is made playable already."""
+        return (self.root / f"{sha256}.mp4").is_file()
+
     def playable(
         self,
         source: Path,

@@ -8,6 +8,7 @@ the spec recommends ("Name (UserID)").
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -128,9 +129,12 @@ class Person:
 
     @property
     def label(self) -> str:
-        """`Name (ID)`, or the ID alone when the CD has no name for it."""
+        """`Name (ID)`; the name or the ID alone when that is all there is to say (a camera
+        whose name is its serial number is not named twice)."""
         shown = self.extra or self.id
-        return f"{self.name} ({shown})" if self.name else shown
+        if not self.name or self.name == shown:
+            return self.name or shown
+        return f"{self.name} ({shown})"
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,11 @@ class RecordingRow:
     object_count: int
     reason: str = ""
     original: str = ""
+    stop: datetime | None = None
+    # The zone the camera recorded in (the system's, given at docking); times show in it.
+    timezone: str = "UTC"
+    categories: tuple[str, ...] = ()
+    notes: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,16 +182,40 @@ class BookmarkView:
     end: str
     note: str
 
+    @property
+    def at(self) -> datetime | None:
+        """When the bookmark starts (None when its time does not read)."""
+        return _iso_time(self.start)
 
 @dataclass(frozen=True)
 class Track:
-    """A GNSS track: (longitude, latitude) points and its SVG drawing."""
+    """A GNSS track: (longitude, latitude) points and its drawing (see draw_track)."""
 
     points: tuple[tuple[float, float], ...]
     svg_points: str
-    width: int = 400
-    height: int = 300
+    width: int = 480
+    height: int = 320
     problem: str = ""
+    drawing: TrackDrawing | None = None
+
+
+@dataclass(frozen=True)
+class TrackDrawing:
+    """A track laid out for SVG, north up, drawn without any map service (it works
+    offline): a grid of `grid_m` metres behind it, start and end marked, a scale bar."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    grid: tuple[tuple[float, float, float, float], ...]
+    grid_m: float
+    scale_px: float
+    scale_label: str
+    distance_m: float
+
+    @property
+    def distance_label(self) -> str:
+        """The track's length in words: 740 m, 1.2 km."""
+        return _metres(self.distance_m)
 
 
 @dataclass(frozen=True)
@@ -238,6 +271,10 @@ class EvidenceReader:
             or _epoch_time(meta, "TriggerOnTime")
             or _name_time(container)
         )
+        bookmarks = [o for o in self.store.list_objects(self.account, container)
+                     if _kind(o.name) == "bookmark"]
+        categories = tuple(dict.fromkeys(
+            c for c in (_get(decoded(o.metadata), "CategoryName") for o in bookmarks) if c))
         return RecordingRow(
             container=container,
             user=self._person("Users", _get(meta, "UserID")),
@@ -247,6 +284,10 @@ class EvidenceReader:
             object_count=info.object_count,
             reason=_get(meta, "RejectedContentReason"),
             original=_get(meta, "RejectedContentOriginalContainer"),
+            stop=_epoch_time(meta, "StopTime"),
+            timezone=_get(meta, "TimeZone") or "UTC",
+            categories=categories,
+            notes=sum(1 for o in bookmarks if o.size and not _get(o.metadata, "CategoryName")),
         )
 
     def recordings(self, filters: Filters = Filters()) -> list[RecordingRow]:
@@ -458,6 +499,14 @@ class EvidenceReader:
         return track_from_json(body)
 
 
+def _iso_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _name_time(container: str) -> datetime | None:
     """The time a container's name carries (either form), for one stored without times."""
     parsed = parse_recording_container_name(container)
@@ -520,7 +569,30 @@ def track_from_json(body: bytes) -> Track:
             lon, lat = float(m.group(1)), float(m.group(2))
             if -180 <= lon <= 180 and -90 <= lat <= 90:
                 points.append((lon, lat))
-    return Track(tuple(points), svg_polyline(points))
+    width, height = Track.width, Track.height
+    return Track(tuple(points), svg_polyline(points, width, height, TRACK_PAD),
+                 drawing=draw_track(points, width, height) if points else None)
+
+
+# Room around a drawn track for its marks and the scale bar.
+TRACK_PAD = 28
+_EARTH_M = 6_371_000.0
+_METRES_PER_DEGREE = math.pi * _EARTH_M / 180
+
+
+def _project(points: Sequence[tuple[float, float]], width: int, height: int, pad: int
+             ) -> tuple[list[tuple[float, float]], float]:
+    """(lon, lat) points as (x, y) in width × height, north up, and pixels per metre."""
+    lons = [p[0] for p in points]
+    lats = [p[1] for p in points]
+    # Longitude degrees shrink with latitude; scale them so the track keeps its shape.
+    squash = max(math.cos(math.radians(sum(lats) / len(lats))), 0.01)
+    span_x = (max(lons) - min(lons)) * squash or 1e-9
+    span_y = (max(lats) - min(lats)) or 1e-9
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+    xy = [(pad + (lon - min(lons)) * squash * scale, height - pad - (lat - min(lats)) * scale)
+          for lon, lat in points]
+    return xy, scale / _METRES_PER_DEGREE
 
 
 def svg_polyline(
@@ -529,16 +601,53 @@ def svg_polyline(
     """SVG `points` attribute for (lon, lat) points, north up, fitted into width × height."""
     if not points:
         return ""
-    lons = [p[0] for p in points]
-    lats = [p[1] for p in points]
-    # Longitude degrees shrink with latitude; scale them so the track keeps its shape.
-    squash = max(math.cos(math.radians(sum(lats) / len(lats))), 0.01)
-    span_x = (max(lons) - min(lons)) * squash or 1e-9
-    span_y = (max(lats) - min(lats)) or 1e-9
-    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-    out = []
-    for lon, lat in points:
-        x = pad + (lon - min(lons)) * squash * scale
-        y = height - pad - (lat - min(lats)) * scale
-        out.append(f"{x:.1f},{y:.1f}")
-    return " ".join(out)
+    xy, _per_metre = _project(points, width, height, pad)
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+
+
+def _nice(metres: float) -> float:
+    """The largest of 1, 2, 5 × 10^n metres at most `metres` (at least 1 m)."""
+    if metres <= 1:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(metres))
+    return max(step * power for step in (1, 2, 5) if step * power <= metres)
+
+
+def _metres(m: float) -> str:
+    if m >= 1000:
+        km = m / 1000
+        return f"{km:.0f} km" if km >= 10 else f"{km:.1f} km"
+    return f"{m:.0f} m"
+
+
+def _distance(points: Sequence[tuple[float, float]]) -> float:
+    """Metres along the track (great circle between fixes)."""
+    total = 0.0
+    for (lon1, lat1), (lon2, lat2) in itertools.pairwise(points):
+        p1, p2 = math.radians(lat1), math.radians(lat2)
+        a = (math.sin((p2 - p1) / 2) ** 2
+             + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+        total += 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+    return total
+
+
+def draw_track(points: Sequence[tuple[float, float]], width: int = 480, height: int = 320
+               ) -> TrackDrawing:
+    """Start, end, a metric grid and a scale bar for a track (at least one point)."""
+    xy, per_metre = _project(points, width, height, TRACK_PAD)
+    # The scale bar is about a quarter of the width; the grid has the same spacing.
+    grid_m = _nice(width / 4 / per_metre) if per_metre > 0 else 1.0
+    step = grid_m * per_metre
+    grid: list[tuple[float, float, float, float]] = []
+    if step >= 8:  # denser than that is noise
+        x = TRACK_PAD % step
+        while x <= width:
+            grid.append((x, 0.0, x, float(height)))
+            x += step
+        y = height - TRACK_PAD % step
+        while y >= 0:
+            grid.append((0.0, y, float(width), y))
+            y -= step
+    return TrackDrawing(start=xy[0], end=xy[-1], grid=tuple(grid), grid_m=grid_m,
+                        scale_px=step, scale_label=_metres(grid_m),
+                        distance_m=_distance(points))

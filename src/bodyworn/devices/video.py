@@ -270,15 +270,7 @@ class ClipWriter:
     # ---- content ------------------------------------------------------------------
 
     def _overlay_lines(self, at: float) -> list[str]:
-        lines: list[str] = []
-        if self.spec.user_id:
-            lines.append(self.spec.user_id)
-        if self.spec.show_time:
-            moment = (self.spec.start + timedelta(seconds=at)).astimezone(self.spec.timezone)
-            lines.append(moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip())
-        if self.spec.location:
-            lines.append(self.spec.location)
-        return lines
+        return overlay_lines(self.spec, at)
 
     def _picture(self, at: float) -> Image.Image:
         image = self._base.copy()
@@ -502,6 +494,20 @@ def silences(recording: Recording, clip: Clip) -> tuple[tuple[float, float], ...
         if low < high:
             found.append(((low - clip.start).total_seconds(), (high - clip.start).total_seconds()))
     return tuple(found)
+
+
+def overlay_lines(spec: ClipSpec, at: float) -> list[str]:
+    """What the overlay burns in `at` seconds into a clip: the user ID, the time in the
+    camera's zone with the zone named, the place."""
+    lines: list[str] = []
+    if spec.user_id:
+        lines.append(spec.user_id)
+    if spec.show_time:
+        moment = (spec.start + timedelta(seconds=at)).astimezone(spec.timezone)
+        lines.append(moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip())
+    if spec.location:
+        lines.append(spec.location)
+    return lines
 
 
 class ClipRenderer:

@@ -227,12 +227,12 @@ def check_update(current: ConnectionFile, new: ConnectionFile) -> list[FieldErro
 
 def _load_json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_FILE_BYTES:
-        raise ConnectionFileError([FieldError(FILE, f"at most {MAX_FILE_BYTES} bytes")])
+        raise ConnectionFileError([FieldError(FILE, f"must be at most {MAX_FILE_BYTES} bytes")])
     body = raw.removeprefix(_UTF8_BOM)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConnectionFileError([FieldError(FILE, "UTF-8 text")]) from None
+        raise ConnectionFileError([FieldError(FILE, "must be UTF-8 text")]) from None
     duplicates: list[str] = []
     try:
         data = json.loads(
@@ -242,9 +242,9 @@ def _load_json_object(raw: bytes) -> dict[str, Any]:
         )
     except (ValueError, RecursionError):
         # ValueError covers JSONDecodeError, NaN/Infinity and oversized integers.
-        raise ConnectionFileError([FieldError(FILE, "valid JSON")]) from None
+        raise ConnectionFileError([FieldError(FILE, "must be valid JSON")]) from None
     if not isinstance(data, dict):
-        raise ConnectionFileError([FieldError(FILE, "a JSON object")])
+        raise ConnectionFileError([FieldError(FILE, "must be a JSON object")])
     if duplicates:
         raise ConnectionFileError(
             [FieldError(name, "given only once") for name in dict.fromkeys(duplicates)]

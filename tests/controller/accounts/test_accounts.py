@@ -92,7 +92,8 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
     return _walk(client.app.routes)  # type: ignore[attr-defined]
 
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/session")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/session"),
+          ("GET", "/favicon.ico")}
 # Machine routes (docking stations, the dock RFID reader) take the dock port token instead.
 MACHINE = {("POST", "/docklink/v1/events"), ("POST", "/docklink/v1/rfid/taps")}
 
@@ -121,6 +122,9 @@ def test_every_route_but_login_and_static_needs_a_session(ready: TestClient) -> 
             assert r.status_code == 303, (method, path, r.status_code)
             assert r.headers["location"].startswith("/login"), (method, path)
     assert ready.get("/static/bodyworn.css").status_code == 200
+    icon = ready.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert ready.get("/static/favicon.svg").status_code == 200
     assert set(routes) >= MACHINE
 
 

@@ -164,3 +164,10 @@ def test_the_mail_speaks_the_systems_language() -> None:
     assert subject == "[Hamnen] " + translations("sv").gettext(delivery.SUBJECT)
     assert translations("sv").gettext(delivery.STEPS[3]) in body
     assert "BWA1:X" in body
+
+
+def test_the_mail_gives_the_time_in_the_systems_zone() -> None:
+    sheet = delivery.PairingSheet("Officer Seventeen", None, "Hamnen", "<svg/>", "BWA1:X",
+                                  datetime(2026, 11, 28, 8, 0, tzinfo=UTC))
+    _, body = delivery.mail_text(sheet, "en", "Europe/Stockholm")
+    assert "2026-11-28 09:00 CET" in body and "UTC" not in body

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
+import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +16,14 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bodyworn.cli import app
+from bodyworn.controller.audit import pages as audit_pages
+from bodyworn.controller.audit import words
 from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.controller.audit.service import record, verify_chain
 from bodyworn.controller.context import ControllerContext
+from bodyworn.domain.clock import ManualClock
 from tests.controller.conftest import login, set_up
+from tests.controller.visible import visible_text
 
 runner = CliRunner()
 
@@ -108,7 +116,10 @@ def test_verify_catches_an_edited_or_removed_row(ctx: ControllerContext, sql: st
 def test_audit_page_and_api(ctx: ControllerContext, logged_in: tuple[TestClient, str]) -> None:
     client, _ = logged_in
     page = client.get("/audit")
-    assert page.status_code == 200 and "setup.completed" in page.text
+    # Words, not codes; times in the system's zone (set up as Europe/Stockholm).
+    assert page.status_code == 200 and "Set up the system" in page.text
+    assert "setup.completed" not in visible_text(page.text)
+    assert "Logged in" in page.text and " CET" in page.text and "UTC" not in page.text
     assert 'id="chain-ok"' in page.text
     items = client.get("/api/v1/audit").json()
     assert items[0]["action"] == "login" and items[-1]["action"] == "setup.completed"
@@ -118,3 +129,61 @@ def test_audit_page_and_api(ctx: ControllerContext, logged_in: tuple[TestClient,
 def test_verify_without_a_database_says_so(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path / "none")])
     assert result.exit_code == 2 and "No database" in result.output
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-action="([^"]+)"', html)
+
+
+def test_audit_page_names_users_filters_and_exports(
+        ctx: ControllerContext, logged_in: tuple[TestClient, str], clock: ManualClock) -> None:
+    client, csrf = logged_in
+    made = client.post("/api/v1/users", headers={"X-CSRF-Token": csrf},
+                       json={"name": "Anna Berg", "user_id": "officer-1"})
+    uuid = made.json()["id"]
+    clock.advance(timedelta(days=2))
+    with ctx.factory() as s, s.begin():
+        record(s, ctx.clock, actor="demo", action="camera.assign", source="demo",
+               detail=f"B8A44F000001: nobody -> {uuid}")
+        record(s, ctx.clock, actor="root", action="camera.unlock", outcome="denied",
+               detail="B8A44F000001: wrong super admin passphrase", source="127.0.0.1")
+    login(client)  # the session lapsed in the two days
+    page = client.get("/audit").text
+    assert "B8A44F000001: nobody → Anna Berg (officer-1)" in page and uuid not in page
+    assert "Assigned a camera" in page and "Refused" in page and "The demo" in page
+
+    only = client.get("/audit", params={"action": "camera.assign"}).text
+    assert _rows(only) == ["camera.assign"] and 'id="audit-count">1 entry' in only
+    by_root = _rows(client.get("/audit", params={"actor": "root"}).text)
+    assert set(by_root) == {"camera.unlock", "login", "setup.completed", "user.create"}
+    # Days in the system's zone: the entries of two days later only.
+    day = (clock.now() + timedelta(hours=1)).date().isoformat()
+    later = _rows(client.get("/audit", params={"since": day, "until": day}).text)
+    assert later == ["login", "camera.unlock", "camera.assign"]
+    before = _rows(client.get("/audit", params={"until": "2026-11-27"}).text)
+    assert "camera.assign" not in before and "setup.completed" in before
+
+    export = client.get("/audit.csv", params={"since": day})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert "attachment" in export.headers["content-disposition"]
+    lines = list(csv.reader(io.StringIO(export.text)))
+    assert lines[0][:6] == ["entry", "time_utc", "time_local", "who", "action", "what"]
+    assert [r[4] for r in lines[1:]] == ["camera.assign", "camera.unlock", "login"]
+    assert lines[1][1].endswith("Z") and lines[1][2].endswith(" CET")
+    assert lines[1][5] == "Assigned a camera" and lines[2][6] == "denied"
+
+    api = client.get("/api/v1/audit", params={"action": "camera.unlock"}).json()
+    assert [i["action"] for i in api] == ["camera.unlock"]
+    since = (clock.now() - timedelta(hours=1)).isoformat()
+    assert {i["action"] for i in client.get("/api/v1/audit", params={"since": since}).json()
+            } == {"camera.assign", "camera.unlock", "login"}
+
+
+def test_an_action_without_words_is_shown_readable() -> None:
+    assert words.action_words("firmware.upload") == "Firmware upload"
+    assert words.action_words("camera.assign") == "Assigned a camera"
+
+
+def test_a_detail_that_looks_like_a_formula_is_exported_as_text() -> None:
+    assert audit_pages._safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert audit_pages._safe("B8A44F000001") == "B8A44F000001"

@@ -8,12 +8,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bodyworn.controller.audit.models import AuditEntry
+from bodyworn.controller.cameras.models import CameraRow
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.outbox.models import CdPendingObject
 from bodyworn.devices.camera import DEFAULT_FIRMWARE
 from bodyworn.domain.led import FLASHING_RED
 from tests.controller.conftest import PASSPHRASE
 from tests.controller.device_rig import Rig
+from tests.controller.visible import visible_text
 
 CAM = "B8A44F000001"
 
@@ -44,6 +46,46 @@ def test_add_binds_the_camera_to_this_system_audits_and_queues_it(rig: Rig) -> N
     assert [(c["serial"], c["state"]) for c in listed] == [(CAM, "added")]
     again = rig.api("POST", f"/api/v1/cameras/{CAM}/add")
     assert again.status_code == 409
+
+
+def test_an_added_camera_takes_the_system_time_zone_before_it_records(rig: Rig) -> None:
+    camera = rig.cameras[CAM]
+    assert camera.timezone == "UTC"  # from the box
+    rig.add(CAM)
+    # Undocked at once, never docked again: its recordings still carry the system's zone.
+    assert camera.timezone == "Europe/Stockholm"
+    with rig.ctx.factory() as session:
+        assert json.loads(session.get(CameraRow, CAM).info_json)["timezone"] == (
+            "Europe/Stockholm")
+
+
+def test_the_page_of_a_docked_camera_that_does_not_answer_says_so(rig: Rig) -> None:
+    rig.add(CAM)
+    rig.server.stop()  # the station, and the cameras in it, stop answering
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "did not answer just now" in page and "DOCK0001, bay 1" in page
+    assert "out of the dock" not in page
+    rig.undock(CAM)
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "out of the dock" in page and "did not answer" not in page
+    # When it last reported, in the system's zone (the manual clock starts in winter).
+    assert " CET" in page
+
+
+def test_the_users_list_shows_each_users_camera_and_counts_in_words(rig: Rig) -> None:
+    rig.add(CAM)
+    anna = rig.user("Anna Berg", "officer-1")
+    rig.user("Bo Ek", "officer-2")
+    listed = rig.client.get("/cameras").text
+    assert f'id="no-user-{CAM}"' in listed  # an added camera without a user is flagged
+    assert rig.api("PUT", f"/api/v1/cameras/{CAM}/user", json={"user_uuid": anna}).is_success
+    assert f'id="no-user-{CAM}"' not in rig.client.get("/cameras").text
+    page = rig.client.get("/users").text
+    row = page.split(f'id="user-{anna}"', 1)[1].split("</tr>", 1)[0]
+    assert CAM in row and 'id="search-users"' in page
+    assert "2 users" in visible_text(page)
+    one = rig.client.get("/users", params={"q": "Bo"}).text
+    assert "1 user" in visible_text(one) and "1 users" not in visible_text(one)
 
 
 def test_detail_reads_live_when_docked_and_last_known_when_not(rig: Rig) -> None:

@@ -6,15 +6,33 @@ import os
 import stat
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from bodyworn.controller.audit.models import AuditEntry
 from bodyworn.controller.docks.service import TOKEN_FILE
+from tests.controller.conftest import PASSPHRASE
 from tests.controller.device_rig import Rig
 
 
-def test_token_file_is_private_and_shown_on_the_docking_stations_page(rig: Rig) -> None:
+def test_token_file_is_private_and_shown_only_for_the_passphrase(rig: Rig) -> None:
     path = rig.ctx.data_dir / TOKEN_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert rig.token in rig.client.get("/docks").text
+    page = rig.client.get("/docks")
+    assert rig.token not in page.text and 'id="dock-token-hidden"' in page.text
+    assert rig.token not in rig.client.get("/docks", params={"token": "x"}).text
+    wrong = rig.form("/docks/token", {"passphrase": "not it at all"})
+    assert wrong.status_code == 403 and rig.token not in wrong.text
+    assert "passphrase is wrong" in wrong.text
+    shown = rig.form("/docks/token", {"passphrase": PASSPHRASE})
+    assert shown.status_code == 200 and rig.token in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    # Shown once: the next visit hides it again; both attempts are in the audit log.
+    assert rig.token not in rig.client.get("/docks").text
+    with rig.ctx.factory() as session:
+        outcomes = [e.outcome for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "dock.token.reveal")
+            .order_by(AuditEntry.id))]
+    assert outcomes == ["denied", "success"]
 
 
 def test_events_without_the_token_are_refused_and_change_nothing(rig: Rig) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bodyworn.controller.events import CdState
 from bodyworn.controller.health import service
 from tests.controller.device_rig import Rig
+from tests.controller.visible import visible_text
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -21,8 +23,12 @@ def test_dashboard_shows_devices_in_led_colours_with_details_on_hover(rig: Rig) 
     assert 'id="dash-name">North precinct' in page
     assert "led led-green" in page  # the controller and the station
     assert "led led-amber led-flashing" in page  # the new camera flashes amber
-    assert 'title="1 of 8 bays in use' in page or 'title="2 of 8 bays in use' in page
-    assert "Camera B8A44F000002 is not added" in page and 'href="/devices/new"' in page
+    text = visible_text(page)
+    assert "2 of 8 bays in use" in text
+    assert "1 docked camera is not added to this system: B8A44F000002" in text
+    assert 'href="/devices/new"' in page
+    # Every lamp says what it means, in the legend's words.
+    assert 'title="Not added to this system yet"' in page and 'id="legend"' in page
     live = rig.client.get("/dashboard/live").text
     assert "<html" not in live and "B8A44F000001" in live
     board = rig.api("GET", "/api/v1/dashboard").json()
@@ -63,3 +69,70 @@ def test_docking_stations_and_cameras_pages_list_what_is_docked(rig: Rig) -> Non
     cams = rig.client.get("/cameras").text
     assert "B8A44F000001" in cams and "DOCK0001" in cams
     assert rig.client.get("/devices", follow_redirects=False).headers["location"] == "/cameras"
+
+
+def test_the_legend_explains_every_lamp_state_the_dashboard_draws() -> None:
+    from bodyworn.controller.health import legend
+    from bodyworn.domain.led import FLASHING_AMBER
+
+    for _title, rows in legend.LEGEND:
+        assert rows and len({m.state for m in rows}) == len(rows)
+        assert all(m.words and m.meaning for m in rows)
+    # The lamps come from the same tables.
+    assert legend.meaning_of(legend.CAMERA_DOCKED, FLASHING_AMBER).startswith("Not added")
+    assert legend.meaning_of(legend.STATION, FLASHING_AMBER) == legend.UNKNOWN
+
+
+def _steps(page: str) -> dict[str, bool]:
+    return {key: done == "yes" for key, done in
+            re.findall(r'id="step-([a-z]+)" class="[a-z]*" data-done="(yes|no)"', page)}
+
+
+def test_getting_started_is_ticked_from_what_the_system_holds(rig: Rig) -> None:
+    steps = _steps(rig.client.get("/").text)
+    assert list(steps) == ["setup", "profile", "users", "stations", "cameras", "assign",
+                           "offload"]
+    assert steps["setup"] and not any(v for k, v in steps.items() if k != "setup")
+    r = rig.api("POST", "/api/v1/profiles", json={"name": "Night shift"})
+    assert r.status_code == 201, r.text
+    anna = rig.user("Anna Berg", "officer-1")
+    rig.add("B8A44F000001")
+    page = rig.client.get("/dashboard/live").text
+    steps = _steps(page)
+    assert steps["profile"] and steps["users"] and steps["stations"] and steps["cameras"]
+    assert not steps["assign"] and not steps["offload"]
+    # An added camera without a user is flagged, with the page that fixes it.
+    assert "1 camera has no user: B8A44F000001" in visible_text(page)
+    assert 'href="/cameras/B8A44F000001"' in page
+    assert rig.api("PUT", "/api/v1/cameras/B8A44F000001/user",
+                   json={"user_uuid": anna}).status_code == 200
+    page = rig.client.get("/dashboard/live").text
+    assert _steps(page)["assign"] and "has no user" not in page
+    assert "1 user" in visible_text(page) and "1 camera has a user" in visible_text(page)
+
+
+def test_the_checklist_goes_once_every_step_is_done(rig: Rig,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bodyworn.controller.health import checklist
+
+    monkeypatch.setattr(checklist.metrics, "delivered_clips", lambda _s: 1)
+    monkeypatch.setattr(checklist.profiles, "customised", lambda _s: True)
+    anna = rig.user("Anna Berg", "officer-1")
+    rig.add("B8A44F000001")
+    rig.api("PUT", "/api/v1/cameras/B8A44F000001/user", json={"user_uuid": anna})
+    assert 'id="getting-started"' not in rig.client.get("/").text
+
+
+def test_self_assign_asks_for_tags_instead_of_assignments(self_assign_rig: Rig) -> None:
+    steps = _steps(self_assign_rig.client.get("/").text)
+    assert "tags" in steps and "assign" not in steps
+    self_assign_rig.add("B8A44F000001")
+    assert "has no user" not in self_assign_rig.client.get("/").text
+
+
+def test_the_dashboard_speaks_swedish(rig: Rig) -> None:
+    rig.dock("B8A44F000002", 1)
+    rig.ctx.language = "sv"
+    text = visible_text(rig.client.get("/").text)
+    assert "Kom igång" in text and "Vad lamporna betyder" in text
+    assert "1 dockad kamera är inte tillagd i systemet: B8A44F000002" in text

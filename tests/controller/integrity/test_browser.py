@@ -42,8 +42,9 @@ def _pages(rig: IntegrityRig, containers: list[str]) -> dict[str, str]:
 
 def _labels(page: str) -> dict[str, str]:
     """Clip name → the signature label shown beside it."""
-    return dict(re.findall(r'<figcaption>([^<\s]+)\s*(?:\([^)]*\))?\s*<span class="sig'
-                           r' sig-\w+" title="[^"]*">([^<]+)</span>', page))
+    return dict(re.findall(r'<figure class="clip" data-clip="([^"]+)">'
+                           r'(?:(?!</figure>).)*?<span class="sig sig-\w+" title="[^"]*">'
+                           r'([^<]+)</span>', page, flags=re.S))
 
 
 def test_each_clip_shows_signature_valid_invalid_or_missing(irig: IntegrityRig) -> None:

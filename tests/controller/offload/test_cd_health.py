@@ -85,7 +85,7 @@ def test_the_dashboard_stays_red_through_503s_on_recordings_while_the_rest_succe
     assert colours == ["red"] * 90
     board = health.build(rig.ctx)
     assert [i.kind for i in board.issues] == ["cd_failed"]
-    assert "HTTP 503" in board.issues[0].message
+    assert "HTTP 503" in board.issues[0].english()
     rig.cd.faults.clear()
     colours = passes(rig, engine, 8)  # 16 s: the next probe finds it back
     assert colours[-1] == "green" and health.build(rig.ctx).issues == []
@@ -101,15 +101,16 @@ def test_a_507_reads_out_of_storage_until_a_different_error_replaces_it(rig: Rig
     passes(rig, engine, 1)
     board = health.build(rig.ctx)
     lamp = board.controllers[0]["lamp"]
-    assert (lamp.colour, lamp.title) == ("red", "content destination out of storage")
+    assert (lamp.colour, lamp.said(str)) == ("red", "The content destination is out of storage")
     [issue] = board.issues
     assert issue.kind == "cd_out_of_storage" and issue.link == "/transfers"
-    assert issue.message.startswith("Content destination is out of storage: ")
-    assert "HTTP 507" in issue.message and "Lost connection" not in issue.message
+    said = issue.english()
+    assert said.startswith("Content destination is out of storage: ")
+    assert "HTTP 507" in said and "Lost connection" not in said
     retry = rig.ctx.health.cd.retry_at
     assert retry is not None
     local = retry.astimezone(ZoneInfo("Europe/Stockholm"))
-    assert issue.message.endswith(f"(next try at {local:%H:%M})")
+    assert said.endswith(f"(next try at {local:%H:%M %Z})")
     assert rig.ctx.health.cd_storage_full
 
     # The CD stops answering instead: the next probe says so, and nothing of the 507 stays.
@@ -117,8 +118,9 @@ def test_a_507_reads_out_of_storage_until_a_different_error_replaces_it(rig: Rig
     passes(rig, engine, 6)
     [issue] = health.build(rig.ctx).issues
     assert issue.kind == "cd_failed"
-    assert issue.message.startswith("Lost connection to content destination: ")
-    assert "507" not in issue.message and "storage" not in issue.message
+    said = issue.english()
+    assert said.startswith("Lost connection to content destination: ")
+    assert "507" not in said and "storage" not in said
     assert rig.ctx.health.cd.state is CdState.LOST and rig.ctx.health.cd_storage_full is None
     with TestClient(create_app(rig.ctx), base_url="https://testserver") as client:
         login(client)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from bodyworn.controller.app import create_app
+from bodyworn.controller.display import size
 from bodyworn.destination.swift import CDMode, FaultRule
 from tests.controller.conftest import login
 from tests.controller.offload.conftest import BOTH_CDS, Rig, camera_clips
+from tests.controller.visible import visible_text
 
 
 def test_transfers_page_and_api_show_where_each_clip_is(rig: Rig) -> None:
@@ -27,6 +29,13 @@ def test_transfers_page_and_api_show_where_each_clip_is(rig: Rig) -> None:
         data = client.get("/api/v1/transfers").json()
         recs = data["cameras"][0]["recordings"]
         assert recs[0]["state"] == "not_transferred"
+        # Whose and when, how big and how far, as the page shows it.
+        on_disk = sum(rig.engine.spool.path(cam.serial, n).stat().st_size for n in clips)
+        assert recs[0]["size"] == on_disk and recs[0]["progress"] == 100
+        assert recs[0]["started_at"] and recs[0]["user_ref"] == cam.user_id
+        text = visible_text(page.text)
+        assert size(on_disk) in text and " CET" in text and "Officer Seventeen" in text
+        assert f"0 of {len(clips)} clip" in text
         views = recs[0]["clips"]
         assert {c["name"] for c in views} == set(clips)
         assert all(c["downloadable"] and not c["on_camera"] and c["in_controller"]

@@ -158,7 +158,7 @@ def test_removing_a_profile_in_use_is_refused(logged_in: tuple[TestClient, str])
     assert r.status_code == 409
     assert r.json()["detail"][0] == {
         "field": "profile",
-        "message": "'Group 1 - maximum quality' is the camera profile of 1 user(s); "
+        "message": "'Group 1 - maximum quality' is the camera profile of 1 user; "
                    "give them another profile first"}
     page = client.post(f"/profiles/{g1['id']}/remove", data={"csrf_token": csrf})
     assert page.status_code == 409 and "give them another profile first" in page.text

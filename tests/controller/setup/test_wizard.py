@@ -11,6 +11,7 @@ from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.identity.restore_key import open_restore_key
 from bodyworn.controller.setup.models import SystemSettings
 from tests.controller.conftest import PASSPHRASE, ROOT_PASSWORD
+from tests.controller.visible import visible_text
 from tests.domain.connection_factory import OMIT, connection_file_bytes
 
 
@@ -183,3 +184,26 @@ def test_a_connection_file_without_the_ntp_attribute_is_accepted_with_a_warning(
     assert post(client, "power", {"power_line_frequency": "50"}).status_code == 303
     assert post(client, "assignment", {"camera_assignment": "fixed"}).status_code == 303
     assert "taken as no" in client.get("/setup/summary").text
+
+
+def test_an_offline_site_is_told_to_use_manual_time_and_can_at_once(
+        ctx: ControllerContext, client: TestClient) -> None:
+    def unreachable(server: str, fallback: str | None) -> float:
+        raise OSError(f"{server}: Name or service not known")
+
+    ctx.ntp = unreachable
+    walk_to(client, "time")
+    page = client.get("/setup/time").text
+    assert 'id="offline-hint"' in page and "Manual time" in page
+    r = post(client, "time", {"timezone": "Europe/Stockholm", "time_mode": "ntp",
+                              "ntp_server": "pool.ntp.org"})
+    assert r.status_code == 400
+    assert "did not answer" in r.text and "A site without internet access" in r.text
+    assert 'id="use-manual-time"' in r.text and "ntp_unreachable" not in visible_text(r.text)
+    # The offer: one click on Manual time, the zone kept, the time as it is.
+    offer = re.search(r'<form[^>]*id="ntp-offline".*?</form>', r.text, re.S)
+    assert offer is not None
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', offer.group(0)))
+    assert fields["time_mode"] == "manual" and fields["timezone"] == "Europe/Stockholm"
+    moved = client.post("/setup/time", data=fields, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/setup/cloud"

@@ -114,6 +114,11 @@ def test_the_report_holds_what_support_needs_and_no_secret(logging_to_file: Rig)
     assert "smtp_password_sealed" not in settings["notifications"]
     assert [t["name"] for t in settings["api_tokens"]] == ["grafana"]
     assert settings["system"]["system_name"] == "North precinct"
+    board = json.loads(files["dashboard.json"])
+    titles = [d["lamp"]["title"] for g in ("controllers", "stations", "cameras") for d in board[g]]
+    assert "1 of 8 bays in use" in titles, titles  # said in words, the places filled
+    assert not [t for t in titles if "%(" in t]
+    assert not [i for i in board["issues"] if "%(" in i["message"]]
     devices = json.loads(files["devices.json"])
     assert {c["serial"] for c in devices["cameras"]} == {A, B}
     assert "[removed]" in files["logs/controller.log"]

@@ -71,6 +71,23 @@ def test_time_settings_validate_and_store(logged_in: tuple[TestClient, str]) -> 
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "ntp_server"
 
 
+def test_an_ntp_server_out_of_reach_is_answered_with_the_offline_advice(
+        ctx: ControllerContext, logged_in: tuple[TestClient, str]) -> None:
+    def unreachable(server: str, fallback: str | None) -> float:
+        raise OSError(f"{server}: Name or service not known")
+
+    ctx.ntp = unreachable
+    client, csrf = logged_in
+    page = client.post("/settings/time", data={
+        "csrf_token": csrf, "timezone": "UTC", "time_mode": "ntp", "ntp_server": "pool.ntp.org"})
+    assert page.status_code == 400 and 'id="ntp-offline"' in page.text
+    assert "A site without internet access should use Manual time" in page.text
+    r = client.put("/api/v1/system/time", headers={"X-CSRF-Token": csrf}, json={
+        "timezone": "UTC", "time_mode": "ntp", "ntp_server": "pool.ntp.org"})
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["detail"]] == ["ntp_server", "ntp_unreachable"]
+
+
 def test_time_from_a_real_sntp_server(ctx: ControllerContext,
                                       logged_in: tuple[TestClient, str]) -> None:
     from bodyworn.controller.app import default_ntp

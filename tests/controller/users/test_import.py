@@ -87,7 +87,7 @@ def test_bad_encoding_names_the_line(logged_in: tuple[TestClient, str]) -> None:
 
 
 @pytest.mark.parametrize(("header", "message"), [
-    ("name,camera_profile", "missing column(s): user_id"),
+    ("name,camera_profile", "missing column: user_id"),
     ("name;user_id;camera_profile", "separated by ';'"),
     ("name,user_id,camera_profile,shoe_size", "unknown column 'shoe_size'"),
     ("name,user_id,camera_profile,Name", "column 'name' appears more than once"),

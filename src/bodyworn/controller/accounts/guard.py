@@ -81,7 +81,7 @@ class AuthGate(BaseHTTPMiddleware):
         request.state.web_session = None
         request.state.csrf_expected = ""
         request.state.token = None
-        if path.startswith("/static/"):
+        if path.startswith("/static/") or path == "/favicon.ico":
             return await call_next(request)
         if not ctx.set_up:
             if path == "/setup" or path.startswith("/setup/"):

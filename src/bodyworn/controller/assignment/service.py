@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.assignment.models import (
@@ -142,6 +142,11 @@ def tag_of(session: Session, user_uuid: str) -> str | None:
     """The user's self-assign tag, if paired."""
     return session.scalars(
         select(SelfAssignTag.tag).where(SelfAssignTag.user_uuid == user_uuid)).first()
+
+
+def paired_tags(session: Session) -> int:
+    """How many users have a self-assign tag paired."""
+    return session.scalar(select(func.count()).select_from(SelfAssignTag)) or 0
 
 
 def pairing_progress(ctx: ControllerContext, user_uuid: str) -> PairingProgress:

@@ -26,8 +26,10 @@ from bodyworn.controller.assistant_pairing.models import AssistantPairingRow
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.notifications import service as mail
 from bodyworn.controller.refusals import FieldsRefused, Refused
+from bodyworn.controller.setup.models import SystemSettings
 from bodyworn.domain.clock import Clock
 from bodyworn.i18n.catalog import translations
+from bodyworn.webui import local_time
 
 # The mail's words (the sheet's own where they say the same; the catalog translates all).
 SUBJECT = "Pairing with AXIS Body Worn Assistant"
@@ -68,10 +70,11 @@ class MailUnavailable(Refused):
                          "address empty and download the pairing sheet.")
 
 
-def render_sheet(env: Environment, sheet: PairingSheet, language: str) -> bytes:
-    """The sheet as a page of its own (it opens from a file, so its style is inline)."""
+def render_sheet(env: Environment, sheet: PairingSheet, language: str, zone: str) -> bytes:
+    """The sheet as a page of its own (it opens from a file, so its style is inline); its
+    times in the system's time zone."""
     template = env.get_template("assistant_pairing/sheet.html")
-    text = template.render(s=sheet, lang=language, _=translations(language).gettext)
+    text = template.render(s=sheet, lang=language, _=translations(language).gettext, zone=zone)
     return text.encode("utf-8")
 
 
@@ -82,12 +85,12 @@ def qr_png(text: str) -> bytes:
     return out.getvalue()
 
 
-def mail_text(sheet: PairingSheet, language: str) -> tuple[str, str]:
-    """Subject and body of the pairing mail (no PIN in it)."""
+def mail_text(sheet: PairingSheet, language: str, zone: str = "UTC") -> tuple[str, str]:
+    """Subject and body of the pairing mail (no PIN in it), times in `zone` (named)."""
     tr = translations(language).gettext
     who = sheet.user_name + (f" ({sheet.user_id})" if sheet.user_id else "")
     lines = [f"{tr(GREETING)} {who}, {sheet.system_name}.", "",
-             f"{tr(VALID_UNTIL)} {sheet.expires_at.strftime('%Y-%m-%d %H:%M')} UTC. "
+             f"{tr(VALID_UNTIL)} {local_time(sheet.expires_at, zone)}. "
              f"{tr(PIN_ELSEWHERE)}", ""]
     lines += [f"{n}. {tr(step)}" for n, step in enumerate(STEPS, 1)]
     lines += ["", tr(PASTE), sheet.code_text, "", tr(KEEP)]
@@ -104,7 +107,8 @@ def mail_pairing(session: Session, clock: Clock, row: AssistantPairingRow, sheet
         raise FieldsRefused(errors)
     if not mail.can_mail(session):
         raise MailUnavailable()
-    subject, body = mail_text(sheet, language)
+    system = session.get(SystemSettings, 1)
+    subject, body = mail_text(sheet, language, system.timezone if system else "UTC")
     mail.queue_mail(session, clock, to=address, subject=subject, body=body, kind=mail.PAIRING,
                     sealed=True, attachments=(
                         mail.Attachment("assistant-pairing-qr.png", "image/png",

@@ -38,9 +38,11 @@ async def pair_page(request: Request, user_uuid: str) -> Response:
 
 
 def sheet_renderer(request: Request) -> Callable[[delivery.PairingSheet], bytes]:
-    """Renders the pairing sheet in the system's language (attached to the pairing mail)."""
+    """Renders the pairing sheet in the system's language and time zone (attached to the
+    pairing mail)."""
     ctx = ctx_of(request)
-    return partial(delivery.render_sheet, ctx.templates.env, language=ctx.language)
+    return partial(delivery.render_sheet, ctx.templates.env, language=ctx.language,
+                   zone=ctx.timezone)
 
 
 @router.post("/users/{user_uuid}/assistant/pair")
@@ -91,7 +93,7 @@ async def pairing_sheet(request: Request, user_uuid: str, pairing_id: PairingId)
     sheet = delivery.PairingSheet(code.user.name, code.user.user_id, ctx.system_name,
                                   code.qr_svg, code.text, code.pairing.expires_at)
     language = getattr(request.state, "language", None) or ctx.language
-    html = delivery.render_sheet(ctx.templates.env, sheet, language)
+    html = delivery.render_sheet(ctx.templates.env, sheet, language, ctx.timezone)
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="assistant-pairing.html"',
         "Cache-Control": "no-store",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -38,11 +38,22 @@ class ChainStatus(BaseModel):
 
 @router.get("", response_model=list[AuditItem])
 async def audit_list(
-    request: Request, limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0
+    request: Request, limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
+    actor: str = Query("", max_length=64), action: str = Query("", max_length=64),
+    since: datetime | None = None, until: datetime | None = None,
 ) -> list[AuditItem]:
-    """The newest audit entries first."""
-    entries = await run(request).read(service.latest, limit, offset)
+    """The newest audit entries first; only those of `actor`, of `action`, at or after
+    `since` and before `until` when given (times with a zone; UTC in the answer)."""
+    where = service.AuditFilter(actor, action, _aware(since), _aware(until))
+    entries, _total = await run(request).read(service.search, where, limit, offset)
     return [AuditItem.model_validate(e, from_attributes=True) for e in entries]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time given without a zone is taken as UTC, as the API answers in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @router.get("/verify", response_model=ChainStatus)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, column, func, select, table, text
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.models import AuditEntry
@@ -126,3 +126,64 @@ def entries_between(session: Session, first: int, last: int) -> list[ChainedEntr
 def newest_id(session: Session) -> int:
     """The id of the newest entry (0 for an empty log)."""
     return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to show: by who, by action, from and until a moment (UTC)."""
+
+    actor: str = ""
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions."""
+        found: list[ColumnElement[bool]] = []
+        if self.actor:
+            found.append(AuditEntry.actor == self.actor)
+        if self.action:
+            found.append(AuditEntry.action == self.action)
+        if self.since is not None:
+            found.append(AuditEntry.at >= self.since)
+        if self.until is not None:
+            found.append(AuditEntry.at < self.until)
+        return found
+
+
+def search(session: Session, where: AuditFilter, limit: int = 200, offset: int = 0
+           ) -> tuple[Sequence[AuditEntry], int]:
+    """A page of the entries the filter lets through, newest first, and how many there are."""
+    conditions = where.where()
+    stmt = (select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc())
+            .limit(limit).offset(offset))
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+    return session.scalars(stmt).all(), int(total or 0)
+
+
+def every(session: Session, where: AuditFilter) -> Iterator[AuditEntry]:
+    """Every entry the filter lets through, oldest first, read in batches (the export)."""
+    stmt = select(AuditEntry).where(*where.where()).order_by(AuditEntry.id)
+    yield from session.scalars(stmt.execution_options(yield_per=500))
+
+
+def choices(session: Session) -> tuple[list[str], list[str]]:
+    """Who acted and which actions there are, for the filters."""
+    actors = session.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor))
+    actions = session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
+    return list(actors), list(actions)
+
+
+# Details name users by their uuid (the CD object name, which never changes); the page
+# shows their names. Read from the users' table by its columns, as profiles count
+# references: the users folder records into this log, so this one cannot import it.
+_USERS = table("body_worn_user", column("uuid"), column("name"), column("user_id"))
+
+
+def user_names(session: Session, uuids: set[str]) -> dict[str, str]:
+    """"Name (user ID)" of each user still here among `uuids`."""
+    if not uuids:
+        return {}
+    rows = session.execute(select(_USERS.c.uuid, _USERS.c.name, _USERS.c.user_id)
+                           .where(_USERS.c.uuid.in_(sorted(uuids)[:1000])))
+    return {u: f"{name} ({uid})" if uid else str(name) for u, name, uid in rows}

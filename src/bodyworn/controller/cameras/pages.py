@@ -30,13 +30,16 @@ async def cameras_page(request: Request) -> Response:
     """Devices: every added camera with its user and where it is docked."""
     cams = await run(request).read(service.registered)
     new = await run(request).read(service.docked_new)
+    mode = await run(request).read(service.assignment_mode)
     ctx = ctx_of(request)
     controllers = [{"name": ctx.system_name, "role": "primary",
                     "firmware": ctx.firmware_installed or SHIPPED_VERSION,
                     "software": __version__}]
-    return render(request, "cameras/list.html", {"cameras": cams, "new_count": len(new),
-                                                 "controllers": controllers,
-                                                 "system_firmware": ctx.firmware_installed})
+    return render(request, "cameras/list.html", {
+        "cameras": cams, "new_count": len(new), "mode": mode.value,
+        "controllers": controllers, "system_firmware": ctx.firmware_installed,
+        "added": request.query_params.get("added", "").replace(",", ", ")[:400],
+        "removed": request.query_params.get("removed", "")[:64]})
 
 
 @router.get("/devices/new")

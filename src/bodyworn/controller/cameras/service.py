@@ -211,6 +211,16 @@ def overview(session: Session, limit: int, stations: Collection[str] = ()
     return [_view(session, r, names=names, settings=settings) for r in rows], total, caring
 
 
+def without_user(session: Session, shown: int = 5) -> tuple[list[str], int]:
+    """Added cameras nobody holds: the first few serials, and how many there are."""
+    lonely = and_(CameraRow.state == CameraState.ADDED, CameraRow.user_uuid.is_(None))
+    first = list(session.scalars(select(CameraRow.serial).where(lonely)
+                                 .order_by(CameraRow.serial).limit(shown)))
+    count = len(first) if len(first) < shown else (
+        session.scalar(select(func.count()).select_from(CameraRow).where(lonely)) or 0)
+    return first, count
+
+
 def registered(session: Session) -> list[CameraView]:
     """The cameras added to this system (removals pending too), by serial."""
     return [c for c in list_cameras(session) if c.state != CameraState.NEW]
@@ -405,18 +415,21 @@ def device_payload(view: CameraView, active: bool = True) -> dict[str, Any]:
 
 
 def add(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> CameraView:
-    """Add a new docked camera to this system: it will trust only this system's key."""
+    """Add a new docked camera to this system: it will trust only this system's key, and
+    takes the system's time and time zone at once (its first recordings carry the zone,
+    burned in and in their metadata, before it ever docks again)."""
     with ctx.factory() as session:
         row = _row(session, serial)
         if row.state != CameraState.NEW:
             raise CameraRefused(f"camera {serial} is already added")
         system_id = identity.signing_identity(session).system_id
         public_pem = identity.public_key_pem(session)
+        zone = system.current(session).timezone
     client, _ = client_for(ctx, serial)
     try:
         with client:
             client.add_to_system(system_id, public_pem)
-            info = client.info()
+            info = client.configure(time=ctx.clock.now(), timezone=zone)
             info = _certify(ctx, serial, client, info, actor=actor, source=source)
     except LINK_ERRORS as exc:
         with ctx.factory() as session, session.begin():
@@ -473,7 +486,10 @@ def removal_blocked_reason(session: Session, serial: str,
     except LINK_ERRORS as exc:
         return f"the camera's recordings could not be read: {exc}"
     left = len(manifest.recordings)
-    return f"{left} recording(s) are not offloaded yet" if left else None
+    if not left:
+        return None
+    return f"{left} recording is not offloaded yet" if left == 1 else (
+        f"{left} recordings are not offloaded yet")
 
 
 def finish_removal(ctx: ControllerContext, serial: str, *, actor: str, source: str) -> None:

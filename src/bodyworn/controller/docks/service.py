@@ -18,9 +18,12 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bodyworn.controller.audit.service import record
 from bodyworn.controller.cameras import service as cameras
 from bodyworn.controller.context import ControllerContext
 from bodyworn.controller.docks.models import DockingStationRow
+from bodyworn.controller.identity import service as identity
+from bodyworn.controller.refusals import Refused
 from bodyworn.docklink import wire as proto
 from bodyworn.docklink.messages import StationEvent, StationListing
 from bodyworn.domain.clock import Clock
@@ -65,6 +68,24 @@ def token_matches(data_dir: Path, authorization: str | None) -> bool:
     if scheme.lower() != "bearer" or not given.strip():
         return False
     return hmac.compare_digest(given.strip().encode(), ensure_token(data_dir).encode())
+
+
+class TokenRefused(Refused):
+    """The super admin passphrase given to see the dock port token was wrong."""
+
+    status = 403
+
+
+def reveal_token(session: Session, clock: Clock, data_dir: Path, passphrase: str, *,
+                 actor: str, source: str) -> str:
+    """The dock port token, for the one who gave the super admin passphrase (audited
+    either way; a wrong passphrase is refused and its entry kept)."""
+    if not identity.passphrase_matches(session, passphrase):
+        record(session, clock, actor=actor, action="dock.token.reveal", outcome="denied",
+               detail="wrong super admin passphrase", source=source)
+        raise TokenRefused("The Super admin passphrase is wrong.", keep=True)
+    record(session, clock, actor=actor, action="dock.token.reveal", source=source)
+    return ensure_token(data_dir)
 
 
 def read_station(station_url: str, timeout: float = 5.0) -> StationListing | str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,4 +15,7 @@ router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 @router.get("")
 async def dashboard_api(request: Request) -> dict[str, Any]:
     """The dashboard as JSON: controllers, stations, cameras (with lamps) and issues."""
-    return asdict(await run(request).call(service.build))
+    board = await run(request).call(service.build)
+    # The issues and the lamps in words (English), their places filled, as the page
+    # shows them.
+    return service.in_words(board)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from bodyworn.controller.context import ctx_of, render
-from bodyworn.controller.health import service
+from bodyworn.controller.health import legend, service
 from bodyworn.controller.setup import service as setup
 from bodyworn.controller.web.routes import run
 
@@ -20,7 +19,7 @@ POLL_SECONDS = 5
 async def _context(request: Request) -> dict[str, Any]:
     board = await run(request).call(service.build)
     now = ctx_of(request).clock.now()
-    return {"d": board, "now_local": now.astimezone(ZoneInfo(board.timezone)),
+    return {"d": board, "now": now, "legend": legend.LEGEND,
             "cloud_locations": setup.CLOUD_LOCATIONS, "poll_seconds": POLL_SECONDS}
 
 

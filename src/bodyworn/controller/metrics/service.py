@@ -73,6 +73,13 @@ def retire(session: Session, recording_pks: Sequence[int]) -> None:
     session.flush()
 
 
+def delivered_clips(session: Session) -> int:
+    """Clips ever delivered to the content destination (rows kept and rows pruned)."""
+    key = f"{DELIVERED_CLIPS}:{states.AT_CD}"
+    kept = session.get(MetricTotal, key)
+    return (kept.value if kept else 0) + _live(session).get(key, 0)
+
+
 def snapshot(session: Session, now: datetime) -> Snapshot:
     """The numbers of one scrape."""
     totals = {r.name: r.value for r in session.scalars(select(MetricTotal))}

@@ -16,8 +16,10 @@ router = APIRouter(include_in_schema=False)
 async def transfers_page(request: Request) -> Response:
     """Every camera's recordings: on the camera, in the controller, at the CD."""
     cameras = await run(request).read(service.transfers, None, ctx_of(request).clock.now())
+    recordings = sorted((r for c in cameras for r in c.recordings), reverse=True,
+                        key=lambda r: (r.started_at or r.updated_at, r.recording_id))
     return render(request, "offload/transfers.html", {
-        "cameras": cameras,
+        "recordings": recordings,
         "cd_storage_full": ctx_of(request).health.cd_storage_full,
     })
 

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from bodyworn.controller.offload import states
 from bodyworn.controller.offload.models import OffloadClip, OffloadRecording
 from bodyworn.controller.system import service as system
+from bodyworn.controller.users import service as users
 from bodyworn.docklink.messages import RecordingEntry
+from bodyworn.docklink.wire import parse_time
 from bodyworn.domain.clock import Clock
 
 HISTORY = timedelta(days=3)
@@ -361,7 +363,7 @@ class ClipView:
 
 @dataclass
 class RecordingView:
-    """One recording's transfer state for the manager."""
+    """One recording's transfer state for the manager: whose, when, how big, how far."""
 
     recording_id: str
     state: str
@@ -371,11 +373,43 @@ class RecordingView:
     last_error: str | None
     updated_at: datetime
     completed_at: datetime | None
+    camera_serial: str = ""
+    # The camera's user as the recording names it, and that user's name here ("" if gone).
+    user_ref: str | None = None
+    user_name: str = ""
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
     clips: list[ClipView] = field(default_factory=list)
     # While its last try failed and it waits for the next: when that is (UTC), and the
     # same as the system's clock shows it ("14:05 CET").
     retry_at: datetime | None = None
     retry_at_local: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of all its clips."""
+        return sum(c.size for c in self.clips)
+
+    @property
+    def clips_at_cd(self) -> int:
+        """Clips the content destination holds."""
+        return sum(1 for c in self.clips if c.at_cd)
+
+    @property
+    def clips_copied(self) -> int:
+        """Clips copied off the camera (in the controller or beyond)."""
+        return sum(1 for c in self.clips if c.state != states.ON_CAMERA)
+
+    @property
+    def progress(self) -> int:
+        """How far it got, 0..100: copying off the camera is the first half, delivery to
+        the content destination the second (by bytes)."""
+        total = self.size or 1
+        copied = sum(c.size for c in self.clips if c.state != states.ON_CAMERA)
+        delivered = sum(c.size for c in self.clips if c.at_cd)
+        if self.state in states.DONE or self.state == states.NOT_TRANSFERRED:
+            return 100
+        return round(50 * copied / total + 50 * delivered / total)
 
 
 @dataclass
@@ -394,10 +428,17 @@ def transfers(session: Session, serial: str | None = None, now: datetime | None 
     if serial is not None:
         stmt = stmt.where(OffloadRecording.camera_serial == serial)
     cameras: dict[str, CameraTransfers] = {}
+    names: dict[str | None, str] = {}
     for rec in session.scalars(stmt):
+        doc = json.loads(rec.manifest_json)
+        ref = doc.get("user_id")
+        if ref not in names:
+            user = users.find(session, ref)
+            names[ref] = user.name if user is not None else ""
         view = RecordingView(
             rec.recording_id, rec.state, states.LABELS[rec.state], rec.container, rec.attempts,
-            rec.last_error, rec.updated_at, rec.completed_at,
+            rec.last_error, rec.updated_at, rec.completed_at, rec.camera_serial, ref,
+            names[ref], _time(doc.get("started_at")), _time(doc.get("stopped_at")),
         )
         waiting = retry_at(rec, now)
         if waiting is not None:
@@ -415,6 +456,13 @@ def transfers(session: Session, serial: str | None = None, now: datetime | None 
         cameras.setdefault(rec.camera_serial, CameraTransfers(rec.camera_serial)).recordings.append(
             view)
     return list(cameras.values())
+
+
+def _time(text: Any) -> datetime | None:
+    try:
+        return parse_time(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def downloadable_clip(session: Session, clip_id: int) -> OffloadClip | None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
+from bodyworn.controller.display import plural
 from bodyworn.controller.profiles.models import ProfileRow as ProfileRow  # for other folders
 from bodyworn.controller.refusals import FieldsRefused
 from bodyworn.domain.clock import Clock
@@ -113,6 +114,14 @@ def _dump(profile: CameraProfile) -> str:
 def load(row: ProfileRow) -> CameraProfile:
     """The validated profile a row stores."""
     return from_settings(row.name, json.loads(row.settings_json))
+
+
+def customised(session: Session) -> bool:
+    """Whether an administrator made or changed a profile (more than the pre-configured
+    ones, or one of them changed)."""
+    count, newest = session.execute(
+        select(func.count(), func.max(ProfileRow.version)).select_from(ProfileRow)).one()
+    return bool(count and (count > len(preconfigured()) or (newest or 1) > 1))
 
 
 def find_row(session: Session, profile_id: int) -> ProfileRow | None:
@@ -288,8 +297,8 @@ def remove(session: Session, clock: Clock, profile_id: int, *, actor: str,
     users = _user_counts(session).get(row.id, 0)
     if users:
         raise ProfileRefused([SettingError(
-            "profile", f"'{row.name}' is the camera profile of {users} user(s); "
-                       "give them another profile first")], 409)
+            "profile", f"'{row.name}' is the camera profile of "
+                       f"{plural(users, 'user', 'users')}; give them another profile first")], 409)
     if row.is_default:
         raise ProfileRefused([SettingError(
             "profile", f"'{row.name}' is the default profile; make another profile the "

@@ -285,6 +285,18 @@ def validate(answers: SetupAnswers) -> list[FieldError]:
     return errors
 
 
+NTP_UNREACHABLE = "ntp_unreachable"
+OFFLINE_ADVICE = ("No NTP server answered. A site without internet access should use Manual "
+                  "time, or an NTP server on its own network (give its address as the NTP "
+                  "server).")
+
+
+def ntp_unreachable(exc: Exception) -> list[FieldError]:
+    """What to say when no NTP server answered: which, and what an offline site does."""
+    return [FieldError("ntp_server", f"did not answer: {exc}"),
+            FieldError(NTP_UNREACHABLE, OFFLINE_ADVICE)]
+
+
 def clock_offset(answers: SetupAnswers, host_now: datetime, ntp: NtpMeasurer | None) -> float:
     """The correction to the host clock the answers ask for, in seconds."""
     if answers.time_mode == "manual":

@@ -252,7 +252,8 @@ def _measure_time(draft: Draft, tools: StepTools) -> Errors:
         try:
             draft.offset_seconds = ntp(a.ntp_server or "", a.ntp_fallback_server)
         except Exception as exc:  # the NTP client's own error names both servers
-            return [FieldError("ntp_server", f"no answer: {exc}")]
+            # Most often a site without internet access: say so, and what to do instead.
+            return service.ntp_unreachable(exc)
     return []
 
 

@@ -258,7 +258,7 @@ def _files(ctx: ControllerContext, by: str) -> dict[str, str]:
                                      "pending": offload.any_pending(session)}),
             "audit.json": _json(audit_tail(session)),
         }
-    files["dashboard.json"] = _json(health.build(ctx))
+    files["dashboard.json"] = _json(health.in_words(health.build(ctx)))
     files["time.json"] = _json(clock_state(ctx))
     files["services.json"] = _json(services_state(ctx))
     for path in log_files(ctx.data_dir / LOG_DIR):

@@ -3,8 +3,6 @@ restore key."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
@@ -68,7 +66,7 @@ async def time_page(request: Request, errors: list[FieldError] | None = None,
     source = await run(request).call(timekeeping.time_source)
     return render(request, "system/time.html", {
         "s": row, "timezones": setup.timezones(), "errors": _errors(errors), "saved": saved,
-        "now_local": ctx.clock.now().astimezone(ZoneInfo(row.timezone)),
+        "now": ctx.clock.now(),
         "source": source, "ntp": ctx.health.ntp, "cd_clock": ctx.health.cd_clock,
         "skew_limit": ctx.settings.clock_skew_warn_s,
         "interval_min": round(ctx.settings.ntp_interval_s / 60),

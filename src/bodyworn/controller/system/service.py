@@ -190,7 +190,7 @@ def _offset(ctx: ControllerContext, answers: SetupAnswers) -> float:
     try:
         return ctx.ntp(answers.ntp_server or "", answers.ntp_fallback_server)
     except Exception as exc:  # the NTP client's error names both servers
-        raise SetupInvalid([FieldError("ntp_server", f"no answer: {exc}")]) from None
+        raise SetupInvalid(setup.ntp_unreachable(exc)) from None
 
 
 def change_time(ctx: ControllerContext, *, timezone: str, time_mode: str,

@@ -84,7 +84,8 @@ def _header(cells: list[str], line: int) -> tuple[list[str], list[Issue]]:
         issues.append(Issue(line, "columns", f"column '{column}' appears more than once"))
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        issues.append(Issue(line, "columns", "missing column(s): " + ", ".join(missing)))
+        said = "missing column: " if len(missing) == 1 else "missing columns: "
+        issues.append(Issue(line, "columns", said + ", ".join(missing)))
     return columns, issues
 
 

@@ -56,9 +56,10 @@ async def users_page(request: Request, q: str = Query("", max_length=64),
         page = await run(request).read(service.page_users, q, PAGE, after=after, before=before)
     except ValueError:  # a cursor from a hand-made link: the first page
         page = await run(request).read(service.page_users, q, PAGE)
+    cameras = await run(request).read(service.cameras_of, [u.uuid for u in page.users])
     return render(request, "users/list.html", {
         "users": page.users, "total": page.total, "q": q, "after": page.after,
-        "before": page.before,
+        "before": page.before, "cameras": cameras,
         "imported": {k: request.query_params.get(k) for k in
                      ("created", "updated", "skipped", "unchanged")},
         "removed": request.query_params.get("removed", ""),
@@ -214,6 +215,7 @@ async def user_remove(request: Request, user_uuid: str) -> Response:
     form = await request.form()
     user = await run(request, NO_USER).read(service.get, user_uuid)
     if form.get("confirm") != "on":
-        return await _form(request, user, [FieldError("confirm", "tick the box to confirm")])
+        return await _form(request, user,
+                           [FieldError("confirm", "Tick the box to confirm the removal.")])
     await run(request, NO_USER).write(service.remove, user_uuid, **who(request))
     return RedirectResponse("/users?" + urlencode({"removed": user.name}), status_code=303)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bodyworn.controller.audit.service import record
 from bodyworn.controller.destinations import service as destinations
+from bodyworn.controller.display import plural
 from bodyworn.controller.events import UserChanged, emit
 from bodyworn.controller.outbox import service as outbox
 from bodyworn.controller.profiles import service as profiles
@@ -211,6 +212,29 @@ def list_users(session: Session, query: str = "", limit: int = 200, offset: int 
     return page.users, page.total
 
 
+# Cameras point at their user (cameras/models.py); the users list shows each user's
+# cameras by reading that key, as profiles count their users: the cameras folder depends
+# on this one, so this one cannot import it.
+_CAMERAS = table("camera", column("serial"), column("user_uuid"))
+
+
+def cameras_of(session: Session, user_uuids: Sequence[str]) -> dict[str, list[str]]:
+    """The serial numbers of the cameras each of these users holds."""
+    found: dict[str, list[str]] = {}
+    for i in range(0, len(user_uuids), _IN_CHUNK):
+        chunk = list(user_uuids[i:i + _IN_CHUNK])
+        for serial, uuid in session.execute(
+                select(_CAMERAS.c.serial, _CAMERAS.c.user_uuid)
+                .where(_CAMERAS.c.user_uuid.in_(chunk)).order_by(_CAMERAS.c.serial)):
+            found.setdefault(uuid, []).append(serial)
+    return found
+
+
+def count(session: Session) -> int:
+    """How many users there are."""
+    return session.scalar(select(func.count()).select_from(BodyWornUser)) or 0
+
+
 def _row(session: Session, user_uuid: str) -> BodyWornUser:
     user = session.scalars(select(BodyWornUser).where(BodyWornUser.uuid == user_uuid)).first()
     if user is None:
@@ -257,7 +281,7 @@ def _check_user_id(session: Session, user_id: str | None, own: int | None,
         return
     clash = session.scalars(select(BodyWornUser.id).where(BodyWornUser.user_id == user_id)).first()
     if clash is not None and clash != own:
-        errors.append(FieldError("user_id", f"user ID '{user_id}' belongs to another user"))
+        errors.append(FieldError("user_id", f"'{user_id}' belongs to another user"))
 
 
 def _profile(session: Session, clock: Clock, profile_id: int | None,
@@ -403,8 +427,9 @@ class ImportRefused(Refused):
 
     def __init__(self, plan: ImportPlan, unresolved: Sequence[Conflict] = (), *,
                  keep: bool = False) -> None:
-        super().__init__(f"{len(plan.issues)} issue(s), {len(unresolved)} unresolved "
-                         "conflict(s)", 409 if plan.ok else 422, keep=keep)
+        super().__init__(f"{plural(len(plan.issues), 'issue', 'issues')} in the file, "
+                         f"{plural(len(unresolved), 'conflict', 'conflicts')} without a choice",
+                         409 if plan.ok else 422, keep=keep)
         self.plan = plan
         self.unresolved = list(unresolved)
 
@@ -472,7 +497,8 @@ def commit_import(session: Session, clock: Clock, parsed: ParsedCsv,
     plan = plan_import(session, clock, parsed)
     if plan.issues:
         record(session, clock, actor=actor, action="user.import", outcome="failure",
-               detail=f"{len(plan.issues)} issue(s) in the file", source=source)
+               detail=f"{plural(len(plan.issues), 'issue', 'issues')} in the file",
+               source=source)
         raise ImportRefused(plan, keep=True)
 
     def choice(c: Conflict) -> str | None:
