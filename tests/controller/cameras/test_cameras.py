@@ -72,6 +72,21 @@ def test_the_page_of_a_docked_camera_that_does_not_answer_says_so(rig: Rig) -> N
     assert " CET" in page
 
 
+def test_the_page_of_a_camera_in_a_station_that_does_not_answer_says_its_dock_state_is_unknown(
+        rig: Rig) -> None:
+    rig.add(CAM)
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "Dock state unknown" not in page
+    # The station check (docks/) found the station silent.
+    rig.ctx.health.note_station("DOCK0001", False, "connection refused")
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "Dock state unknown: docking station DOCK0001 has not answered since" in page
+    assert "did not answer just now" not in page
+    rig.ctx.health.note_station("DOCK0001", True)
+    page = rig.client.get(f"/cameras/{CAM}").text
+    assert "Dock state unknown" not in page and "DOCK0001, bay 1" in page
+
+
 def test_the_users_list_shows_each_users_camera_and_counts_in_words(rig: Rig) -> None:
     rig.add(CAM)
     anna = rig.user("Anna Berg", "officer-1")

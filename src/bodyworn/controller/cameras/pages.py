@@ -78,8 +78,12 @@ async def camera_page(request: Request, serial: str, *, notice: str = "", error:
     """The camera detail page with its forms."""
     view = await run(request, NO_CAMERA).call(service.refresh, serial)
     mode, choices = await run(request).read(service.assign_choices, USER_CHOICES)
+    # Docked in a station that does not answer (docks/ checks them): where it is now,
+    # nobody can tell.
+    checked = ctx_of(request).health.station(view.station_serial or "") if view.docked else None
+    silent = checked if checked is not None and not checked.answering else None
     return render(request, "cameras/detail.html", {
-        "c": view, "mode": mode.value, "users": choices,
+        "c": view, "mode": mode.value, "users": choices, "station_silent": silent,
         "assign_refusal": rules.fixed_assign_refusal(mode, view.facts()),
         "notice": notice, "error": error}, status_code=status_code)
 
